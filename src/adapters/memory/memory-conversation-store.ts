@@ -1,0 +1,57 @@
+// In-process ConversationStore with the same semantics as the Redis one: idempotent by seq, capped
+// history (oldest trimmed, count kept), TTL refreshed on write.
+import type { TtlPolicy } from '../../config.js';
+import { CONVERSATION_SCHEMA_VERSION, type ConversationState, type Turn } from '../../domain/conversation.js';
+import type { AppendResult, Clock, ConversationStore } from '../../domain/ports.js';
+import { TtlMap } from './ttl-map.js';
+
+interface History {
+  turns: Turn[];
+  seqs: Set<number>;
+  count: number;
+}
+
+export class MemoryConversationStore implements ConversationStore {
+  readonly #context: TtlMap<Record<string, unknown>>;
+  readonly #history: TtlMap<History>;
+
+  constructor(
+    deps: { clock: Clock },
+    private readonly cfg: { ttl: Pick<TtlPolicy, 'context' | 'history'>; historyMaxTurns: number },
+  ) {
+    this.#context = new TtlMap(deps.clock);
+    this.#history = new TtlMap(deps.clock);
+  }
+
+  async getState(callId: string): Promise<ConversationState> {
+    const h = this.#history.get(callId);
+    return {
+      callId,
+      schemaVersion: CONVERSATION_SCHEMA_VERSION,
+      context: structuredClone(this.#context.get(callId) ?? {}),
+      history: h ? h.turns.map((t) => ({ ...t })) : [],
+      turnCount: h?.count ?? 0,
+    };
+  }
+
+  async updateContext(callId: string, patch: Readonly<Record<string, unknown>>): Promise<void> {
+    const next = { ...(this.#context.get(callId) ?? {}), ...structuredClone(patch) };
+    for (const [k, v] of Object.entries(next)) if (v === null) delete next[k];
+    this.#context.set(callId, next, this.cfg.ttl.context);
+  }
+
+  async appendTurn(callId: string, turn: Turn): Promise<AppendResult> {
+    const h = this.#history.get(callId) ?? { turns: [], seqs: new Set<number>(), count: 0 };
+    let stored = false;
+    if (!h.seqs.has(turn.seq)) {
+      stored = true;
+      h.seqs.add(turn.seq);
+      h.count++;
+      h.turns.push({ ...turn });
+      h.turns.sort((a, b) => a.seq - b.seq);
+      while (h.turns.length > this.cfg.historyMaxTurns) h.turns.shift();
+    }
+    this.#history.set(callId, h, this.cfg.ttl.history);
+    return { stored, turnCount: h.count };
+  }
+}

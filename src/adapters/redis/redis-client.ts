@@ -1,0 +1,52 @@
+// Builds the ioredis client (single node or cluster) with bounded timeouts and a bounded offline
+// queue, so a Redis outage never hangs a call. Only main.ts calls this.
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { ReadinessCheck } from '../../domain/ports.js';
+import type { Logger } from '../../logger.js';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisClientConfig {
+  readonly redisUrl: string;
+  readonly clusterNodes: readonly { host: string; port: number }[];
+  readonly commandTimeoutMs: number;
+}
+
+export function createRedisClient(cfg: RedisClientConfig, log: Logger): RedisClient {
+  const common: RedisOptions = {
+    commandTimeout: cfg.commandTimeoutMs,
+    connectTimeout: Math.max(1000, cfg.commandTimeoutMs * 2),
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+    lazyConnect: false,
+  };
+  const client: RedisClient =
+    cfg.clusterNodes.length > 0
+      ? new Cluster([...cfg.clusterNodes], { redisOptions: common, enableOfflineQueue: true, clusterRetryStrategy: (t) => Math.min(t * 100, 2000) })
+      : new Redis(cfg.redisUrl, common);
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    // ioredis emits an error per failed reconnect attempt: log changes, not every retry.
+    if (err.message !== lastError) {
+      lastError = err.message;
+      log.warn({ err }, 'redis error');
+    }
+  });
+  client.on('ready', () => {
+    if (lastError) log.info('redis connection restored');
+    lastError = '';
+  });
+  return client;
+}
+
+export function redisReadiness(client: RedisClient): ReadinessCheck {
+  return {
+    name: 'redis',
+    async check() {
+      if (client.status !== 'ready') throw new Error(`redis ${client.status}`);
+      await client.ping();
+      return 'ok';
+    },
+  };
+}

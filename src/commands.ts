@@ -1,0 +1,81 @@
+// The subcommands. Each returns an exit code, or -1 when it keeps running until a signal.
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { createWorker } from './main.js';
+import { installProcessHandlers } from './server/lifecycle.js';
+
+export interface Command {
+  readonly summary: string;
+  readonly help: string;
+  run(args: string[]): Promise<number>;
+}
+
+const serve: Command = {
+  summary: 'HTTP + media WebSocket server (incoming calls, callbacks, media, REST, metrics)',
+  help: `Usage: voice-worker serve
+
+Starts the worker on PORT (default 8080). Endpoints:
+  POST /api/incoming-call   Event Grid (validation handshake, IncomingCall)
+  POST /api/callbacks       ACS Call Automation events
+  GET  /ws/media            ACS media stream (WebSocket upgrade)
+  GET  /healthz             process alive
+  GET  /readyz              every configured backend reachable (503 names the failing one)
+  GET  /metrics             Prometheus text
+The archiver runs inside serve unless ARCHIVER_IN_SERVE=false.
+SIGTERM/SIGINT: stop taking calls, finish live work up to SHUTDOWN_DRAIN_TIMEOUT_MS, exit 0.
+All configuration is read from the environment; see .env.example.
+`,
+  async run(args) {
+    parseArgs({ args, options: {}, strict: true });
+    const config = loadConfig();
+    const log = createLogger({ level: config.logLevel });
+    const worker = await createWorker(config, log);
+    installProcessHandlers(worker.lifecycle, log, (code) => process.exit(code));
+    await worker.start();
+    return -1;
+  },
+};
+
+const archiver: Command = {
+  summary: 'Service Bus consumer that writes finished calls to Cosmos DB',
+  help: `Usage: voice-worker archiver
+
+Consumes SERVICEBUS_ARCHIVE_QUEUE (peek-lock, ARCHIVE_CONCURRENCY in flight) and upserts each
+transcript into the Cosmos DB 'transcripts' container of COSMOS_DATABASE. Serves /healthz, /readyz
+and /metrics on PORT. SIGTERM: finish in-flight messages, then exit 0.
+`,
+  async run() {
+    process.stderr.write('voice-worker archiver: the archive pipeline is not built yet\n');
+    return 1;
+  },
+};
+
+const simulate: Command = {
+  summary: 'a local ACS: places simulated calls at a running worker and reports latency',
+  help: `Usage: voice-worker simulate [options]
+
+(The simulator's options are documented once it is built.)
+`,
+  async run() {
+    process.stderr.write('voice-worker simulate: the simulator is not built yet\n');
+    return 1;
+  },
+};
+
+const demo: Command = {
+  summary: 'serve on embedded defaults plus simulate: whole calls on one machine',
+  help: `Usage: voice-worker demo
+
+Starts the worker on embedded defaults (Redis at REDIS_URL if one answers, else memory; embedded
+Cosmos-compatible server; in-process queue; local responder and TTS), runs a few simulated calls,
+and prints their transcripts and a latency table. Exits 0 when every call succeeded.
+`,
+  async run() {
+    process.stderr.write('voice-worker demo: not built yet\n');
+    return 1;
+  },
+};
+
+export const COMMANDS = { serve, archiver, simulate, demo } as const satisfies Record<string, Command>;
+export type CommandName = keyof typeof COMMANDS;

@@ -1,0 +1,391 @@
+// The one place the environment is read. Parsed once against a schema; every invalid variable is
+// listed in one error; the result is deeply frozen. Variable names are a public contract: add, never rename.
+import { z } from 'zod';
+import { ConfigError } from './domain/errors.js';
+
+export type StateBackend = 'redis' | 'memory';
+export type AudioFormat = 'pcm16KMono' | 'pcm24KMono';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .url('must be a URL')
+    .refine((v) => protocols.includes(new URL(v).protocol), `protocol must be one of ${protocols.join(', ')}`);
+const ttl = (def: number) => int(1, 31_536_000).optional().transform((v) => v ?? def);
+
+/** Raw schema: one entry per environment variable. */
+const schema = z.object({
+  PORT: int(0, 65535).optional().transform((v) => v ?? 8080),
+  HOST: z.string().min(1).optional().transform((v) => v ?? '0.0.0.0'),
+  PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
+  APP_NAME: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, - and _ only (1-64)')
+    .optional()
+    .transform((v) => v ?? 'rtvoice'),
+  APP_ENV: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,32}$/, 'letters, digits, - and _ only (1-32)')
+    .optional()
+    .transform((v) => v ?? 'dev'),
+  WORKER_ID: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
+  STATE_BACKEND: z.enum(['redis', 'memory']).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'comma-separated host:port list')
+    .optional(),
+  REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).optional().transform((v) => v ?? 500),
+  REDIS_OUTBOX_MAX: int(1, 100_000).optional().transform((v) => v ?? 1000),
+  COSMOS_ENDPOINT: url(['http:', 'https:']).optional(),
+  COSMOS_KEY: z.string().min(1).optional(),
+  COSMOS_DATABASE: z.string().min(1).optional().transform((v) => v ?? 'voice'),
+  COSMOS_CA_FILE: z.string().min(1).optional(),
+  SERVICEBUS_CONNECTION_STRING: z
+    .string()
+    .regex(/Endpoint=sb:\/\//i, 'must contain Endpoint=sb://')
+    .optional(),
+  SERVICEBUS_NAMESPACE: z.string().min(1).optional(),
+  SERVICEBUS_ARCHIVE_QUEUE: z.string().min(1).optional().transform((v) => v ?? 'call-archive'),
+  ARCHIVER_IN_SERVE: bool.optional().transform((v) => v ?? true),
+  ARCHIVE_CONCURRENCY: int(1, 256).optional().transform((v) => v ?? 16),
+  SPOOL_DIR: z.string().min(1).optional().transform((v) => v ?? '.spool'),
+  ACS_CONNECTION_STRING: z
+    .string()
+    .regex(/endpoint=https?:\/\/[^;]+;accesskey=[^;]+/i, 'must look like endpoint=https://...;accesskey=...')
+    .optional(),
+  ACS_ENDPOINT: url(['http:', 'https:']).optional(),
+  ACS_RESOURCE_ID: z.string().min(1).optional(),
+  ACS_JWKS_URL: url(['http:', 'https:'])
+    .optional()
+    .transform((v) => v ?? 'https://acscallautomation.communication.azure.com/calling/keys'),
+  ACS_JWT_ISSUER: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((v) => v ?? 'https://acscallautomation.communication.azure.com'),
+  ACS_AUTH_DISABLED_DEV_ONLY: bool.optional().transform((v) => v ?? false),
+  MEDIA_AUDIO_FORMAT: z.enum(['pcm16KMono', 'pcm24KMono']).optional().transform((v) => v ?? 'pcm16KMono'),
+  MEDIA_CHANNELS: z.enum(['mixed', 'unmixed']).optional().transform((v) => v ?? 'mixed'),
+  MEDIA_RING_SECONDS: int(1, 120).optional().transform((v) => v ?? 10),
+  MEDIA_MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).optional().transform((v) => v ?? 256 * 1024),
+  VAD_MODE: int(0, 3).optional().transform((v) => v ?? 3),
+  VAD_ONSET_FRAMES: int(1, 50).optional().transform((v) => v ?? 2),
+  VAD_HANGOVER_MS: int(0, 5000).optional().transform((v) => v ?? 400),
+  TRANSCRIPTION_LOCALE: z
+    .string()
+    .regex(/^[a-z]{2,3}-[A-Z]{2}$/, 'a locale such as en-US')
+    .optional()
+    .transform((v) => v ?? 'en-US'),
+  CALL_ANSWER_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 10_000),
+  CALL_MEDIA_CONNECT_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 15_000),
+  CALL_MAX_DURATION_S: int(10, 86_400).optional().transform((v) => v ?? 3600),
+  CALL_SILENCE_TIMEOUT_S: int(0, 3600).optional().transform((v) => v ?? 30),
+  INCOMING_CALL_MAX_AGE_S: int(1, 3600).optional().transform((v) => v ?? 30),
+  MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
+  SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
+  RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
+  RESPONDER_CONCURRENCY: int(1, 10_000).optional().transform((v) => v ?? 64),
+  RESPONDER_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 8000),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: url(['http:', 'https:']).optional(),
+  OPENAI_MODEL: z.string().min(1).optional().transform((v) => v ?? 'gpt-4o-mini'),
+  AZURE_OPENAI_ENDPOINT: url(['http:', 'https:']).optional(),
+  AZURE_OPENAI_DEPLOYMENT: z.string().min(1).optional(),
+  AZURE_OPENAI_API_KEY: z.string().min(1).optional(),
+  AZURE_OPENAI_API_VERSION: z.string().min(1).optional().transform((v) => v ?? '2024-10-21'),
+  SYSTEM_PROMPT: z.string().min(1).optional(),
+  TTS: z.enum(['local', 'azure', 'acs']).optional().transform((v) => v ?? 'local'),
+  TTS_VOICE: z.string().min(1).optional(),
+  AZURE_SPEECH_REGION: z.string().min(1).optional(),
+  AZURE_SPEECH_ENDPOINT: url(['http:', 'https:']).optional(),
+  AZURE_SPEECH_KEY: z.string().min(1).optional(),
+  TTL_CONTEXT: ttl(1800),
+  TTL_HISTORY: ttl(7200),
+  TTL_AUTH: ttl(900),
+  TTL_TTS: ttl(86_400),
+  TTL_SUMMARY: ttl(604_800),
+  TTL_DEDUP: ttl(3600),
+  TTL_LEASE: ttl(30),
+  TTL_SESSION: ttl(7200),
+  TTL_PROFILE: ttl(300),
+  TTL_WORKER: ttl(15),
+  TTL_PENDING: ttl(60),
+  TTL_RATE: ttl(2),
+  HISTORY_MAX_TURNS: int(2, 10_000).optional().transform((v) => v ?? 200),
+});
+
+type Raw = z.output<typeof schema>;
+
+export interface TtlPolicy {
+  readonly context: number;
+  readonly history: number;
+  readonly auth: number;
+  readonly tts: number;
+  readonly summary: number;
+  readonly dedup: number;
+  readonly lease: number;
+  readonly session: number;
+  readonly profile: number;
+  readonly worker: number;
+  readonly pending: number;
+  readonly rate: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicBaseUrl: string;
+  readonly appName: string;
+  readonly appEnv: string;
+  readonly workerId: string;
+  readonly logLevel: Raw['LOG_LEVEL'];
+  readonly state: {
+    readonly backend: StateBackend;
+    readonly redisUrl: string;
+    readonly clusterNodes: readonly { host: string; port: number }[];
+    readonly commandTimeoutMs: number;
+    readonly outboxMax: number;
+    readonly historyMaxTurns: number;
+  };
+  readonly ttl: TtlPolicy;
+  readonly cosmos: {
+    readonly endpoint: string | undefined;
+    readonly key: string | undefined;
+    readonly database: string;
+    readonly caFile: string | undefined;
+  };
+  readonly serviceBus: {
+    readonly connectionString: string | undefined;
+    readonly namespace: string | undefined;
+    readonly archiveQueue: string;
+  };
+  readonly archive: {
+    readonly inServe: boolean;
+    readonly concurrency: number;
+    readonly spoolDir: string;
+  };
+  readonly acs: {
+    readonly connectionString: string | undefined;
+    readonly endpoint: string | undefined;
+    readonly resourceId: string | undefined;
+    readonly jwksUrl: string;
+    readonly jwtIssuer: string;
+    readonly authDisabled: boolean;
+  };
+  readonly media: {
+    readonly audioFormat: AudioFormat;
+    readonly sampleRate: 16000 | 24000;
+    readonly channels: 'mixed' | 'unmixed';
+    readonly ringSeconds: number;
+    readonly maxPayloadBytes: number;
+    readonly vadMode: number;
+    readonly vadOnsetFrames: number;
+    readonly vadHangoverMs: number;
+    readonly transcriptionLocale: string;
+  };
+  readonly calls: {
+    readonly answerTimeoutMs: number;
+    readonly mediaConnectTimeoutMs: number;
+    readonly maxDurationS: number;
+    readonly silenceTimeoutS: number;
+    readonly incomingMaxAgeS: number;
+    readonly maxConcurrent: number;
+  };
+  readonly shutdownDrainTimeoutMs: number;
+  readonly responder: {
+    readonly kind: 'local' | 'openai';
+    readonly concurrency: number;
+    readonly timeoutMs: number;
+    readonly systemPrompt: string | undefined;
+    readonly openai: {
+      readonly apiKey: string | undefined;
+      readonly baseUrl: string | undefined;
+      readonly model: string;
+      readonly azureEndpoint: string | undefined;
+      readonly azureDeployment: string | undefined;
+      readonly azureApiKey: string | undefined;
+      readonly azureApiVersion: string;
+    };
+  };
+  readonly tts: {
+    readonly kind: 'local' | 'azure' | 'acs';
+    readonly voice: string | undefined;
+    readonly azureRegion: string | undefined;
+    readonly azureEndpoint: string | undefined;
+    readonly azureKey: string | undefined;
+  };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Cross-field rules the per-variable schema cannot express. Returns problems, never throws. */
+function crossCheck(raw: Raw): string[] {
+  const problems: string[] = [];
+  if (raw.STATE_BACKEND === 'memory' && (raw.REDIS_URL || raw.REDIS_CLUSTER_NODES)) {
+    problems.push('STATE_BACKEND: is memory but REDIS_URL/REDIS_CLUSTER_NODES is set; choose one');
+  }
+  if (raw.COSMOS_KEY && !raw.COSMOS_ENDPOINT) problems.push('COSMOS_KEY: set without COSMOS_ENDPOINT');
+  if (raw.SERVICEBUS_CONNECTION_STRING && raw.SERVICEBUS_NAMESPACE) {
+    problems.push('SERVICEBUS_NAMESPACE: set together with SERVICEBUS_CONNECTION_STRING; choose one');
+  }
+  if (raw.RESPONDER === 'openai' && !raw.OPENAI_API_KEY && !raw.AZURE_OPENAI_ENDPOINT) {
+    problems.push('RESPONDER: openai needs OPENAI_API_KEY or AZURE_OPENAI_ENDPOINT');
+  }
+  if (raw.AZURE_OPENAI_ENDPOINT && !raw.AZURE_OPENAI_DEPLOYMENT) {
+    problems.push('AZURE_OPENAI_DEPLOYMENT: required with AZURE_OPENAI_ENDPOINT');
+  }
+  if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_REGION && !raw.AZURE_SPEECH_ENDPOINT) {
+    problems.push('TTS: azure needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT');
+  }
+  return problems;
+}
+
+function parseClusterNodes(v: string | undefined): { host: string; port: number }[] {
+  if (!v) return [];
+  return v.split(',').map((hp) => {
+    const i = hp.lastIndexOf(':');
+    return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+  });
+}
+
+/**
+ * Parses the environment. Throws ConfigError listing every problem (one line each, `NAME: reason`).
+ * Empty strings count as unset, so `FOO=` in a .env file means "use the default".
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(problems);
+  }
+  const raw = parsed.data;
+  const problems = crossCheck(raw);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const backend: StateBackend =
+    raw.STATE_BACKEND ?? (raw.REDIS_URL || raw.REDIS_CLUSTER_NODES ? 'redis' : 'memory');
+  const port = raw.PORT;
+  const config: Config = {
+    port,
+    host: raw.HOST,
+    publicBaseUrl: (raw.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    appName: raw.APP_NAME,
+    appEnv: raw.APP_ENV,
+    workerId: raw.WORKER_ID ?? `w-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    logLevel: raw.LOG_LEVEL,
+    state: {
+      backend,
+      redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      clusterNodes: parseClusterNodes(raw.REDIS_CLUSTER_NODES),
+      commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
+      outboxMax: raw.REDIS_OUTBOX_MAX,
+      historyMaxTurns: raw.HISTORY_MAX_TURNS,
+    },
+    ttl: {
+      context: raw.TTL_CONTEXT,
+      history: raw.TTL_HISTORY,
+      auth: raw.TTL_AUTH,
+      tts: raw.TTL_TTS,
+      summary: raw.TTL_SUMMARY,
+      dedup: raw.TTL_DEDUP,
+      lease: raw.TTL_LEASE,
+      session: raw.TTL_SESSION,
+      profile: raw.TTL_PROFILE,
+      worker: raw.TTL_WORKER,
+      pending: raw.TTL_PENDING,
+      rate: raw.TTL_RATE,
+    },
+    cosmos: {
+      endpoint: raw.COSMOS_ENDPOINT,
+      key: raw.COSMOS_KEY,
+      database: raw.COSMOS_DATABASE,
+      caFile: raw.COSMOS_CA_FILE,
+    },
+    serviceBus: {
+      connectionString: raw.SERVICEBUS_CONNECTION_STRING,
+      namespace: raw.SERVICEBUS_NAMESPACE,
+      archiveQueue: raw.SERVICEBUS_ARCHIVE_QUEUE,
+    },
+    archive: {
+      inServe: raw.ARCHIVER_IN_SERVE,
+      concurrency: raw.ARCHIVE_CONCURRENCY,
+      spoolDir: raw.SPOOL_DIR,
+    },
+    acs: {
+      connectionString: raw.ACS_CONNECTION_STRING,
+      endpoint: raw.ACS_ENDPOINT,
+      resourceId: raw.ACS_RESOURCE_ID,
+      jwksUrl: raw.ACS_JWKS_URL,
+      jwtIssuer: raw.ACS_JWT_ISSUER,
+      authDisabled: raw.ACS_AUTH_DISABLED_DEV_ONLY,
+    },
+    media: {
+      audioFormat: raw.MEDIA_AUDIO_FORMAT,
+      sampleRate: raw.MEDIA_AUDIO_FORMAT === 'pcm24KMono' ? 24000 : 16000,
+      channels: raw.MEDIA_CHANNELS,
+      ringSeconds: raw.MEDIA_RING_SECONDS,
+      maxPayloadBytes: raw.MEDIA_MAX_PAYLOAD_BYTES,
+      vadMode: raw.VAD_MODE,
+      vadOnsetFrames: raw.VAD_ONSET_FRAMES,
+      vadHangoverMs: raw.VAD_HANGOVER_MS,
+      transcriptionLocale: raw.TRANSCRIPTION_LOCALE,
+    },
+    calls: {
+      answerTimeoutMs: raw.CALL_ANSWER_TIMEOUT_MS,
+      mediaConnectTimeoutMs: raw.CALL_MEDIA_CONNECT_TIMEOUT_MS,
+      maxDurationS: raw.CALL_MAX_DURATION_S,
+      silenceTimeoutS: raw.CALL_SILENCE_TIMEOUT_S,
+      incomingMaxAgeS: raw.INCOMING_CALL_MAX_AGE_S,
+      maxConcurrent: raw.MAX_CONCURRENT_CALLS,
+    },
+    shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,
+    responder: {
+      kind: raw.RESPONDER,
+      concurrency: raw.RESPONDER_CONCURRENCY,
+      timeoutMs: raw.RESPONDER_TIMEOUT_MS,
+      systemPrompt: raw.SYSTEM_PROMPT,
+      openai: {
+        apiKey: raw.OPENAI_API_KEY,
+        baseUrl: raw.OPENAI_BASE_URL,
+        model: raw.OPENAI_MODEL,
+        azureEndpoint: raw.AZURE_OPENAI_ENDPOINT,
+        azureDeployment: raw.AZURE_OPENAI_DEPLOYMENT,
+        azureApiKey: raw.AZURE_OPENAI_API_KEY,
+        azureApiVersion: raw.AZURE_OPENAI_API_VERSION,
+      },
+    },
+    tts: {
+      kind: raw.TTS,
+      voice: raw.TTS_VOICE,
+      azureRegion: raw.AZURE_SPEECH_REGION,
+      azureEndpoint: raw.AZURE_SPEECH_ENDPOINT,
+      azureKey: raw.AZURE_SPEECH_KEY,
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** The names loadConfig reads, for .env.example and the README table (kept honest by a test). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));

@@ -1,0 +1,85 @@
+// The events of one live call. Components meet here instead of calling each other: the ACS edge
+// emits lifecycle events, the media path emits what it hears, the turn pipeline listens and speaks
+// through the call's MediaOutlet. Synchronous, in process, no allocation beyond the payload.
+import type { CallOutcome } from './call-records.js';
+
+export interface CallEventMap {
+  /** ACS accepted our answer request. */
+  answered: { readonly callConnectionId: string };
+  /** CallConnected callback. */
+  connected: Record<string, never>;
+  /** Every authenticated, de-duplicated callback, after the state machine saw it. */
+  callback: { readonly type: string; readonly data: Readonly<Record<string, unknown>> };
+  /** CallDisconnected callback, or the media socket closed for good. */
+  disconnected: { readonly reason: string };
+  /** Finalization ran (exactly once). */
+  ended: { readonly outcome: CallOutcome };
+  /** The media socket is open and AudioMetadata arrived. */
+  mediaConnected: { readonly sampleRate: number; readonly channels: 'mixed' | 'unmixed'; readonly reconnect: boolean };
+  /** The media socket closed (ACS may reconnect). */
+  mediaClosed: { readonly code: number; readonly reason: string };
+  /** Voice activity onset / end (after smoothing). */
+  speechStart: { readonly at: number; readonly participant: string | null };
+  speechEnd: { readonly at: number; readonly participant: string | null };
+  /** TranscriptionData. `final` is false for Intermediate results. */
+  transcript: {
+    readonly text: string;
+    readonly final: boolean;
+    readonly confidence: number;
+    readonly participant: string | null;
+    readonly at: number;
+  };
+  dtmf: { readonly tone: string; readonly at: number };
+  /** The caller interrupted the agent: stopAudio was sent and the playout queue dropped. */
+  bargeIn: { readonly at: number; readonly utteranceId: string | null; readonly playedMs: number; readonly cause: 'vad' | 'transcript' | 'dtmf' };
+  /** An utterance finished playing (completely, or cut short by stop()). */
+  playoutDone: { readonly utteranceId: string; readonly playedMs: number; readonly totalMs: number; readonly interrupted: boolean };
+}
+
+export type CallEventName = keyof CallEventMap;
+type Listener<K extends CallEventName> = (event: CallEventMap[K]) => void;
+
+/** A small typed emitter. A throwing listener is reported to onError and never breaks the others. */
+export class CallEvents {
+  readonly #listeners: { [K in CallEventName]?: Listener<K>[] } = {};
+
+  constructor(private readonly onError: (err: unknown, event: CallEventName) => void) {}
+
+  on<K extends CallEventName>(name: K, fn: Listener<K>): () => void {
+    const list = (this.#listeners[name] ??= []) as Listener<K>[];
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  emit<K extends CallEventName>(name: K, event: CallEventMap[K]): void {
+    const list = this.#listeners[name] as Listener<K>[] | undefined;
+    if (!list) return;
+    for (const fn of list) {
+      try {
+        fn(event);
+      } catch (err) {
+        this.onError(err, name);
+      }
+    }
+  }
+
+  clear(): void {
+    for (const k of Object.keys(this.#listeners)) delete this.#listeners[k as CallEventName];
+  }
+}
+
+/** How the turn pipeline speaks on a call. Implemented by the media path (outbound audio over the socket). */
+export interface MediaOutlet {
+  readonly sampleRate: number;
+  /** True while an utterance is queued or playing. */
+  readonly speaking: boolean;
+  /** Queues PCM16 mono at sampleRate for paced playout. Never blocks, never awaits I/O. */
+  speak(utteranceId: string, pcm: Int16Array): void;
+  /** Marks the end of an utterance: playoutDone fires once everything queued for it has been sent. */
+  endUtterance(utteranceId: string): void;
+  /** Sends stopAudio and drops the queue. Returns what was playing and how much of it was sent. */
+  stop(cause: 'vad' | 'transcript' | 'dtmf' | 'hangup'): { utteranceId: string | null; playedMs: number };
+}

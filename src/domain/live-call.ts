@@ -1,0 +1,96 @@
+// One live call in process memory: identity, the event hub its components meet on, and the
+// attachment points each component fills in. Built once per call with every field set.
+import type { CallPhase } from './call-records.js';
+import { CallEvents, type MediaOutlet } from './call-events.js';
+
+/** Logger shape the domain needs (pino-compatible, without importing pino). */
+export interface DomainLogger {
+  child(bindings: Record<string, unknown>): DomainLogger;
+  trace(obj: unknown, msg?: string): void;
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface LiveCallInit {
+  readonly callId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly correlationId: string | null;
+  readonly startedAt: number;
+  readonly log: DomainLogger;
+}
+
+export class LiveCall {
+  readonly callId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly startedAt: number;
+  readonly log: DomainLogger;
+  readonly events: CallEvents;
+  correlationId: string | null;
+  callConnectionId: string | null = null;
+  serverCallId: string | null = null;
+  phase: CallPhase = 'ringing';
+  /** Set by the media path while a socket is attached. */
+  media: MediaOutlet | null = null;
+  /** Aborted on barge-in or hang-up; the turn pipeline replaces it per turn. */
+  turnAbort: AbortController = new AbortController();
+  /** Next conversation turn sequence number. */
+  nextSeq = 1;
+
+  constructor(init: LiveCallInit) {
+    this.callId = init.callId;
+    this.from = init.from;
+    this.to = init.to;
+    this.correlationId = init.correlationId;
+    this.startedAt = init.startedAt;
+    this.log = init.log;
+    this.events = new CallEvents((err, event) => this.log.error({ err, event }, 'call event listener failed'));
+  }
+
+  /** Cancels the turn in progress (barge-in, hang-up) and arms a fresh controller. */
+  interruptTurn(reason: string): void {
+    if (!this.turnAbort.signal.aborted) this.turnAbort.abort(new Error(reason));
+    this.turnAbort = new AbortController();
+  }
+}
+
+/** The calls this replica holds. Lookup by our call id or by the ACS call connection id. */
+export class CallRegistry {
+  readonly #byId = new Map<string, LiveCall>();
+  readonly #byConnection = new Map<string, LiveCall>();
+
+  add(call: LiveCall): void {
+    this.#byId.set(call.callId, call);
+    if (call.callConnectionId) this.#byConnection.set(call.callConnectionId, call);
+  }
+
+  /** Records the ACS call connection id once answer() returns. */
+  bindConnection(call: LiveCall, callConnectionId: string): void {
+    call.callConnectionId = callConnectionId;
+    this.#byConnection.set(callConnectionId, call);
+  }
+
+  get(callId: string): LiveCall | undefined {
+    return this.#byId.get(callId);
+  }
+
+  byConnection(callConnectionId: string): LiveCall | undefined {
+    return this.#byConnection.get(callConnectionId);
+  }
+
+  remove(call: LiveCall): void {
+    this.#byId.delete(call.callId);
+    if (call.callConnectionId) this.#byConnection.delete(call.callConnectionId);
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  values(): IterableIterator<LiveCall> {
+    return this.#byId.values();
+  }
+}

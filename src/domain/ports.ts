@@ -1,0 +1,150 @@
+// The narrow interfaces the domain talks to. Adapters (src/adapters/*) implement them over SDKs;
+// src/adapters/memory implements each in process. Nothing here imports an SDK.
+import type { CallAuthState, CallSessionSnapshot, CallSummary } from './call-records.js';
+import type { ArchiveJob, TranscriptDocument } from './archive-job.js';
+import type { ConversationState, Turn } from './conversation.js';
+
+/** Wall-clock and monotonic time, injectable for tests. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Monotonic milliseconds (fractional), for pacing and latency. */
+  monotonic(): number;
+}
+
+export interface AppendResult {
+  /** false when a turn with this seq was already stored (idempotent replay). */
+  readonly stored: boolean;
+  readonly turnCount: number;
+}
+
+/** What the responder reads and the turn pipeline writes. One Redis round trip per call. */
+export interface ConversationStore {
+  getState(callId: string): Promise<ConversationState>;
+  updateContext(callId: string, patch: Readonly<Record<string, unknown>>): Promise<void>;
+  appendTurn(callId: string, turn: Turn): Promise<AppendResult>;
+}
+
+/** Per-call records other than the conversation, each stored under its own TTL. */
+export interface SessionStore {
+  /** Set-if-absent with a TTL: true for the first claimant, false for every later one. */
+  claim(kind: 'incoming-call' | 'event', id: string, owner: string): Promise<boolean>;
+  releaseClaim(kind: 'incoming-call' | 'event', id: string): Promise<void>;
+  putAuthState(callId: string, auth: CallAuthState): Promise<void>;
+  getAuthState(callId: string): Promise<CallAuthState | null>;
+  saveSession(snapshot: CallSessionSnapshot): Promise<void>;
+  loadSession(callId: string): Promise<CallSessionSnapshot | null>;
+  putSummary(callId: string, summary: CallSummary): Promise<void>;
+  getSummary(callId: string): Promise<CallSummary | null>;
+  /** Cold-read cache of an archived transcript (summary TTL). */
+  putTranscript(callId: string, doc: TranscriptDocument): Promise<void>;
+  getTranscript(callId: string): Promise<TranscriptDocument | null>;
+}
+
+/** Synthesized audio by content hash. */
+export interface TtsCache {
+  get(key: string): Promise<Uint8Array | null>;
+  put(key: string, audio: Uint8Array): Promise<void>;
+}
+
+export interface Lease {
+  readonly callId: string;
+  readonly owner: string;
+  /** Fencing token: strictly increases with each new acquisition of the call. */
+  readonly fence: number;
+}
+
+/** Owner lease per call (fenced) and routing of events to the owner replica. */
+export interface AffinityStore {
+  acquire(callId: string, owner: string): Promise<Lease>;
+  /** Renews many leases in one round trip; returns the call ids whose lease was lost. */
+  renewAll(leases: readonly Lease[]): Promise<string[]>;
+  release(lease: Lease): Promise<void>;
+  ownerOf(callId: string): Promise<string | null>;
+}
+
+/** Archive of finished calls (Cosmos in production). Upserts are idempotent by callId. */
+export interface ArchiveStore {
+  upsertTranscript(doc: TranscriptDocument): Promise<void>;
+  getTranscript(callId: string): Promise<TranscriptDocument | null>;
+}
+
+/** Hands finished calls to the archive pipeline (Service Bus in production). Never blocks a call. */
+export interface ArchiveQueue {
+  enqueue(job: ArchiveJob): Promise<void>;
+}
+
+export interface CallerProfile {
+  readonly id: string;
+  readonly name?: string;
+  readonly accountBalance?: number;
+  readonly pin?: string;
+  readonly [key: string]: unknown;
+}
+
+/** Caller profiles, cache-aside. */
+export interface ProfileStore {
+  get(id: string): Promise<CallerProfile | null>;
+  put(profile: CallerProfile): Promise<void>;
+}
+
+export interface AnswerRequest {
+  readonly incomingCallContext: string;
+  readonly callbackUrl: string;
+  readonly mediaTransportUrl: string;
+  readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
+  readonly channels: 'mixed' | 'unmixed';
+  readonly transcriptionLocale: string | null;
+  readonly operationContext: string;
+}
+
+export interface AnswerResult {
+  readonly callConnectionId: string;
+  readonly serverCallId: string | undefined;
+  readonly correlationId: string | undefined;
+}
+
+/** Call Automation, as the domain needs it. */
+export interface CallControl {
+  answer(req: AnswerRequest): Promise<AnswerResult>;
+  /** Ends the call for everyone. A call that is already gone counts as success. */
+  hangUp(callConnectionId: string, operationContext: string): Promise<void>;
+  playText(callConnectionId: string, text: string, opts: { voiceName?: string; operationContext: string }): Promise<void>;
+  cancelMedia(callConnectionId: string, operationContext: string): Promise<void>;
+  startMediaStreaming(callConnectionId: string, operationContext: string): Promise<void>;
+  stopMediaStreaming(callConnectionId: string, operationContext: string): Promise<void>;
+  startTranscription(callConnectionId: string, operationContext: string): Promise<void>;
+  stopTranscription(callConnectionId: string, operationContext: string): Promise<void>;
+}
+
+export type ResponderChunk =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'context'; readonly patch: Readonly<Record<string, unknown>> }
+  | { readonly type: 'action'; readonly action: 'hangup' | 'transfer' };
+
+export interface ResponderInput {
+  readonly callId: string;
+  readonly state: ConversationState;
+  /** The caller input that triggered this turn. */
+  readonly input: { readonly kind: 'speech' | 'dtmf'; readonly text: string; readonly confidence: number };
+}
+
+/** Produces the agent's reply as a stream; stops promptly when the signal aborts. */
+export interface Responder {
+  readonly name: string;
+  respond(input: ResponderInput, signal: AbortSignal): AsyncIterable<ResponderChunk>;
+}
+
+/** Text to PCM16 mono little-endian at the requested rate. */
+export interface Synthesizer {
+  /** Identifies engine + voice, part of the TTS cache key. */
+  readonly id: string;
+  synthesize(text: string, sampleRate: number, signal: AbortSignal): Promise<Int16Array>;
+}
+
+/** A dependency that /readyz checks. */
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Resolves when healthy; rejects (or resolves 'degraded') otherwise. */
+  check(): Promise<'ok' | 'degraded'>;
+}

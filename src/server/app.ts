@@ -1,0 +1,107 @@
+// The HTTP server: fastify for routes, the same node:http server for WebSocket upgrades, one port.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { isVoiceError } from '../domain/errors.js';
+import type { ReadinessCheck } from '../domain/ports.js';
+import type { Logger } from '../logger.js';
+import type { Registry } from '../metrics.js';
+import { counter } from '../metrics.js';
+import type { Lifecycle } from './lifecycle.js';
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface ServerDeps {
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly lifecycle: Lifecycle;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly routes: readonly FastifyPluginAsync[];
+  /** Path (without query) → upgrade handler. Unknown paths get 404 and the socket is destroyed. */
+  readonly upgrades: ReadonlyMap<string, UpgradeHandler>;
+}
+
+export interface ServerConfig {
+  readonly bodyLimitBytes: number;
+  readonly readinessTimeoutMs: number;
+}
+
+async function checkWithTimeout(c: ReadinessCheck, ms: number): Promise<'ok' | 'degraded' | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`timed out after ${ms} ms`), ms);
+  });
+  try {
+    return await Promise.race([c.check(), timeout]);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function buildServer(deps: ServerDeps, cfg: ServerConfig): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: cfg.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const httpErrors = counter(deps.registry, 'voice_http_errors_total', 'HTTP requests answered with an error', [
+    'route',
+    'status',
+  ]);
+
+  app.setErrorHandler((err, req, reply) => {
+    if (isVoiceError(err)) {
+      httpErrors.inc({ route: req.routeOptions.url ?? 'unknown', status: String(err.status) });
+      return reply.code(err.status).send({ error: err.code, message: err.message });
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
+    httpErrors.inc({ route: req.routeOptions.url ?? 'unknown', status: String(status) });
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    const code = status === 413 ? 'VOICE_ERR_BODY_TOO_LARGE' : status < 500 ? 'VOICE_ERR_BAD_REQUEST' : 'VOICE_ERR_INTERNAL';
+    return reply.code(status).send({ error: code, message: status < 500 ? e.message : 'internal error' });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    if (deps.lifecycle.draining) return reply.code(503).send({ status: 'draining', checks: {} });
+    const results = await Promise.all(
+      deps.readiness.map(async (c) => [c.name, await checkWithTimeout(c, cfg.readinessTimeoutMs)] as const),
+    );
+    const checks = Object.fromEntries(results);
+    const failing = results.filter(([, r]) => r !== 'ok' && r !== 'degraded').map(([n]) => n);
+    const degraded = results.filter(([, r]) => r === 'degraded').map(([n]) => n);
+    if (failing.length > 0) return reply.code(503).send({ status: 'unavailable', failing, checks });
+    return reply.code(200).send({ status: degraded.length > 0 ? 'degraded' : 'ok', degraded, checks });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await deps.registry.metrics();
+    return reply.header('content-type', deps.registry.contentType).send(text);
+  });
+
+  for (const r of deps.routes) void app.register(r);
+
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const handler = deps.upgrades.get(path);
+    if (!handler) {
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (deps.lifecycle.draining) {
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    handler(req, socket, head);
+  });
+
+  return app;
+}

@@ -1,0 +1,117 @@
+// Process lifecycle: draining flag, in-flight work tracking, ordered shutdown hooks with a deadline.
+import type { Logger } from '../logger.js';
+
+type Hook = { readonly name: string; readonly fn: () => Promise<void> | void };
+
+export class Lifecycle {
+  #draining = false;
+  #stopped: Promise<void> | null = null;
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #drainers: Hook[] = [];
+  readonly #closers: Hook[] = [];
+
+  constructor(
+    private readonly cfg: { readonly drainTimeoutMs: number },
+    private readonly log: Logger,
+  ) {}
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Tracks a unit of in-flight work (a turn, an archive job) so shutdown waits for it. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#inflight.add(work);
+    const done = () => this.#inflight.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /** Runs when draining starts, before the deadline: finish live calls, flush spools. Run in parallel. */
+  onDrain(name: string, fn: () => Promise<void> | void): void {
+    this.#drainers.push({ name, fn });
+  }
+
+  /** Runs after draining, in reverse registration order: close servers, then clients. */
+  onClose(name: string, fn: () => Promise<void> | void): void {
+    this.#closers.push({ name, fn });
+  }
+
+  /** Idempotent. Stops taking work, drains up to the deadline, closes everything. */
+  shutdown(reason: string): Promise<void> {
+    if (this.#stopped) return this.#stopped;
+    this.#draining = true;
+    this.#stopped = this.#run(reason);
+    return this.#stopped;
+  }
+
+  async #run(reason: string): Promise<void> {
+    const started = Date.now();
+    this.log.info({ reason, inflight: this.#inflight.size, deadlineMs: this.cfg.drainTimeoutMs }, 'draining');
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.cfg.drainTimeoutMs);
+      timer.unref();
+    });
+    const drained = (async () => {
+      await Promise.allSettled(
+        this.#drainers.map(async (h) => {
+          try {
+            await h.fn();
+          } catch (err) {
+            this.log.error({ err, hook: h.name }, 'drain hook failed');
+          }
+        }),
+      );
+      while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+      return 'drained' as const;
+    })();
+    const outcome = await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.log.warn({ inflight: this.#inflight.size }, 'drain deadline reached; closing with work in flight');
+    }
+    for (const h of [...this.#closers].reverse()) {
+      try {
+        await h.fn();
+      } catch (err) {
+        this.log.error({ err, hook: h.name }, 'close hook failed');
+      }
+    }
+    this.log.info({ reason, ms: Date.now() - started, outcome }, 'stopped');
+  }
+}
+
+/** Wires SIGTERM/SIGINT and unhandled rejections to the lifecycle. Returns an unregister function. */
+export function installProcessHandlers(lifecycle: Lifecycle, log: Logger, exit: (code: number) => void): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    lifecycle.shutdown(signal).then(
+      () => exit(0),
+      (err: unknown) => {
+        log.fatal({ err }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  const onRejection = (reason: unknown) => {
+    log.error({ err: reason }, 'unhandled promise rejection');
+  };
+  const onException = (err: Error) => {
+    log.fatal({ err }, 'uncaught exception; shutting down');
+    lifecycle.shutdown('uncaughtException').finally(() => exit(1));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('unhandledRejection', onRejection);
+    process.off('uncaughtException', onException);
+  };
+}
