@@ -12,13 +12,16 @@ import { createRedisClient, redisReadiness, type RedisClient } from './adapters/
 import { buildServer, type UpgradeHandler } from './server/app.js';
 import { Lifecycle } from './server/lifecycle.js';
 import { CallRegistry } from './domain/live-call.js';
-import type { AffinityStore, Clock, ConversationStore, SessionStore, TtsCache } from './domain/ports.js';
+import { LeaseKeeper } from './domain/lease-keeper.js';
+import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
+import type { AffinityStore, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
   readonly sessions: SessionStore;
   readonly ttsCache: TtsCache;
   readonly affinity: AffinityStore;
+  readonly router: EventRouter;
 }
 
 export interface Worker {
@@ -31,6 +34,8 @@ export interface Worker {
   readonly redis: RedisClient | null;
   /** The live calls this replica holds. */
   readonly calls: CallRegistry;
+  /** Owner leases of this replica's calls, renewed in one batch. */
+  readonly leases: LeaseKeeper;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -49,6 +54,7 @@ function memoryState(config: Config, clock: Clock): StateAdapters {
     sessions: new MemorySessionStore({ clock }, config.ttl),
     ttsCache: new MemoryTtsCache({ clock }, config.ttl.tts),
     affinity: new MemoryAffinityStore({ clock }, config.ttl.lease),
+    router: new MemoryEventRouter({ clock }, { holdSeconds: config.ttl.pending, maxPerCall: 64 }),
   };
 }
 
@@ -76,6 +82,17 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     state = memoryState(config, clock);
   }
 
+  const leases = new LeaseKeeper(
+    {
+      affinity: state.affinity,
+      onLost: (callId) => log.warn({ callId }, 'owner lease lost to another replica'),
+    },
+    { workerId: config.workerId, leaseSeconds: config.ttl.lease },
+    log.child({ component: 'leases' }),
+  );
+  leases.start();
+  lifecycle.onClose('leases', () => leases.stop());
+
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
     { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000 },
@@ -94,6 +111,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     state,
     redis,
     calls,
+    leases,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;

@@ -148,3 +148,28 @@ export interface ReadinessCheck {
   /** Resolves when healthy; rejects (or resolves 'degraded') otherwise. */
   check(): Promise<'ok' | 'degraded'>;
 }
+
+/** An ACS callback event after authentication, addressed to one call. */
+export interface CallbackEnvelope {
+  readonly callId: string;
+  /** CloudEvent id (de-duplication key). */
+  readonly id: string;
+  /** Short type without the Microsoft.Communication. prefix, e.g. CallConnected. */
+  readonly type: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly time: string | null;
+}
+
+/**
+ * Routes callbacks between replicas: the replica that owns a call (holds its media socket) gets its
+ * events. Memory implementation: single replica, holds events until the call is local.
+ */
+export interface EventRouter {
+  /** Subscribes this replica; `deliver` receives events forwarded to it. */
+  start(deliver: (env: CallbackEnvelope) => void): Promise<void>;
+  /** Sends to the call's owner, or holds it (bounded, TTL) while no owner is known. */
+  forward(env: CallbackEnvelope): Promise<'forwarded' | 'held'>;
+  /** The caller just became the owner of callId: returns held events, oldest first, and forgets them. */
+  takeHeld(callId: string): Promise<CallbackEnvelope[]>;
+  stop(): Promise<void>;
+}
