@@ -290,15 +290,16 @@ function bicepFiles(dir) {
 
 /** The app's config variable names: dist/config.js when built, else the keys of the schema in src/config.ts. */
 export async function loadConfigVariables(root) {
-  const dist = join(root, 'dist', 'src', 'config.js');
-  const distFlat = join(root, 'dist', 'config.js');
-  for (const p of [dist, distFlat]) {
-    if (existsSync(p)) {
-      const mod = await import(pathToFileURL(p).href);
-      if (Array.isArray(mod.CONFIG_VARIABLES)) return [...mod.CONFIG_VARIABLES];
-    }
+  const dist = join(root, 'dist', 'config.js');
+  if (existsSync(dist)) {
+    const mod = await import(pathToFileURL(dist).href);
+    if (Array.isArray(mod.CONFIG_VARIABLES)) return [...mod.CONFIG_VARIABLES];
   }
-  const src = readFileSync(join(root, 'src', 'config.ts'), 'utf8');
+  return parseConfigSource(readFileSync(join(root, 'src', 'config.ts'), 'utf8'));
+}
+
+/** The keys of the env schema (`const schema = z.object({ ... })`) in the text of src/config.ts. */
+export function parseConfigSource(src) {
   const start = src.indexOf('z.object({');
   const end = src.indexOf('\n});', start);
   if (start === -1 || end === -1) throw new Error('src/config.ts: schema z.object({ ... }) not found');
