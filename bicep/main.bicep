@@ -95,7 +95,7 @@ param openAiModelName string = 'gpt-4o-mini'
 @description('Azure OpenAI model version.')
 param openAiModelVersion string = '2024-07-18'
 
-@description('Deploy Azure AI Speech and use it for TTS (TTS=azure).')
+@description('Deploy an Azure AI services (Speech) account: TTS=azure for the app, and the account ACS transcribes with (its identity gets Cognitive Services User).')
 param deploySpeech bool = false
 
 @description('Tags applied to every resource.')
@@ -226,6 +226,7 @@ module roles 'modules/roles.bicep' = {
     acrName: deployAcr ? names.acr : ''
     openAiName: deployOpenAi ? names.openAi : ''
     speechName: deploySpeech ? names.speech : ''
+    acsPrincipalId: acs.outputs.principalId
   }
   dependsOn: [
     acr
@@ -313,6 +314,8 @@ output containerAppName string = names.app
 output keyVaultName string = keyVault.outputs.name
 @description('Name of the Redis cache.')
 output redisName string = redis.outputs.name
+@description('Speech / AI services endpoint ACS uses for real-time transcription (empty without deploySpeech).')
+output cognitiveServicesEndpoint string = deploySpeech ? ai.outputs.speechEndpoint : ''
 @description('Name of the container registry (empty without deployAcr).')
 output acrName string = deployAcr ? names.acr : ''
 @description('Login server of the container registry (empty without deployAcr).')

@@ -15,6 +15,11 @@ resource acs 'Microsoft.Communication/communicationServices@2023-04-01' = {
   name: name
   location: 'global'
   tags: tags
+  // ACS's own identity: what it uses to reach an Azure AI services resource for real-time
+  // transcription and text-to-speech played by ACS (grant it Cognitive Services User there).
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     dataLocation: dataLocation
   }
@@ -26,3 +31,5 @@ output name string = acs.name
 output endpoint string = 'https://${acs.properties.hostName}/'
 @description('ACS_RESOURCE_ID: the immutable resource id ACS puts in the audience of its callback JWTs.')
 output immutableResourceId string = acs.properties.immutableResourceId
+@description('Principal id of the ACS system-assigned identity.')
+output principalId string = acs.identity.principalId

@@ -1,4 +1,4 @@
-// Optional Azure OpenAI (responder) and Azure AI Speech (TTS) accounts. Both disable key auth and get a
+// Optional Azure OpenAI (responder) and Azure AI Speech / AI services (TTS, ACS transcription) accounts. Both disable key auth and get a
 // custom subdomain, which Entra ID tokens require; the app's identity gets data-plane roles in roles.bicep.
 
 @description('Azure region (must offer the chosen model and Speech).')
@@ -25,6 +25,13 @@ param openAiCapacity int = 50
 
 @description('Name of the Speech account; empty to skip it.')
 param speechName string = ''
+
+@description('Kind of the Speech account. AIServices (multi-service) also serves ACS real-time transcription and ACS-played TTS; SpeechServices is Speech only.')
+@allowed([
+  'AIServices'
+  'SpeechServices'
+])
+param speechKind string = 'AIServices'
 
 @description('Tags applied to every resource.')
 param tags object = {}
@@ -64,7 +71,7 @@ resource speech 'Microsoft.CognitiveServices/accounts@2023-05-01' = if (!empty(s
   name: empty(speechName) ? 'unused-speech' : speechName
   location: location
   tags: tags
-  kind: 'SpeechServices'
+  kind: speechKind
   sku: {
     name: 'S0'
   }
@@ -78,3 +85,5 @@ resource speech 'Microsoft.CognitiveServices/accounts@2023-05-01' = if (!empty(s
 output openAiEndpoint string = empty(openAiName) ? '' : openAi.properties.endpoint
 output openAiDeploymentName string = empty(openAiName) ? '' : deployment.name
 output speechRegion string = empty(speechName) ? '' : location
+@description('Custom-domain endpoint of the Speech / AI services account (what ACS needs as its cognitive services endpoint).')
+output speechEndpoint string = empty(speechName) ? '' : speech.properties.endpoint

@@ -28,6 +28,9 @@ param openAiName string = ''
 @description('Name of the Speech account; empty when not deployed.')
 param speechName string = ''
 
+@description('Principal id of the ACS system-assigned identity; granted Cognitive Services User on the Speech account so ACS can transcribe.')
+param acsPrincipalId string = ''
+
 var roles = {
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
@@ -43,7 +46,7 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' existing = {
   name: cosmosAccountName
 }
 
-resource serviceBus 'Microsoft.ServiceBus/namespaces@2021-11-01' existing = {
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' existing = {
   name: serviceBusNamespaceName
 }
 
@@ -143,6 +146,16 @@ resource speechUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.cognitiveServicesUser)
     principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource acsSpeechUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(speechName) && !empty(acsPrincipalId)) {
+  scope: speech
+  name: guid(speech.id, acsPrincipalId, roles.cognitiveServicesUser)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.cognitiveServicesUser)
+    principalId: acsPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

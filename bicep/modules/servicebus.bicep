@@ -30,7 +30,7 @@ param defaultMessageTimeToLive string = 'P14D'
 @description('Tags applied to every resource.')
 param tags object = {}
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2021-11-01' = {
+resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   name: namespaceName
   location: location
   tags: tags
@@ -46,7 +46,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2021-11-01' = {
   }
 }
 
-resource queue 'Microsoft.ServiceBus/namespaces/queues@2021-11-01' = {
+resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
   parent: namespace
   name: queueName
   properties: {
