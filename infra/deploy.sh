@@ -4,7 +4,8 @@
 #
 #   infra/deploy.sh -g <resource group> -l <region> [-e prod] [-n voicewk] [--acr] [-i registry/image:tag] [-t tag]
 #
-#   --acr        deploy an Azure Container Registry and build the image in it (az acr build, no local Docker)
+#   --acr        deploy an Azure Container Registry and build the image in it (az acr build, no local Docker);
+#                -i is then ignored
 #   -i IMAGE     use an existing image instead (public or otherwise pullable); required without --acr
 #   -t TAG       image tag for --acr builds (default: git short sha, or a timestamp)
 #   --no-incoming-call  skip the Event Grid IncomingCall subscription (e.g. a second, non-routed environment)
@@ -49,6 +50,12 @@ if [[ "$use_acr" == "false" && -z "$image" ]]; then
   exit 2
 fi
 command -v az >/dev/null || { echo "Azure CLI (az) not found" >&2; exit 1; }
+command -v curl >/dev/null || { echo "curl not found" >&2; exit 1; }
+az_version="$(az version --query '"azure-cli"' -o tsv 2>/dev/null || echo 0)"
+if [[ "$(printf '%s\n' 2.53.0 "$az_version" | sort -V | head -n1)" != "2.53.0" ]]; then
+  echo "Azure CLI $az_version is too old: .bicepparam files need 2.53 or later (az upgrade)" >&2
+  exit 1
+fi
 az account show --query id -o none 2>/dev/null || { echo "not logged in: run az login" >&2; exit 1; }
 
 if [[ -z "$tag" ]]; then
@@ -60,14 +67,14 @@ export VOICE_ENV="$env_name"
 export VOICE_DEPLOY_ACR="$use_acr"
 deployment="voice-worker-${env_name}"
 
-# Runs the template; output goes to /dev/null so nothing from the deployment record is echoed.
+# Runs the template (main.bicepparam names main.bicep with `using`); -o none: nothing from the
+# deployment record is echoed.
 deploy() {
   local phase="$1"
   echo "==> deployment ($phase)"
   az deployment group create \
     --resource-group "$group" \
     --name "$deployment" \
-    --template-file "$root/bicep/main.bicep" \
     --parameters "$params" \
     --only-show-errors -o none
 }
@@ -80,11 +87,12 @@ output() {
 echo "==> resource group $group in $location"
 az group create --name "$group" --location "$location" --tags app=voice-worker "environment=$env_name" -o none
 
+# Phase 1: everything but the app. Role assignments (Key Vault secret reference, AcrPull) get time to
+# propagate before the first revision needs them, and a new registry exists before the image is built.
+export VOICE_DEPLOY_APP="false" VOICE_DEPLOY_INCOMING_CALL="false"
+export VOICE_IMAGE="${image:-placeholder.invalid/voice-worker:${tag}}"
+deploy "backing services"
 if [[ "$use_acr" == "true" ]]; then
-  # Phase 1: everything but the app (it cannot start before its image exists in the new registry).
-  export VOICE_DEPLOY_APP="false" VOICE_DEPLOY_INCOMING_CALL="false"
-  export VOICE_IMAGE="placeholder.invalid/voice-worker:${tag}"
-  deploy "backing services and registry"
   acr_name="$(output acrName)"
   acr_server="$(output acrLoginServer)"
   echo "==> az acr build ${acr_server}/voice-worker:${tag}"

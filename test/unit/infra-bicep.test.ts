@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -134,5 +135,67 @@ describe('bicep checker', () => {
     expect(findSingleLineLiterals('t.bicep', "var a = { b: 1, c: 'x,y' }\nvar d = concat(a, b)")).toEqual([
       't.bicep:1: single-line object or array literal (write one entry per line)',
     ]);
+  });
+});
+
+describe('infra/deploy.sh', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  /** Runs deploy.sh with `az` and `curl` replaced by recorders on PATH; returns its output and the calls. */
+  function runDeploy(args: string[]): { status: number | null; stdout: string; calls: string[] } {
+    dir = mkdtempSync(join(tmpdir(), 'deploy-sh-'));
+    const log = join(dir, 'calls.log');
+    writeFileSync(
+      join(dir, 'az'),
+      [
+        '#!/usr/bin/env bash',
+        `echo "az $* | app=\${VOICE_DEPLOY_APP:-} sub=\${VOICE_DEPLOY_INCOMING_CALL:-} image=\${VOICE_IMAGE:-}" >> '${log}'`,
+        'if [[ "$1" == version ]]; then echo 2.67.0; exit 0; fi',
+        'if [[ "$1 $2 $3" == "deployment group show" ]]; then',
+        '  case "$*" in',
+        '    *outputs.acrName.*) echo acrvoice ;;',
+        '    *outputs.acrLoginServer.*) echo acrvoice.azurecr.io ;;',
+        '    *outputs.publicBaseUrl.*) echo https://ca-voice.example.test ;;',
+        '    *) echo value ;;',
+        '  esac',
+        'fi',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    writeFileSync(join(dir, 'curl'), `#!/usr/bin/env bash\necho "curl $*" >> '${log}'\nprintf 200\n`, { mode: 0o755 });
+    const r = spawnSync('bash', [join(root, 'infra', 'deploy.sh'), ...args], {
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    const calls = readFileSync(log, { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean);
+    return { status: r.status, stdout: r.stdout, calls };
+  }
+
+  it('deploys backing services, builds into the registry, then the app, then the IncomingCall subscription', () => {
+    const { status, stdout, calls } = runDeploy(['-g', 'rg-voice', '-l', 'westeurope', '--acr', '-t', 'v1']);
+    expect(status).toBe(0);
+    const deploys = calls.filter((c) => c.startsWith('az deployment group create'));
+    expect(deploys.map((c) => c.split(' | ')[1])).toEqual([
+      'app=false sub=false image=placeholder.invalid/voice-worker:v1',
+      'app=true sub=false image=acrvoice.azurecr.io/voice-worker:v1',
+      'app=true sub=true image=acrvoice.azurecr.io/voice-worker:v1',
+    ]);
+    const order = (prefix: string) => calls.findIndex((c) => c.startsWith(prefix));
+    expect(order('az acr build --registry acrvoice --image voice-worker:v1')).toBeGreaterThan(calls.indexOf(deploys[0] ?? ''));
+    expect(order('az acr build')).toBeLessThan(calls.indexOf(deploys[1] ?? ''));
+    expect(order('curl -fsS -o /dev/null --max-time 5 https://ca-voice.example.test/healthz')).toBeLessThan(calls.indexOf(deploys[2] ?? ''));
+    expect(stdout).toContain('https://ca-voice.example.test');
+    expect(calls.some((c) => /list-keys|listKeys|keys list|connection-string/i.test(c))).toBe(false);
+  });
+
+  it('refuses to run without an image or --acr, before touching Azure', () => {
+    const { status, calls } = runDeploy(['-g', 'rg-voice', '-l', 'westeurope']);
+    expect(status).toBe(2);
+    expect(calls).toEqual([]);
   });
 });
