@@ -329,6 +329,8 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
       scale: {
         minReplicas: minReplicas
         maxReplicas: maxReplicas
+        // One media WebSocket per live call counts as one concurrent request. A custom (KEDA) rule on
+        // archive backlog or on the voice_calls gauge is described in docs/DEPLOY.md, Scaling.
         rules: [
           {
             name: 'calls-per-replica'
