@@ -98,6 +98,9 @@ param openAiModelVersion string = '2024-07-18'
 @description('Deploy an Azure AI services (Speech) account: TTS=azure for the app, and the account ACS transcribes with (its identity gets Cognitive Services User).')
 param deploySpeech bool = false
 
+@description('E-mail for Azure Monitor alerts on dead-letters, archive backlog, restarts, Cosmos 429s and Redis load; empty: no alerts.')
+param alertEmail string = ''
+
 @description('Tags applied to every resource.')
 param tags object = {
   app: 'voice-worker'
@@ -290,6 +293,20 @@ module eventGrid 'modules/eventgrid.bicep' = if (deployApp && deployIncomingCall
   dependsOn: [
     app
   ]
+}
+
+module alerts 'modules/alerts.bicep' = if (!empty(alertEmail)) {
+  name: 'alerts'
+  params: {
+    alertEmail: alertEmail
+    prefix: prefix
+    serviceBusId: serviceBus.outputs.id
+    queueName: serviceBus.outputs.queueName
+    cosmosId: cosmos.outputs.id
+    redisId: redis.outputs.id
+    containerAppId: deployApp ? app.outputs.id : ''
+    tags: allTags
+  }
 }
 
 @description('FQDN of the container app.')

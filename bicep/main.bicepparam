@@ -34,6 +34,9 @@ param maxReplicas = 20
 // 1 vCPU and keep ~30 % headroom (docs/DEPLOY.md, Scaling).
 param callsPerReplica = 50
 
+// Azure Monitor alerts (dead-letters, archive backlog, restarts, Cosmos 429s, Redis load); empty: none.
+param alertEmail = readEnvironmentVariable('VOICE_ALERT_EMAIL', '')
+
 param deployOpenAi = false
 param deploySpeech = false
 

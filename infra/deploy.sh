@@ -9,6 +9,7 @@
 #   -i IMAGE     use an existing image instead (public or otherwise pullable); required without --acr
 #   -t TAG       image tag for --acr builds (default: git short sha, or a timestamp)
 #   --no-incoming-call  skip the Event Grid IncomingCall subscription (e.g. a second, non-routed environment)
+#   --alert-email ADDR  create Azure Monitor alerts (dead-letters, backlog, restarts, Cosmos 429s, Redis load)
 #
 # Needs Azure CLI >= 2.53 (Bicep >= 0.22 for .bicepparam with readEnvironmentVariable), `az login` done and
 # Owner or User Access Administrator + Contributor on the resource group (the template creates role assignments).
@@ -26,8 +27,9 @@ use_acr="false"
 image=""
 tag=""
 incoming_call="true"
+alert_email=""
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -39,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     -t|--tag) tag="$2"; shift 2 ;;
     --acr) use_acr="true"; shift ;;
     --no-incoming-call) incoming_call="false"; shift ;;
+    --alert-email) alert_email="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 ;;
   esac
@@ -65,6 +68,7 @@ fi
 export VOICE_BASE_NAME="$base_name"
 export VOICE_ENV="$env_name"
 export VOICE_DEPLOY_ACR="$use_acr"
+export VOICE_ALERT_EMAIL="$alert_email"
 deployment="voice-worker-${env_name}"
 
 # Runs the template (main.bicepparam names main.bicep with `using`); -o none: nothing from the

@@ -37,7 +37,7 @@ describe('bicep deployment', () => {
 
   it('wires one module per service from main.bicep', () => {
     const paths = parseModules(read('bicep/main.bicep')).map((m) => m.path).sort();
-    for (const name of ['identity', 'monitoring', 'redis', 'keyvault', 'cosmos', 'servicebus', 'acs', 'eventgrid', 'containerapp', 'roles', 'ai', 'acr']) {
+    for (const name of ['identity', 'monitoring', 'redis', 'keyvault', 'cosmos', 'servicebus', 'acs', 'eventgrid', 'containerapp', 'roles', 'ai', 'acr', 'alerts']) {
       expect(paths).toContain(`modules/${name}.bicep`);
     }
   });
