@@ -1,0 +1,391 @@
+#!/usr/bin/env node
+// Static checks on bicep/ that need no Bicep compiler: module wiring, parameter contracts, the container
+// app's environment variables against the app's config contract, and secrets kept out of the templates.
+// Usage: node infra/check-bicep.mjs [repo root]   (exit 1 and one line per problem when something is wrong)
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Variables the app does not parse itself but the Azure SDK's DefaultAzureCredential reads. */
+export const SDK_VARIABLES = Object.freeze(['AZURE_CLIENT_ID']);
+
+/** Environment variable names whose value must come from a secret reference, never a plain value. */
+const SECRET_NAME = /KEY|SECRET|PASSWORD|TOKEN|CONNECTION_STRING|^REDIS_URL$/;
+
+/**
+ * Walks Bicep source once. Returns `code` (comments removed, string contents kept) and `masked`
+ * (comments removed, string contents blanked to spaces, same length as `code`) plus every string literal
+ * with its literal segments (the parts outside `${...}` interpolations).
+ */
+export function scanBicep(text) {
+  const code = [];
+  const masked = [];
+  const strings = [];
+  let i = 0;
+  const n = text.length;
+  const keep = (ch, maskedCh = ch) => {
+    code.push(ch);
+    masked.push(maskedCh);
+  };
+  while (i < n) {
+    const ch = text[i];
+    const next = text[i + 1];
+    if (ch === '/' && next === '/') {
+      while (i < n && text[i] !== '\n') i++;
+      continue;
+    }
+    if (ch === '/' && next === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? n : end + 2;
+      for (let j = i; j < stop; j++) if (text[j] === '\n') keep('\n');
+      i = stop;
+      continue;
+    }
+    if (text.startsWith("'''", i)) {
+      const end = text.indexOf("'''", i + 3);
+      const stop = end === -1 ? n : end + 3;
+      const body = text.slice(i + 3, end === -1 ? n : end);
+      strings.push({ offset: i, raw: body, segments: [body] });
+      for (let j = i; j < stop; j++) keep(text[j], j < i + 3 || j >= stop - 3 ? text[j] : text[j] === '\n' ? '\n' : ' ');
+      i = stop;
+      continue;
+    }
+    if (ch === "'") {
+      const start = i;
+      const segments = [];
+      let seg = '';
+      keep(ch);
+      i++;
+      while (i < n && text[i] !== "'") {
+        if (text[i] === '\\' && i + 1 < n) {
+          seg += text[i + 1];
+          keep(text[i], ' ');
+          keep(text[i + 1], ' ');
+          i += 2;
+          continue;
+        }
+        if (text[i] === '$' && text[i + 1] === '{') {
+          segments.push(seg);
+          seg = '';
+          let depth = 0;
+          do {
+            if (text[i] === '{') depth++;
+            else if (text[i] === '}') depth--;
+            keep(text[i], text[i] === '\n' ? '\n' : ' ');
+            i++;
+          } while (i < n && depth > 0);
+          continue;
+        }
+        seg += text[i];
+        keep(text[i], text[i] === '\n' ? '\n' : ' ');
+        i++;
+      }
+      segments.push(seg);
+      if (i < n) keep(text[i]);
+      i++;
+      strings.push({ offset: start, raw: text.slice(start + 1, i - 1), segments });
+      continue;
+    }
+    keep(ch);
+    i++;
+  }
+  return { code: code.join(''), masked: masked.join(''), strings };
+}
+
+/** Index of the bracket closing the one at `open` in masked text (strings already blanked). */
+function matchBracket(masked, open) {
+  const pairs = { '{': '}', '[': ']', '(': ')' };
+  const stack = [];
+  for (let i = open; i < masked.length; i++) {
+    const ch = masked[i];
+    if (pairs[ch]) stack.push(pairs[ch]);
+    else if (ch === '}' || ch === ']' || ch === ')') {
+      if (stack.pop() !== ch) return -1;
+      if (stack.length === 0) return i;
+    }
+  }
+  return -1;
+}
+
+/** Keys at the top level of the object literal whose `{` is at `open`. */
+function topLevelKeys(masked, open) {
+  const close = matchBracket(masked, open);
+  if (close === -1) return [];
+  const keys = [];
+  let depth = 0;
+  let lineStart = true;
+  for (let i = open + 1; i < close; i++) {
+    const ch = masked[i];
+    if (ch === '{' || ch === '[' || ch === '(') depth++;
+    else if (ch === '}' || ch === ']' || ch === ')') depth--;
+    if (ch === '\n') {
+      lineStart = true;
+      continue;
+    }
+    if (lineStart && depth === 0 && /\S/.test(ch)) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*:/.exec(masked.slice(i, i + 200));
+      if (m) keys.push(m[1]);
+      lineStart = false;
+    } else if (/\S/.test(ch)) {
+      lineStart = false;
+    }
+  }
+  return keys;
+}
+
+/** Declared parameters of a .bicep or .bicepparam file: name -> { required, secure, hasDefault }. */
+export function parseParams(text) {
+  const { code } = scanBicep(text);
+  const params = new Map();
+  const lines = code.split('\n');
+  let decorators = [];
+  for (const line of lines) {
+    const t = line.trim();
+    if (t.startsWith('@')) {
+      decorators.push(t);
+      continue;
+    }
+    const m = /^param\s+([A-Za-z_][A-Za-z0-9_]*)\b(.*)$/.exec(t);
+    if (m) {
+      const rest = m[2].trim();
+      const hasDefault = /=/.test(rest);
+      const nullable = /^[^=]*\?\s*(=|$)/.test(rest);
+      params.set(m[1], {
+        hasDefault,
+        required: !hasDefault && !nullable,
+        secure: decorators.some((d) => d.startsWith('@secure(')),
+        defaultText: hasDefault ? rest.slice(rest.indexOf('=') + 1).trim() : null,
+      });
+    }
+    if (t !== '') decorators = [];
+  }
+  return params;
+}
+
+/** Module calls: symbol, path, the parameter names passed, and the line. */
+export function parseModules(text) {
+  const { masked, code } = scanBicep(text);
+  const modules = [];
+  const re = /^module\s+([A-Za-z_][A-Za-z0-9_]*)\s+'([^']+)'\s*=/gm;
+  let m;
+  while ((m = re.exec(code)) !== null) {
+    const bodyOpen = masked.indexOf('{', m.index + m[0].length);
+    const bodyClose = bodyOpen === -1 ? -1 : matchBracket(masked, bodyOpen);
+    let params = [];
+    if (bodyClose !== -1) {
+      const body = masked.slice(bodyOpen, bodyClose);
+      const pm = /\n\s*params\s*:\s*\{/.exec(body);
+      if (pm) params = topLevelKeys(masked, bodyOpen + pm.index + pm[0].length - 1);
+    }
+    modules.push({ symbol: m[1], path: m[2], params, line: code.slice(0, m.index).split('\n').length });
+  }
+  return modules;
+}
+
+/** Environment variable names a container app template sets: `{ name: 'X' / value|secretRef: ... }`. */
+export function parseEnvEntries(text) {
+  const { code } = scanBicep(text);
+  const entries = [];
+  const re = /\{\s*name:\s*'([A-Z][A-Z0-9_]*)'\s*\n\s*(value|secretRef)\s*:/g;
+  let m;
+  while ((m = re.exec(code)) !== null) entries.push({ name: m[1], kind: m[2] });
+  return entries;
+}
+
+const LITERAL_SECRET_PATTERNS = [
+  [/AccountKey=/i, 'a storage/Cosmos account key'],
+  [/SharedAccessKey=/i, 'a Service Bus / Event Hubs SAS key'],
+  [/(^|;)accesskey=/i, 'an ACS access key'],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+  [/^rediss?:\/\/[^@\s]*:[^@\s]+@/i, 'a Redis password'],
+  [/\bsig=[A-Za-z0-9%+/=]{20,}/, 'a SAS signature'],
+];
+
+function looksLikeKey(segment) {
+  for (const m of segment.matchAll(/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{32,}={0,2}(?![A-Za-z0-9+/=])/g)) {
+    const s = m[0];
+    if (/[a-z]/.test(s) && /[A-Z]/.test(s) && /\d/.test(s)) return true;
+  }
+  return false;
+}
+
+/** Problems with secrets in one Bicep file: literals, secure defaults, secret-bearing outputs. */
+export function findSecretProblems(file, text) {
+  const problems = [];
+  const { code, masked, strings } = scanBicep(text);
+  const lineOf = (offset) => code.slice(0, offset).split('\n').length;
+  for (const s of strings) {
+    for (const seg of s.segments) {
+      for (const [re, what] of LITERAL_SECRET_PATTERNS) {
+        if (re.test(seg)) problems.push(`${file}:${lineOf(s.offset)}: string literal looks like ${what}`);
+      }
+      if (looksLikeKey(seg)) problems.push(`${file}:${lineOf(s.offset)}: string literal looks like a key or token`);
+    }
+  }
+  for (const [name, p] of parseParams(text)) {
+    if (p.secure && p.hasDefault && p.defaultText !== "''") {
+      problems.push(`${file}: @secure() param ${name} has a default value`);
+    }
+  }
+  const outputRe = /^output\s+([A-Za-z_][A-Za-z0-9_]*)\b[^\n]*/gm;
+  let m;
+  while ((m = outputRe.exec(masked)) !== null) {
+    const line = code.slice(m.index, m.index + m[0].length);
+    if (/list(Keys|ConnectionStrings|Credentials|Secrets)\s*\(|primaryKey|secondaryKey|connectionString/i.test(line)) {
+      problems.push(`${file}:${lineOf(m.index)}: output ${m[1]} exposes a key or connection string`);
+    }
+  }
+  return problems;
+}
+
+/** Lines with a comma outside parentheses: single-line object/array literals, which older Bicep rejects. */
+export function findSingleLineLiterals(file, text) {
+  const { masked } = scanBicep(text);
+  const problems = [];
+  let paren = 0;
+  let line = 1;
+  for (const ch of masked) {
+    if (ch === '\n') line++;
+    else if (ch === '(') paren++;
+    else if (ch === ')') paren--;
+    else if (ch === ',' && paren === 0) problems.push(`${file}:${line}: single-line object or array literal (write one entry per line)`);
+  }
+  return problems;
+}
+
+/** Checks specific to the container app template. */
+export function checkContainerApp(file, text, configVariables) {
+  const problems = [];
+  const allowed = new Set([...configVariables, ...SDK_VARIABLES]);
+  const entries = parseEnvEntries(text);
+  const seen = new Set();
+  for (const e of entries) {
+    if (!allowed.has(e.name)) problems.push(`${file}: env ${e.name} is not a variable the app reads (src/config.ts)`);
+    if (seen.has(e.name)) problems.push(`${file}: env ${e.name} is set twice`);
+    seen.add(e.name);
+    if (SECRET_NAME.test(e.name) && e.kind !== 'secretRef') problems.push(`${file}: env ${e.name} must use secretRef`);
+  }
+  const { masked, code } = scanBicep(text);
+  const sm = /\n\s*secrets\s*:\s*\[/.exec(masked);
+  if (sm) {
+    const open = sm.index + sm[0].length - 1;
+    const block = code.slice(open, matchBracket(masked, open) + 1);
+    if (/\bvalue\s*:/.test(block)) problems.push(`${file}: container app secrets must be Key Vault references (keyVaultUrl), not values`);
+  }
+  const grace = /terminationGracePeriodSeconds\s*=\s*\(?\s*shutdownDrainTimeoutMs\s*\/\s*1000\s*\)?\s*\+\s*(\d+)/.exec(code);
+  if (!grace) problems.push(`${file}: terminationGracePeriodSeconds must be derived from shutdownDrainTimeoutMs / 1000 + margin`);
+  else if (Number(grace[1]) < 5) problems.push(`${file}: terminationGracePeriodSeconds margin ${grace[1]} s is below 5 s`);
+  return { problems, envNames: entries.map((e) => e.name) };
+}
+
+function bicepFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...bicepFiles(p));
+    else if (/\.bicep(param)?$/.test(entry.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+/** The app's config variable names: dist/config.js when built, else the keys of the schema in src/config.ts. */
+export async function loadConfigVariables(root) {
+  const dist = join(root, 'dist', 'config.js');
+  if (existsSync(dist)) {
+    const mod = await import(pathToFileURL(dist).href);
+    if (Array.isArray(mod.CONFIG_VARIABLES)) return [...mod.CONFIG_VARIABLES];
+  }
+  return parseConfigSource(readFileSync(join(root, 'src', 'config.ts'), 'utf8'));
+}
+
+/** The keys of the env schema (`const schema = z.object({ ... })`) in the text of src/config.ts. */
+export function parseConfigSource(src) {
+  const start = src.indexOf('z.object({');
+  const end = src.indexOf('\n});', start);
+  if (start === -1 || end === -1) throw new Error('src/config.ts: schema z.object({ ... }) not found');
+  return [...src.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*)\s*:/gm)].map((m) => m[1]);
+}
+
+/**
+ * Runs every check on <root>/bicep. Returns problems (empty when all is well) and what was found,
+ * so a test can assert on both.
+ */
+export function checkBicep({ root, configVariables }) {
+  const bicepDir = join(root, 'bicep');
+  const problems = [];
+  const files = bicepFiles(bicepDir);
+  const rel = (p) => relative(root, p);
+  const envNames = [];
+  const moduleCalls = [];
+  const apiVersions = new Map();
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    problems.push(...findSecretProblems(rel(file), text), ...findSingleLineLiterals(rel(file), text));
+    const { code } = scanBicep(text);
+    for (const m of code.matchAll(/^(?:resource\s+\w+\s+)'([A-Za-z.]+\/[A-Za-z/]+)@([^']+)'/gm)) {
+      if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(m[2])) problems.push(`${rel(file)}: ${m[1]} has a malformed API version ${m[2]}`);
+      apiVersions.set(m[1], m[2]);
+    }
+    if (/'Microsoft\.App\/containerApps@/.test(text)) {
+      const r = checkContainerApp(rel(file), text, configVariables);
+      problems.push(...r.problems);
+      envNames.push(...r.envNames);
+    }
+    if (!file.endsWith('.bicep')) continue;
+    for (const call of parseModules(text)) {
+      const target = resolve(dirname(file), call.path);
+      moduleCalls.push({ from: rel(file), ...call });
+      if (!existsSync(target)) {
+        problems.push(`${rel(file)}:${call.line}: module ${call.symbol} references missing ${call.path}`);
+        continue;
+      }
+      const declared = parseParams(readFileSync(target, 'utf8'));
+      for (const p of call.params) {
+        if (!declared.has(p)) problems.push(`${rel(file)}:${call.line}: module ${call.symbol} passes ${p}, not a param of ${call.path}`);
+      }
+      for (const [name, p] of declared) {
+        if (p.required && !call.params.includes(name)) {
+          problems.push(`${rel(file)}:${call.line}: module ${call.symbol} omits required param ${name} of ${call.path}`);
+        }
+      }
+    }
+  }
+  for (const file of files.filter((f) => f.endsWith('.bicepparam'))) {
+    const text = readFileSync(file, 'utf8');
+    const using = /^using\s+'([^']+)'/m.exec(scanBicep(text).code);
+    if (!using) {
+      problems.push(`${rel(file)}: no using statement`);
+      continue;
+    }
+    const target = resolve(dirname(file), using[1]);
+    if (!existsSync(target)) {
+      problems.push(`${rel(file)}: using ${using[1]} which does not exist`);
+      continue;
+    }
+    const declared = parseParams(readFileSync(target, 'utf8'));
+    const given = parseParams(text);
+    for (const name of given.keys()) {
+      if (!declared.has(name)) problems.push(`${rel(file)}: param ${name} is not declared in ${using[1]}`);
+    }
+    for (const [name, p] of declared) {
+      if (p.required && !given.has(name)) problems.push(`${rel(file)}: required param ${name} of ${using[1]} has no value`);
+    }
+  }
+  return { problems, files: files.map(rel), envNames, moduleCalls, apiVersions };
+}
+
+async function main() {
+  const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
+  const configVariables = await loadConfigVariables(root);
+  const { problems, files, envNames, moduleCalls } = checkBicep({ root, configVariables });
+  for (const p of problems) console.error(p);
+  console.log(
+    `${files.length} files, ${moduleCalls.length} module calls, ${envNames.length} env vars checked: ` +
+      (problems.length === 0 ? 'ok' : `${problems.length} problem(s)`),
+  );
+  process.exitCode = problems.length === 0 ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  await main();
+}
