@@ -265,6 +265,7 @@ module app 'modules/containerapp.bicep' = if (deployApp) {
     azureOpenAiEndpoint: deployOpenAi ? ai.outputs.openAiEndpoint : ''
     azureOpenAiDeployment: deployOpenAi ? ai.outputs.openAiDeploymentName : ''
     azureSpeechRegion: deploySpeech ? ai.outputs.speechRegion : ''
+    cognitiveServicesEndpoint: deploySpeech ? ai.outputs.speechEndpoint : ''
     cpu: cpu
     memory: memory
     minReplicas: minReplicas

@@ -288,13 +288,8 @@ function bicepFiles(dir) {
   return out.sort();
 }
 
-/** The app's config variable names: dist/config.js when built, else the keys of the schema in src/config.ts. */
+/** The app's config variable names: the keys of the schema in src/config.ts (the source, never a stale build). */
 export async function loadConfigVariables(root) {
-  const dist = join(root, 'dist', 'config.js');
-  if (existsSync(dist)) {
-    const mod = await import(pathToFileURL(dist).href);
-    if (Array.isArray(mod.CONFIG_VARIABLES)) return [...mod.CONFIG_VARIABLES];
-  }
   return parseConfigSource(readFileSync(join(root, 'src', 'config.ts'), 'utf8'));
 }
 

@@ -74,6 +74,7 @@ const schema = z.object({
     .min(1)
     .optional()
     .transform((v) => v ?? 'https://acscallautomation.communication.azure.com'),
+  ACS_COGNITIVE_SERVICES_ENDPOINT: url(['https:', 'http:']).optional(),
   ACS_AUTH_DISABLED_DEV_ONLY: bool.optional().transform((v) => v ?? false),
   MEDIA_AUDIO_FORMAT: z.enum(['pcm16KMono', 'pcm24KMono']).optional().transform((v) => v ?? 'pcm16KMono'),
   MEDIA_CHANNELS: z.enum(['mixed', 'unmixed']).optional().transform((v) => v ?? 'mixed'),
@@ -182,6 +183,8 @@ export interface Config {
     readonly jwksUrl: string;
     readonly jwtIssuer: string;
     readonly authDisabled: boolean;
+    /** Azure AI services endpoint ACS uses for transcription (callIntelligenceOptions). */
+    readonly cognitiveServicesEndpoint: string | undefined;
   };
   readonly media: {
     readonly audioFormat: AudioFormat;
@@ -340,6 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwksUrl: raw.ACS_JWKS_URL,
       jwtIssuer: raw.ACS_JWT_ISSUER,
       authDisabled: raw.ACS_AUTH_DISABLED_DEV_ONLY,
+      cognitiveServicesEndpoint: raw.ACS_COGNITIVE_SERVICES_ENDPOINT,
     },
     media: {
       audioFormat: raw.MEDIA_AUDIO_FORMAT,

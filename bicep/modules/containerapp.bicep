@@ -102,6 +102,9 @@ param azureOpenAiDeployment string = ''
 @description('Azure Speech region; when set the app uses TTS=azure.')
 param azureSpeechRegion string = ''
 
+@description('Azure AI services endpoint ACS transcribes with (empty: transcription needs one configured separately).')
+param cognitiveServicesEndpoint string = ''
+
 @description('vCPU per replica (Consumption: 0.25-4, memory = 2 GiB per vCPU).')
 param cpu string = '1.0'
 
@@ -209,6 +212,13 @@ var coreEnv = [
   }
 ]
 
+var transcriptionEnv = empty(cognitiveServicesEndpoint) ? [] : [
+  {
+    name: 'ACS_COGNITIVE_SERVICES_ENDPOINT'
+    value: cognitiveServicesEndpoint
+  }
+]
+
 var openAiEnv = useOpenAi ? [
   {
     name: 'RESPONDER'
@@ -287,7 +297,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json(cpu)
             memory: memory
           }
-          env: concat(coreEnv, openAiEnv, speechEnv)
+          env: concat(coreEnv, transcriptionEnv, openAiEnv, speechEnv)
           probes: [
             {
               // Up to 30 s for the process to start listening before liveness takes over.
