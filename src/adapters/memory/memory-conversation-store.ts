@@ -7,8 +7,9 @@ import { TtlMap } from './ttl-map.js';
 
 interface History {
   turns: Turn[];
-  seqs: Set<number>;
   count: number;
+  /** Highest seq trimmed away: a replay at or below it is a duplicate. */
+  floor: number;
 }
 
 export class MemoryConversationStore implements ConversationStore {
@@ -29,7 +30,7 @@ export class MemoryConversationStore implements ConversationStore {
       callId,
       schemaVersion: CONVERSATION_SCHEMA_VERSION,
       context: structuredClone(this.#context.get(callId) ?? {}),
-      history: h ? h.turns.map((t) => ({ ...t })) : [],
+      history: h ? h.turns.map((t) => structuredClone(t)) : [],
       turnCount: h?.count ?? 0,
     };
   }
@@ -41,15 +42,15 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   async appendTurn(callId: string, turn: Turn): Promise<AppendResult> {
-    const h = this.#history.get(callId) ?? { turns: [], seqs: new Set<number>(), count: 0 };
+    const h = this.#history.get(callId) ?? { turns: [], count: 0, floor: 0 };
     let stored = false;
-    if (!h.seqs.has(turn.seq)) {
+    if (turn.seq > h.floor && !h.turns.some((t) => t.seq === turn.seq)) {
       stored = true;
-      h.seqs.add(turn.seq);
       h.count++;
-      h.turns.push({ ...turn });
-      h.turns.sort((a, b) => a.seq - b.seq);
-      while (h.turns.length > this.cfg.historyMaxTurns) h.turns.shift();
+      const last = h.turns[h.turns.length - 1];
+      h.turns.push(structuredClone(turn));
+      if (last && last.seq > turn.seq) h.turns.sort((a, b) => a.seq - b.seq);
+      while (h.turns.length > this.cfg.historyMaxTurns) h.floor = Math.max(h.floor, (h.turns.shift() as Turn).seq);
     }
     this.#history.set(callId, h, this.cfg.ttl.history);
     return { stored, turnCount: h.count };
