@@ -30,7 +30,7 @@ export class MemoryConversationStore implements ConversationStore {
       callId,
       schemaVersion: CONVERSATION_SCHEMA_VERSION,
       context: structuredClone(this.#context.get(callId) ?? {}),
-      history: h ? h.turns.map((t) => structuredClone(t)) : [],
+      history: h ? h.turns.map((t) => ({ ...t })) : [],
       turnCount: h?.count ?? 0,
     };
   }
@@ -48,7 +48,7 @@ export class MemoryConversationStore implements ConversationStore {
       stored = true;
       h.count++;
       const last = h.turns[h.turns.length - 1];
-      h.turns.push(structuredClone(turn));
+      h.turns.push({ ...turn });
       if (last && last.seq > turn.seq) h.turns.sort((a, b) => a.seq - b.seq);
       while (h.turns.length > this.cfg.historyMaxTurns) h.floor = Math.max(h.floor, (h.turns.shift() as Turn).seq);
     }

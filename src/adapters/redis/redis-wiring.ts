@@ -29,6 +29,8 @@ export interface RedisState {
     readonly affinity: AffinityStore;
     readonly router: EventRouter;
   };
+  /** The Redis conversation adapter alone (no outbox, no mirror): for benchmarks and diagnostics. */
+  readonly redisConversations: RedisConversationStore;
   readonly keys: RedisKeys;
   readonly scripts: RedisScripts;
   readonly workers: WorkerRegistry;
@@ -83,6 +85,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
       affinity: new RedisAffinityStore({ client, scripts, keys }, ttl),
       router,
     },
+    redisConversations: primary,
     keys,
     scripts,
     workers,
