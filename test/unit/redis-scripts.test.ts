@@ -14,6 +14,7 @@ describe('lua scripts on disk', () => {
     const append = defs.get('appendTurn');
     expect(append).toMatchObject({ numberOfKeys: 2, version: 1, command: 'appendTurnV1' });
     expect(defs.get('getConversation')?.numberOfKeys).toBe(3);
+    expect(defs.get('renewLease')?.numberOfKeys).toBe(2);
   });
 
   it('refuses a badly named file or one without the KEYS / ARGV / returns header', () => {

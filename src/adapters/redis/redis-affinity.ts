@@ -40,12 +40,13 @@ export class RedisAffinityStore implements AffinityStore {
     if (leases.length === 0) return [];
     const k = this.deps.keys;
     const leaseTtl = ttlFor(this.ttl, 'callOwner');
+    const fenceTtl = ttlFor(this.ttl, 'callFence');
     const groups = groupByNode(this.deps.client, leases, (l) => k.callOwner(l.callId));
     const lost: string[] = [];
     await Promise.all(
       groups.map(async (group) => {
         const p = this.deps.client.pipeline();
-        for (const l of group) this.deps.scripts.queue(p, 'renewLease', [k.callOwner(l.callId)], [l.fence, leaseTtl]);
+        for (const l of group) this.deps.scripts.queue(p, 'renewLease', [k.callOwner(l.callId), k.callFence(l.callId)], [l.fence, leaseTtl, fenceTtl]);
         let results: [Error | null, unknown][] | null;
         try {
           results = await p.exec();
