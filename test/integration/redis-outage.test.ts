@@ -82,6 +82,9 @@ describe('Redis outage during live calls', () => {
     expect(await check()).toEqual(['fail', 'degraded']);
     expect(await metric(registry, 'voice_redis_up')).toBe(0);
     expect(await metric(registry, 'voice_redis_outbox_depth')).toBeGreaterThan(0);
+    // the TTS cache degrades to misses instead of failing a turn
+    await wired.state.ttsCache.put('tts-during-outage', new Uint8Array([1, 2, 3]));
+    expect(await wired.state.ttsCache.get('tts-during-outage')).toBeNull();
     await sleep(OUTAGE_MS / 2);
     await server.start();
     await sleep(1000);

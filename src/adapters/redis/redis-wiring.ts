@@ -18,8 +18,12 @@ import { RedisConversationStore } from './redis-conversation-store.js';
 import { RedisEventRouter } from './redis-event-router.js';
 import { RedisSessionStore, RedisTtsCache } from './redis-session-store.js';
 import { ResilientConversationStore } from './resilient-conversation-store.js';
+import { ResilientTtsCache } from './resilient-tts-cache.js';
 import { RedisScripts } from './scripts.js';
 import { WorkerRegistry } from './worker-registry.js';
+
+/** Seconds a call's in-process conversation copy survives without a write. */
+export const MIRROR_IDLE_S = 600;
 
 export interface RedisState {
   readonly state: {
@@ -60,7 +64,10 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
   const routed = counter(registry, 'voice_events_routed_total', 'Callback events routed between replicas', ['outcome']);
 
   const primary = new RedisConversationStore({ scripts, keys }, { ttl, historyMaxTurns: config.state.historyMaxTurns });
-  const mirror = new MemoryConversationStore({ clock }, { ttl, historyMaxTurns: config.state.historyMaxTurns });
+  // The mirror only has to cover live calls (each writes at least every few seconds or ends), so its
+  // entries expire after MIRROR_IDLE_S without a write instead of the full Redis TTLs.
+  const mirrorTtl = { ...ttl, context: Math.min(ttl.context, MIRROR_IDLE_S), history: Math.min(ttl.history, MIRROR_IDLE_S) };
+  const mirror = new MemoryConversationStore({ clock }, { ttl: mirrorTtl, historyMaxTurns: config.state.historyMaxTurns });
   const outbox = new ResilientConversationStore(
     { primary, mirror, isUp, registry },
     { outboxMax: config.state.outboxMax, replayIntervalMs: 1000 },
@@ -81,7 +88,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
     state: {
       conversations: outbox,
       sessions: new RedisSessionStore({ client, keys }, ttl),
-      ttsCache: new RedisTtsCache({ client, keys }, ttl),
+      ttsCache: new ResilientTtsCache({ inner: new RedisTtsCache({ client, keys }, ttl), isUp, registry }),
       affinity: new RedisAffinityStore({ client, scripts, keys }, ttl),
       router,
     },
