@@ -1,10 +1,11 @@
 // One contract suite over every state backend: memory, a real Redis, and a real 3-node Redis Cluster.
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countRoundTrips } from '../../src/adapters/redis/round-trips.js';
 import { runContract } from '../support/contract.js';
 import { startRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster.js';
 import { stateContract } from '../support/state-contract.js';
-import { memorySubject, redisSubject, type StateBundle } from '../support/state-subjects.js';
-import { testRedisUrl } from '../support/test-env.js';
+import { makeRedisBundle, memorySubject, redisSubject, type StateBundle } from '../support/state-subjects.js';
+import { testConfig, testRedisUrl } from '../support/test-env.js';
 
 let cluster: PrivateRedisCluster | null = null;
 beforeAll(async () => {
@@ -26,3 +27,29 @@ runContract<StateBundle>(
   ],
   stateContract,
 );
+
+describe('redis cluster round trips', () => {
+  it('renewAll takes one pipelined round trip per node; a turn and a read take one each', async () => {
+    if (!cluster) throw new Error('cluster not started');
+    const { impl, cleanup } = await makeRedisBundle(testConfig({ STATE_BACKEND: 'redis', REDIS_CLUSTER_NODES: cluster.nodesEnv }));
+    try {
+      const { affinity, conversations } = impl;
+      const leases = await Promise.all(Array.from({ length: 60 }, (_, i) => affinity.acquire(`rt-${i}`, 'w-1')));
+      await affinity.renewAll(leases); // loads the script on every node
+      await conversations.appendTurn('warm', { seq: 1, speaker: 'user', text: 'x', at: 1 });
+      await conversations.getState('warm');
+      const rt = countRoundTrips(impl.redis!.client);
+      let before = rt.count;
+      expect(await affinity.renewAll(leases)).toEqual([]);
+      expect(rt.count - before).toBe(cluster.nodes.length);
+      before = rt.count;
+      await conversations.appendTurn('c', { seq: 1, speaker: 'user', text: 'x', at: 1 });
+      expect(rt.count - before).toBe(1);
+      before = rt.count;
+      expect((await conversations.getState('c')).turnCount).toBe(1);
+      expect(rt.count - before).toBe(1);
+    } finally {
+      await cleanup();
+    }
+  });
+});
