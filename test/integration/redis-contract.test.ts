@@ -1,6 +1,8 @@
 // One contract suite over every state backend: memory, a real Redis, and a real 3-node Redis Cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRoundTrips } from '../../src/adapters/redis/round-trips.js';
+import { keysUnder, keysWithoutTtl } from '../support/ttl-scan.js';
+import { runWholeCall } from '../support/whole-call.js';
 import { runContract } from '../support/contract.js';
 import { startRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster.js';
 import { stateContract } from '../support/state-contract.js';
@@ -28,7 +30,22 @@ runContract<StateBundle>(
   stateContract,
 );
 
-describe('redis cluster round trips', () => {
+describe('redis cluster', () => {
+  it('a whole call leaves no key without a TTL on any node', async () => {
+    if (!cluster) throw new Error('cluster not started');
+    const c = cluster;
+    const { impl, cleanup } = await makeRedisBundle(testConfig({ STATE_BACKEND: 'redis', REDIS_CLUSTER_NODES: c.nodesEnv }));
+    try {
+      await runWholeCall(impl, 'cluster-ttl-call', async () => {
+        expect((await keysUnder(c.nodes, impl.config.appName)).length).toBeGreaterThanOrEqual(10);
+        expect(await keysWithoutTtl(c.nodes, impl.config.appName)).toEqual([]);
+      });
+      expect(await keysWithoutTtl(c.nodes, impl.config.appName)).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('renewAll takes one pipelined round trip per node; a turn and a read take one each', async () => {
     if (!cluster) throw new Error('cluster not started');
     const { impl, cleanup } = await makeRedisBundle(testConfig({ STATE_BACKEND: 'redis', REDIS_CLUSTER_NODES: cluster.nodesEnv }));

@@ -41,19 +41,31 @@ export async function keysWithoutTtl(target: string | readonly { host: string; p
 }
 
 /** Every key under `${appName}:` (for assertions that something was written at all). */
-export async function keysUnder(redisUrl: string, appName: string): Promise<string[]> {
-  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await r.connect();
-  const out: string[] = [];
-  try {
+export async function keysUnder(target: string | readonly { host: string; port: number }[], appName: string): Promise<string[]> {
+  const scanAll = async (r: Redis) => {
+    const out: string[] = [];
     let cursor = '0';
     do {
       const [next, keys] = await r.scan(cursor, 'MATCH', `${appName}:*`, 'COUNT', 1000);
       cursor = next;
       out.push(...keys);
     } while (cursor !== '0');
-  } finally {
-    r.disconnect();
+    return out;
+  };
+  if (typeof target === 'string') {
+    const r = new Redis(target, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await r.connect();
+    try {
+      return await scanAll(r);
+    } finally {
+      r.disconnect();
+    }
   }
-  return out;
+  const c = new Cluster([...target], { lazyConnect: true });
+  await c.connect();
+  try {
+    return (await Promise.all(c.nodes('master').map(scanAll))).flat();
+  } finally {
+    c.disconnect();
+  }
 }
