@@ -23,6 +23,7 @@ const snapshot = (callId: string): CallSessionSnapshot => ({
 });
 
 export function stateContract(get: () => StateBundle): void {
+  conversationValidationContract(get);
   it('conversation: empty state for an unknown call', async () => {
     const s = await get().conversations.getState('c-empty');
     expect(s).toEqual({ callId: 'c-empty', schemaVersion: 1, context: {}, history: [], turnCount: 0 });
@@ -150,5 +151,15 @@ export function stateContract(get: () => StateBundle): void {
     expect(held).toHaveLength(64);
     expect(held[0]?.id).toBe('ev-6');
     expect(held[63]?.id).toBe('ev-69');
+  });
+}
+
+export function conversationValidationContract(get: () => StateBundle): void {
+  it('conversation: a turn without a positive integer seq is refused, nothing stored', async () => {
+    const { conversations } = get();
+    for (const seq of [0, -1, 1.5, Number.NaN]) {
+      await expect(conversations.appendTurn('bad', turn(seq))).rejects.toMatchObject({ code: 'VOICE_ERR_INVALID_PAYLOAD' });
+    }
+    expect((await conversations.getState('bad')).turnCount).toBe(0);
   });
 }

@@ -1,6 +1,7 @@
 // In-process ConversationStore with the same semantics as the Redis one: idempotent by seq, capped
 // history (oldest trimmed, count kept), TTL refreshed on write.
 import type { TtlPolicy } from '../../config.js';
+import { voiceError } from '../../domain/errors.js';
 import { CONVERSATION_SCHEMA_VERSION, type ConversationState, type Turn } from '../../domain/conversation.js';
 import type { AppendResult, Clock, ConversationStore } from '../../domain/ports.js';
 import { TtlMap } from './ttl-map.js';
@@ -42,6 +43,7 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   async appendTurn(callId: string, turn: Turn): Promise<AppendResult> {
+    if (!Number.isSafeInteger(turn.seq) || turn.seq < 1) throw voiceError('INVALID_PAYLOAD', `turn seq must be a positive integer, got ${String(turn.seq)}`);
     const h = this.#history.get(callId) ?? { turns: [], count: 0, floor: 0 };
     let stored = false;
     if (turn.seq > h.floor && !h.turns.some((t) => t.seq === turn.seq)) {

@@ -1,6 +1,7 @@
 // ConversationStore over Redis: one Lua script per operation, so a turn costs one round trip and a
 // read costs one round trip. Every write refreshes the TTLs of what it touched.
 import type { TtlPolicy } from '../../config.js';
+import { voiceError } from '../../domain/errors.js';
 import { CONVERSATION_SCHEMA_VERSION, type ConversationState, type Turn } from '../../domain/conversation.js';
 import type { AppendResult, ConversationStore } from '../../domain/ports.js';
 import { decodeConversation, encodePatch, encodeTurn } from './conversation-codec.js';
@@ -46,6 +47,7 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async appendTurn(callId: string, turn: Turn): Promise<AppendResult> {
+    if (!Number.isSafeInteger(turn.seq) || turn.seq < 1) throw voiceError('INVALID_PAYLOAD', `turn seq must be a positive integer, got ${String(turn.seq)}`);
     const k = this.deps.keys;
     let reply: unknown;
     try {
