@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRoundTrips } from '../../src/adapters/redis/round-trips.js';
 import { keysUnder, keysWithoutTtl } from '../support/ttl-scan.js';
 import { runWholeCall } from '../support/whole-call.js';
+import type { CallbackEnvelope } from '../../src/domain/ports.js';
 import { runContract } from '../support/contract.js';
 import { startRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster.js';
 import { stateContract } from '../support/state-contract.js';
@@ -31,6 +32,27 @@ runContract<StateBundle>(
 );
 
 describe('redis cluster', () => {
+  it('forwards a callback from one worker to the owner over cluster pub/sub', async () => {
+    if (!cluster) throw new Error('cluster not started');
+    const base = testConfig({ STATE_BACKEND: 'redis', REDIS_CLUSTER_NODES: cluster.nodesEnv });
+    const shared = { STATE_BACKEND: 'redis', REDIS_CLUSTER_NODES: cluster.nodesEnv, APP_NAME: base.appName };
+    const a = await makeRedisBundle(testConfig({ ...shared, WORKER_ID: 'w-a' }));
+    const b = await makeRedisBundle(testConfig({ ...shared, WORKER_ID: 'w-b' }));
+    try {
+      const got: CallbackEnvelope[] = [];
+      await a.impl.router.start((e) => got.push(e));
+      await b.impl.router.start(() => undefined);
+      await a.impl.affinity.acquire('cl-call', 'w-a');
+      const env: CallbackEnvelope = { callId: 'cl-call', id: 'e-1', type: 'CallConnected', data: {}, time: null };
+      expect(await b.impl.router.forward(env)).toBe('forwarded');
+      for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual([env]);
+    } finally {
+      await b.cleanup();
+      await a.cleanup();
+    }
+  });
+
   it('a whole call leaves no key without a TTL on any node', async () => {
     if (!cluster) throw new Error('cluster not started');
     const c = cluster;
