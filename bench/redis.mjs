@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../dist/config.js';
 import { silentLogger } from '../dist/logger.js';
 import { createRegistry } from '../dist/metrics.js';
-import { createRedisClient } from '../dist/adapters/redis/redis-client.js';
+import { createRedisClient, waitForReady } from '../dist/adapters/redis/redis-client.js';
 import { createRedisState } from '../dist/adapters/redis/redis-wiring.js';
 import { countRoundTrips } from '../dist/adapters/redis/round-trips.js';
 
@@ -80,7 +80,7 @@ async function main() {
   const appName = `bench-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({ REDIS_URL: server.url, APP_NAME: appName, APP_ENV: 'bench', LOG_LEVEL: 'silent', REDIS_COMMAND_TIMEOUT_MS: '5000', HISTORY_MAX_TURNS: '200' });
   const client = createRedisClient(config.state, silentLogger());
-  await new Promise((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', resolve)));
+  await waitForReady(client, 10_000);
   const wired = createRedisState({ client, registry: createRegistry({ defaultMetrics: false }), log: silentLogger(), clock: { now: Date.now, monotonic: () => performance.now() } }, config);
   // --raw: the Redis adapter alone, without the outage wrapper (in-process mirror + outbox)
   const store = process.argv.includes('--raw') ? wired.redisConversations : wired.state.conversations;

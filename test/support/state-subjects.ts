@@ -9,7 +9,7 @@ import { MemoryAffinityStore } from '../../src/adapters/memory/memory-affinity.j
 import { MemoryConversationStore } from '../../src/adapters/memory/memory-conversation-store.js';
 import { MemoryEventRouter } from '../../src/adapters/memory/memory-event-router.js';
 import { MemorySessionStore, MemoryTtsCache } from '../../src/adapters/memory/memory-session-store.js';
-import { createRedisClient, type RedisClient } from '../../src/adapters/redis/redis-client.js';
+import { createRedisClient, waitForReady, type RedisClient } from '../../src/adapters/redis/redis-client.js';
 import { createRedisState, type RedisState } from '../../src/adapters/redis/redis-wiring.js';
 import type { ContractSubject } from './contract.js';
 import { removeClusterKeys } from './redis-cluster.js';
@@ -66,10 +66,7 @@ export function memorySubject(): ContractSubject<StateBundle> {
 export async function makeRedisBundle(config: Config): Promise<{ impl: StateBundle; cleanup: () => Promise<void> }> {
   const log = silentLogger();
   const client = createRedisClient(config.state, log);
-  if (client.status !== 'ready') await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => resolve());
-    setTimeout(() => reject(new Error('redis did not become ready')), 10_000).unref();
-  });
+  await waitForReady(client, 10_000);
   const wired = createRedisState({ client, registry: createRegistry({ defaultMetrics: false }), log, clock: { now: () => Date.now(), monotonic: () => performance.now() } }, config);
   await wired.workers.start();
   const impl: StateBundle = {
