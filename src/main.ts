@@ -9,6 +9,7 @@ import { MemoryConversationStore } from './adapters/memory/memory-conversation-s
 import { MemorySessionStore, MemoryTtsCache } from './adapters/memory/memory-session-store.js';
 import { MemoryAffinityStore } from './adapters/memory/memory-affinity.js';
 import { createRedisClient, redisReadiness, type RedisClient } from './adapters/redis/redis-client.js';
+import { createRedisState } from './adapters/redis/redis-wiring.js';
 import { buildServer, type UpgradeHandler } from './server/app.js';
 import { Lifecycle } from './server/lifecycle.js';
 import { CallRegistry } from './domain/live-call.js';
@@ -72,12 +73,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   if (config.state.backend === 'redis') {
     redis = createRedisClient(config.state, log.child({ component: 'redis' }));
     readiness.push(redisReadiness(redis));
-    // The Redis adapters for these ports arrive with the Redis tier; until then memory serves them.
-    state = memoryState(config, clock);
     const client = redis;
     lifecycle.onClose('redis', async () => {
       await client.quit().catch(() => client.disconnect());
     });
+    const redisState = createRedisState({ client, registry, log: log.child({ component: 'redis-state' }), clock }, config);
+    state = redisState.state;
+    readiness.push(...redisState.readiness);
+    lifecycle.onClose('redis-state', () => redisState.close());
   } else {
     state = memoryState(config, clock);
   }

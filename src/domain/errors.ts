@@ -50,6 +50,7 @@ export const ERR = {
   TTS: { code: 'VOICE_ERR_TTS', status: 502 },
   ILLEGAL_TRANSITION: { code: 'VOICE_ERR_ILLEGAL_TRANSITION', status: 409 },
   SHUTDOWN: { code: 'VOICE_ERR_SHUTDOWN', status: 503, closeCode: 1001 },
+  STATE_SCHEMA: { code: 'VOICE_ERR_STATE_SCHEMA', status: 500 },
 } as const satisfies Record<string, VoiceErrorSpec>;
 
 export type ErrorName = keyof typeof ERR;

@@ -1,14 +1,16 @@
 // In-process ConversationStore with the same semantics as the Redis one: idempotent by seq, capped
 // history (oldest trimmed, count kept), TTL refreshed on write.
 import type { TtlPolicy } from '../../config.js';
+import { voiceError } from '../../domain/errors.js';
 import { CONVERSATION_SCHEMA_VERSION, type ConversationState, type Turn } from '../../domain/conversation.js';
 import type { AppendResult, Clock, ConversationStore } from '../../domain/ports.js';
 import { TtlMap } from './ttl-map.js';
 
 interface History {
   turns: Turn[];
-  seqs: Set<number>;
   count: number;
+  /** Highest seq trimmed away: a replay at or below it is a duplicate. */
+  floor: number;
 }
 
 export class MemoryConversationStore implements ConversationStore {
@@ -41,15 +43,16 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   async appendTurn(callId: string, turn: Turn): Promise<AppendResult> {
-    const h = this.#history.get(callId) ?? { turns: [], seqs: new Set<number>(), count: 0 };
+    if (!Number.isSafeInteger(turn.seq) || turn.seq < 1) throw voiceError('INVALID_PAYLOAD', `turn seq must be a positive integer, got ${String(turn.seq)}`);
+    const h = this.#history.get(callId) ?? { turns: [], count: 0, floor: 0 };
     let stored = false;
-    if (!h.seqs.has(turn.seq)) {
+    if (turn.seq > h.floor && !h.turns.some((t) => t.seq === turn.seq)) {
       stored = true;
-      h.seqs.add(turn.seq);
       h.count++;
+      const last = h.turns[h.turns.length - 1];
       h.turns.push({ ...turn });
-      h.turns.sort((a, b) => a.seq - b.seq);
-      while (h.turns.length > this.cfg.historyMaxTurns) h.turns.shift();
+      if (last && last.seq > turn.seq) h.turns.sort((a, b) => a.seq - b.seq);
+      while (h.turns.length > this.cfg.historyMaxTurns) h.floor = Math.max(h.floor, (h.turns.shift() as Turn).seq);
     }
     this.#history.set(callId, h, this.cfg.ttl.history);
     return { stored, turnCount: h.count };

@@ -30,22 +30,25 @@ export class MemorySessionStore implements SessionStore {
     this.#claims.delete(`${kind}/${id}`);
   }
   async putAuthState(callId: string, auth: CallAuthState): Promise<void> {
-    this.#auth.set(callId, auth, this.ttl.auth);
+    this.#auth.set(callId, structuredClone(auth), this.ttl.auth);
   }
   async getAuthState(callId: string): Promise<CallAuthState | null> {
-    return this.#auth.get(callId) ?? null;
+    const v = this.#auth.get(callId);
+    return v ? structuredClone(v) : null;
   }
   async saveSession(snapshot: CallSessionSnapshot): Promise<void> {
-    this.#sessions.set(snapshot.callId, snapshot, this.ttl.session);
+    this.#sessions.set(snapshot.callId, structuredClone(snapshot), this.ttl.session);
   }
   async loadSession(callId: string): Promise<CallSessionSnapshot | null> {
-    return this.#sessions.get(callId) ?? null;
+    const v = this.#sessions.get(callId);
+    return v ? structuredClone(v) : null;
   }
   async putSummary(callId: string, summary: CallSummary): Promise<void> {
-    this.#summaries.set(callId, summary, this.ttl.summary);
+    this.#summaries.set(callId, structuredClone(summary), this.ttl.summary);
   }
   async getSummary(callId: string): Promise<CallSummary | null> {
-    return this.#summaries.get(callId) ?? null;
+    const v = this.#summaries.get(callId);
+    return v ? structuredClone(v) : null;
   }
   async putTranscript(callId: string, doc: TranscriptDocument): Promise<void> {
     this.#transcripts.set(callId, structuredClone(doc), this.ttl.summary);
@@ -62,10 +65,11 @@ export class MemoryTtsCache implements TtsCache {
     this.#map = new TtlMap(deps.clock);
   }
   async get(key: string): Promise<Uint8Array | null> {
-    return this.#map.get(key) ?? null;
+    const v = this.#map.get(key);
+    return v ? new Uint8Array(v) : null;
   }
   async put(key: string, audio: Uint8Array): Promise<void> {
-    this.#map.set(key, audio, this.ttlSeconds);
+    this.#map.set(key, new Uint8Array(audio), this.ttlSeconds);
   }
 }
 

@@ -40,6 +40,28 @@ export function createRedisClient(cfg: RedisClientConfig, log: Logger): RedisCli
   return client;
 }
 
+/** Resolves once the client is ready; rejects after `timeoutMs` (the client keeps reconnecting). */
+export function waitForReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`redis not ready within ${timeoutMs} ms (status ${client.status})`));
+    }, timeoutMs);
+    timer.unref();
+    client.once('ready', onReady);
+  });
+}
+
+/**
+ * Fails (503 on /readyz) while the connection is down, so load balancers send new calls elsewhere.
+ * Live calls on this replica are not dropped: their conversation writes go to the outbox and reads
+ * come from memory (see redis-wiring.ts, whose `redis-outbox` check reports 'degraded' meanwhile).
+ */
 export function redisReadiness(client: RedisClient): ReadinessCheck {
   return {
     name: 'redis',

@@ -1,0 +1,94 @@
+// Builds every Redis key and channel name the worker uses: `{app}:{env}:{type}:{{id}}:{component}`.
+// The id sits in a hash tag so all keys of one call (or one worker) land in one Cluster slot and a Lua
+// script may touch them together. No other module concatenates keys.
+import { voiceError } from '../../domain/errors.js';
+
+export interface KeyScope {
+  readonly appName: string;
+  readonly appEnv: string;
+}
+
+export type ClaimKind = 'incoming-call' | 'event';
+
+const ID_PATTERN = /^[^\s{}]{1,256}$/;
+
+function checkId(id: string): string {
+  if (!ID_PATTERN.test(id)) throw voiceError('INVALID_PAYLOAD', 'id must be 1-256 characters without whitespace or braces');
+  return id;
+}
+
+export class RedisKeys {
+  readonly prefix: string;
+
+  constructor(scope: KeyScope) {
+    this.prefix = `${scope.appName}:${scope.appEnv}`;
+  }
+
+  #key(type: string, id: string, component: string): string {
+    return `${this.prefix}:${type}:{${checkId(id)}}:${component}`;
+  }
+
+  /** SCAN pattern matching every key of this app and environment. */
+  get pattern(): string {
+    return `${this.prefix}:*`;
+  }
+
+  // conversation (what the responder reads, the turn pipeline writes)
+  conversationContext(callId: string): string {
+    return this.#key('conversation', callId, 'context');
+  }
+  conversationHistory(callId: string): string {
+    return this.#key('conversation', callId, 'history');
+  }
+  conversationMeta(callId: string): string {
+    return this.#key('conversation', callId, 'meta');
+  }
+
+  // call records
+  callAuth(callId: string): string {
+    return this.#key('call', callId, 'auth');
+  }
+  callSession(callId: string): string {
+    return this.#key('call', callId, 'session');
+  }
+  callSummary(callId: string): string {
+    return this.#key('call', callId, 'summary');
+  }
+  callTranscript(callId: string): string {
+    return this.#key('call', callId, 'transcript');
+  }
+  callOwner(callId: string): string {
+    return this.#key('call', callId, 'owner');
+  }
+  callFence(callId: string): string {
+    return this.#key('call', callId, 'fence');
+  }
+  callPending(callId: string): string {
+    return this.#key('call', callId, 'pending');
+  }
+
+  claim(kind: ClaimKind, id: string): string {
+    return this.#key(kind, id, 'claim');
+  }
+
+  tts(hash: string): string {
+    return this.#key('tts', hash, 'audio');
+  }
+
+  // workers
+  workerHeartbeat(workerId: string): string {
+    return this.#key('worker', workerId, 'heartbeat');
+  }
+  /** Pub/sub channel (not a key): events forwarded to this worker. */
+  workerChannel(workerId: string): string {
+    return this.#key('worker', workerId, 'events');
+  }
+
+  // admission
+  rateWindow(name: string): string {
+    return this.#key('rate', name, 'window');
+  }
+  slots(tenant: string): string {
+    return this.#key('tenant', tenant, 'slots');
+  }
+}

@@ -1,0 +1,103 @@
+// SessionStore and TtsCache over Redis: plain SET ... EX / SET NX EX (one round trip each, TTL in the
+// same command), JSON values for records, raw bytes for audio.
+import type { TtlPolicy } from '../../config.js';
+import type { TranscriptDocument } from '../../domain/archive-job.js';
+import type { CallAuthState, CallSessionSnapshot, CallSummary } from '../../domain/call-records.js';
+import type { SessionStore, TtsCache } from '../../domain/ports.js';
+import type { RedisClient } from './redis-client.js';
+import type { ClaimKind, RedisKeys } from './keys.js';
+import { toBackendError } from './redis-errors.js';
+import { ttlFor, type KeyKind } from './ttl-policy.js';
+
+export class RedisSessionStore implements SessionStore {
+  constructor(
+    private readonly deps: { client: RedisClient; keys: RedisKeys },
+    private readonly ttl: TtlPolicy,
+  ) {}
+
+  async #put(kind: KeyKind, key: string, value: unknown, op: string): Promise<void> {
+    try {
+      await this.deps.client.set(key, JSON.stringify(value), 'EX', ttlFor(this.ttl, kind));
+    } catch (err) {
+      throw toBackendError(err, op);
+    }
+  }
+
+  async #get<T>(key: string, op: string): Promise<T | null> {
+    let raw: string | null;
+    try {
+      raw = await this.deps.client.get(key);
+    } catch (err) {
+      throw toBackendError(err, op);
+    }
+    return raw === null ? null : (JSON.parse(raw) as T);
+  }
+
+  async claim(kind: ClaimKind, id: string, owner: string): Promise<boolean> {
+    try {
+      const r = await this.deps.client.set(this.deps.keys.claim(kind, id), owner, 'EX', ttlFor(this.ttl, 'claim'), 'NX');
+      return r === 'OK';
+    } catch (err) {
+      throw toBackendError(err, 'claim');
+    }
+  }
+
+  async releaseClaim(kind: ClaimKind, id: string): Promise<void> {
+    try {
+      await this.deps.client.del(this.deps.keys.claim(kind, id));
+    } catch (err) {
+      throw toBackendError(err, 'releaseClaim');
+    }
+  }
+
+  putAuthState(callId: string, auth: CallAuthState): Promise<void> {
+    return this.#put('callAuth', this.deps.keys.callAuth(callId), auth, 'putAuthState');
+  }
+  getAuthState(callId: string): Promise<CallAuthState | null> {
+    return this.#get(this.deps.keys.callAuth(callId), 'getAuthState');
+  }
+  saveSession(snapshot: CallSessionSnapshot): Promise<void> {
+    return this.#put('callSession', this.deps.keys.callSession(snapshot.callId), snapshot, 'saveSession');
+  }
+  loadSession(callId: string): Promise<CallSessionSnapshot | null> {
+    return this.#get(this.deps.keys.callSession(callId), 'loadSession');
+  }
+  putSummary(callId: string, summary: CallSummary): Promise<void> {
+    return this.#put('callSummary', this.deps.keys.callSummary(callId), summary, 'putSummary');
+  }
+  getSummary(callId: string): Promise<CallSummary | null> {
+    return this.#get(this.deps.keys.callSummary(callId), 'getSummary');
+  }
+  putTranscript(callId: string, doc: TranscriptDocument): Promise<void> {
+    return this.#put('callTranscript', this.deps.keys.callTranscript(callId), doc, 'putTranscript');
+  }
+  getTranscript(callId: string): Promise<TranscriptDocument | null> {
+    return this.#get(this.deps.keys.callTranscript(callId), 'getTranscript');
+  }
+}
+
+export class RedisTtsCache implements TtsCache {
+  constructor(
+    private readonly deps: { client: RedisClient; keys: RedisKeys },
+    private readonly ttl: TtlPolicy,
+  ) {}
+
+  async get(key: string): Promise<Uint8Array | null> {
+    let buf: Buffer | null;
+    try {
+      buf = await this.deps.client.getBuffer(this.deps.keys.tts(key));
+    } catch (err) {
+      throw toBackendError(err, 'tts get');
+    }
+    return buf === null ? null : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  async put(key: string, audio: Uint8Array): Promise<void> {
+    const buf = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength);
+    try {
+      await this.deps.client.set(this.deps.keys.tts(key), buf, 'EX', ttlFor(this.ttl, 'tts'));
+    } catch (err) {
+      throw toBackendError(err, 'tts put');
+    }
+  }
+}

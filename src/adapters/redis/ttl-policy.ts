@@ -1,0 +1,29 @@
+// The typed TTL table: every kind of key the Redis tier writes, and which configured TTL it carries.
+// Every write sets or refreshes the TTL in the same round trip (SET EX, or EXPIRE inside the script).
+import type { TtlPolicy } from '../../config.js';
+
+export const KEY_TTL = {
+  conversationContext: 'context',
+  conversationHistory: 'history',
+  conversationMeta: 'history',
+  callAuth: 'auth',
+  callSession: 'session',
+  callSummary: 'summary',
+  callTranscript: 'summary',
+  callOwner: 'lease',
+  /** The fence counter must outlive every lease of the call, so it lives as long as the session. */
+  callFence: 'session',
+  callPending: 'pending',
+  claim: 'dedup',
+  tts: 'tts',
+  workerHeartbeat: 'worker',
+  rateWindow: 'rate',
+  slots: 'lease',
+} as const satisfies Record<string, keyof TtlPolicy>;
+
+export type KeyKind = keyof typeof KEY_TTL;
+
+/** Seconds a key of this kind lives after its last write. */
+export function ttlFor(policy: TtlPolicy, kind: KeyKind): number {
+  return policy[KEY_TTL[kind]];
+}

@@ -1,0 +1,45 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SCRIPT_DIR, loadScripts, parseScript, type ScriptName } from '../../src/adapters/redis/scripts.js';
+import { SCRIPT_CODE, isBackendDown, scriptError, toBackendError } from '../../src/adapters/redis/redis-errors.js';
+import { isVoiceError } from '../../src/domain/errors.js';
+
+const NAMES: ScriptName[] = ['appendTurn', 'getConversation', 'updateContext', 'acquireLease', 'renewLease', 'releaseLease', 'holdEvent', 'takeHeld', 'rateLimit', 'acquireSlot', 'releaseSlot'];
+
+describe('lua scripts on disk', () => {
+  it('loads every scripts/<name>-<numKeys>.lua under a versioned command name', () => {
+    const defs = loadScripts();
+    expect(defs.size).toBe(readdirSync(SCRIPT_DIR).filter((f) => f.endsWith('.lua')).length);
+    expect([...defs.keys()].sort()).toEqual([...NAMES].sort());
+    const append = defs.get('appendTurn');
+    expect(append).toMatchObject({ numberOfKeys: 2, version: 1, command: 'appendTurnV1' });
+    expect(defs.get('getConversation')?.numberOfKeys).toBe(3);
+    expect(defs.get('renewLease')?.numberOfKeys).toBe(2);
+  });
+
+  it('refuses a badly named file or one without the KEYS / ARGV / returns header', () => {
+    expect(() => parseScript('appendTurn.lua', '-- KEYS ARGV returns')).toThrow(/<name>-<numKeys>/);
+    expect(() => parseScript('x-1.lua', '-- KEYS[1] k\n-- ARGV none\nreturn 0')).toThrow(/returns/);
+    expect(parseScript('do-thing-2.lua', '-- version: 3\n-- KEYS[1]\n-- ARGV\n-- returns 0\nreturn 0')).toMatchObject({ name: 'doThing', numberOfKeys: 2, command: 'doThingV3' });
+  });
+});
+
+describe('script codes and client failures', () => {
+  it('maps each code to one typed error', () => {
+    expect(scriptError(SCRIPT_CODE.OK, 'x')).toBeNull();
+    expect(isVoiceError(scriptError(SCRIPT_CODE.STALE_FENCE, 'x'), 'STALE_FENCE')).toBe(true);
+    expect(isVoiceError(scriptError(SCRIPT_CODE.SCHEMA_NEWER, 'x'), 'STATE_SCHEMA')).toBe(true);
+    expect(isVoiceError(scriptError(SCRIPT_CODE.LEASE_GONE, 'x'), 'LEASE_LOST')).toBe(true);
+    expect(isVoiceError(scriptError(SCRIPT_CODE.RATE_LIMITED, 'x'), 'RATE_LIMITED')).toBe(true);
+    expect(isVoiceError(scriptError(SCRIPT_CODE.NO_SLOT, 'x'), 'OVERLOADED')).toBe(true);
+    expect(isVoiceError(scriptError(-99, 'x'), 'BACKEND_UNAVAILABLE')).toBe(true);
+  });
+
+  it('classifies timeouts and connection loss as backend down, and nothing else', () => {
+    expect(isVoiceError(toBackendError(new Error('Command timed out'), 'op'), 'BACKEND_TIMEOUT')).toBe(true);
+    expect(isVoiceError(toBackendError(new Error('Connection is closed.'), 'op'), 'BACKEND_UNAVAILABLE')).toBe(true);
+    expect(isBackendDown(toBackendError(new Error('Connection is closed.'), 'op'))).toBe(true);
+    expect(isBackendDown(scriptError(SCRIPT_CODE.STALE_FENCE, 'x'))).toBe(false);
+    expect(isBackendDown(new Error('plain'))).toBe(false);
+  });
+});
