@@ -75,6 +75,9 @@ const schema = z.object({
     .optional()
     .transform((v) => v ?? 'https://acscallautomation.communication.azure.com'),
   ACS_AUTH_DISABLED_DEV_ONLY: bool.optional().transform((v) => v ?? false),
+  ACS_MAX_RETRIES: int(0, 10).optional().transform((v) => v ?? 3),
+  ACS_RETRY_DELAY_MS: int(1, 60_000).optional().transform((v) => v ?? 500),
+  ACS_REQUEST_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 10_000),
   MEDIA_AUDIO_FORMAT: z.enum(['pcm16KMono', 'pcm24KMono']).optional().transform((v) => v ?? 'pcm16KMono'),
   MEDIA_CHANNELS: z.enum(['mixed', 'unmixed']).optional().transform((v) => v ?? 'mixed'),
   MEDIA_RING_SECONDS: int(1, 120).optional().transform((v) => v ?? 10),
@@ -90,6 +93,7 @@ const schema = z.object({
   CALL_ANSWER_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 10_000),
   CALL_MEDIA_CONNECT_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 15_000),
   CALL_MAX_DURATION_S: int(10, 86_400).optional().transform((v) => v ?? 3600),
+  MEDIA_RECONNECT_GRACE_MS: int(0, 120_000).optional().transform((v) => v ?? 5000),
   CALL_SILENCE_TIMEOUT_S: int(0, 3600).optional().transform((v) => v ?? 30),
   INCOMING_CALL_MAX_AGE_S: int(1, 3600).optional().transform((v) => v ?? 30),
   MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
@@ -182,6 +186,9 @@ export interface Config {
     readonly jwksUrl: string;
     readonly jwtIssuer: string;
     readonly authDisabled: boolean;
+    readonly maxRetries: number;
+    readonly retryDelayMs: number;
+    readonly requestTimeoutMs: number;
   };
   readonly media: {
     readonly audioFormat: AudioFormat;
@@ -198,6 +205,7 @@ export interface Config {
     readonly answerTimeoutMs: number;
     readonly mediaConnectTimeoutMs: number;
     readonly maxDurationS: number;
+    readonly mediaReconnectGraceMs: number;
     readonly silenceTimeoutS: number;
     readonly incomingMaxAgeS: number;
     readonly maxConcurrent: number;
@@ -340,6 +348,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwksUrl: raw.ACS_JWKS_URL,
       jwtIssuer: raw.ACS_JWT_ISSUER,
       authDisabled: raw.ACS_AUTH_DISABLED_DEV_ONLY,
+      maxRetries: raw.ACS_MAX_RETRIES,
+      retryDelayMs: raw.ACS_RETRY_DELAY_MS,
+      requestTimeoutMs: raw.ACS_REQUEST_TIMEOUT_MS,
     },
     media: {
       audioFormat: raw.MEDIA_AUDIO_FORMAT,
@@ -356,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       answerTimeoutMs: raw.CALL_ANSWER_TIMEOUT_MS,
       mediaConnectTimeoutMs: raw.CALL_MEDIA_CONNECT_TIMEOUT_MS,
       maxDurationS: raw.CALL_MAX_DURATION_S,
+      mediaReconnectGraceMs: raw.MEDIA_RECONNECT_GRACE_MS,
       silenceTimeoutS: raw.CALL_SILENCE_TIMEOUT_S,
       incomingMaxAgeS: raw.INCOMING_CALL_MAX_AGE_S,
       maxConcurrent: raw.MAX_CONCURRENT_CALLS,
