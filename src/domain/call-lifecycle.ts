@@ -18,6 +18,8 @@ export interface CallSupervisorConfig {
 }
 
 export interface CallSupervisorObserver extends TransitionObserver {
+  /** The call moved to a new phase (after call.phase was updated): persist the snapshot. */
+  phaseChanged?(call: LiveCall): void;
   timeout?(kind: CallTimeoutKind): void;
   ended?(outcome: CallOutcome): void;
   finalizerFailed?(): void;
@@ -53,6 +55,7 @@ export class CallController {
         call.phase = to;
         call.log.debug({ from, to, reason }, 'call phase');
         sup.observer.transition?.(from, to, reason);
+        sup.observer.phaseChanged?.(call);
       },
       illegal: (from, to, reason) => {
         call.log.warn({ from, to, reason }, 'illegal call transition ignored');

@@ -9,7 +9,7 @@ import type { CallControl, CallbackEnvelope, ConversationStore, EventRouter, Ses
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { createAcsJwtVerifier } from './acs-auth.js';
-import { createCallAnswerer, type IncomingHook } from './call-answerer.js';
+import { createCallAnswerer, snapshotOf, type IncomingHook } from './call-answerer.js';
 import { callbackRoutes, type DispatchOutcome } from './callback-routes.js';
 import { edgeMetrics, type EdgeMetrics } from './edge-metrics.js';
 import { incomingCallRoutes } from './incoming-call-routes.js';
@@ -32,6 +32,11 @@ export interface EdgeDeps {
   /** Fastify plugins the server registers (the edge pushes its two routes). */
   readonly routes: FastifyPluginAsync[];
   readonly now: () => number;
+  /**
+   * Admission: may this replica take one more call? Defaults to the per-replica MAX_CONCURRENT_CALLS
+   * check; a cluster-wide limiter replaces it (and releases its slot in an onFinalize hook).
+   */
+  readonly admit?: () => boolean | Promise<boolean>;
 }
 
 export interface Edge {
@@ -62,6 +67,11 @@ export function wireEdge(deps: EdgeDeps): Edge {
       leases: deps.leases,
       now: deps.now,
       observer: {
+        // Keep the snapshot's phase current so a replica that resumes the call starts from the right place.
+        phaseChanged: (call) =>
+          void deps.sessions
+            .saveSession(snapshotOf(call, { workerId: config.workerId, audioFormat: config.media.audioFormat }))
+            .catch((err: unknown) => call.log.warn({ err }, 'session snapshot not stored')),
         illegal: (from, to) => metrics.illegalTransitions.inc({ from, to }),
         timeout: (kind) => metrics.timeouts.inc({ kind }),
         ended: (outcome) => metrics.ended.inc({ outcome }),
@@ -134,7 +144,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
         metrics,
         lifecycle: deps.lifecycle,
         // Per-replica limit; the cluster-wide limiter of the Redis tier plugs in here.
-        admit: () => deps.calls.size < config.calls.maxConcurrent,
+        admit: deps.admit ?? (() => deps.calls.size < config.calls.maxConcurrent),
         answer,
         now: deps.now,
         log: edgeLog,

@@ -26,7 +26,7 @@ export interface IncomingCallRouteDeps {
   readonly metrics: EdgeMetrics;
   readonly lifecycle: { readonly draining: boolean; track<T>(p: Promise<T>): Promise<T> };
   /** Admission: may this replica take one more call now? */
-  readonly admit: () => boolean;
+  readonly admit: () => boolean | Promise<boolean>;
   /** Answers one claimed call; never rejects. `claimId` is released by it when a retry may succeed. */
   readonly answer: (ev: EventGridEvent, data: IncomingCallData, claimId: string) => Promise<AnswerOutcome>;
   readonly now: () => number;
@@ -91,7 +91,13 @@ export function incomingCallRoutes(deps: IncomingCallRouteDeps, cfg: IncomingCal
           req.log.warn({ correlationId, ageMs: age }, 'stale IncomingCall not answered');
           continue;
         }
-        if (!deps.admit()) {
+        let admitted: boolean;
+        try {
+          admitted = await deps.admit();
+        } catch (err) {
+          throw voiceError('BACKEND_UNAVAILABLE', 'admission check failed; retry', err);
+        }
+        if (!admitted) {
           metrics.incoming.inc({ result: 'overloaded' });
           req.log.warn({ correlationId }, 'IncomingCall refused: replica at capacity');
           throw voiceError('OVERLOADED', 'at capacity; deliver to another replica');

@@ -100,7 +100,12 @@ export async function startAcsAnswerStub(): Promise<AcsAnswerStub> {
       }
       const term = /^\/calling\/callConnections\/([^/:]+):terminate$/.exec(path);
       if (req.method === 'POST' && term?.[1]) {
-        terminated.push(decodeURIComponent(term[1]));
+        const id = decodeURIComponent(term[1]);
+        // Like ACS: a call that is gone (or never existed) is a 404.
+        if (!answers.some((x) => x.callConnectionId === id) || terminated.includes(id)) {
+          return send(res, 404, { error: { code: 'NotFound', message: 'call not found' } });
+        }
+        terminated.push(id);
         return send(res, 204);
       }
       rejected.push(`path ${req.method} ${path}`);
