@@ -96,6 +96,7 @@ const schema = z.object({
   MEDIA_RECONNECT_GRACE_MS: int(0, 120_000).optional().transform((v) => v ?? 5000),
   CALL_SILENCE_TIMEOUT_S: int(0, 3600).optional().transform((v) => v ?? 30),
   INCOMING_CALL_MAX_AGE_S: int(1, 3600).optional().transform((v) => v ?? 30),
+  INCOMING_CALL_REPLY_BUDGET_MS: int(0, 25_000).optional().transform((v) => v ?? 3000),
   MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
   SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
   RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
@@ -208,6 +209,7 @@ export interface Config {
     readonly mediaReconnectGraceMs: number;
     readonly silenceTimeoutS: number;
     readonly incomingMaxAgeS: number;
+    readonly incomingReplyBudgetMs: number;
     readonly maxConcurrent: number;
   };
   readonly shutdownDrainTimeoutMs: number;
@@ -370,6 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mediaReconnectGraceMs: raw.MEDIA_RECONNECT_GRACE_MS,
       silenceTimeoutS: raw.CALL_SILENCE_TIMEOUT_S,
       incomingMaxAgeS: raw.INCOMING_CALL_MAX_AGE_S,
+      incomingReplyBudgetMs: raw.INCOMING_CALL_REPLY_BUDGET_MS,
       maxConcurrent: raw.MAX_CONCURRENT_CALLS,
     },
     shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,

@@ -9,14 +9,12 @@ import type { CallControl, CallbackEnvelope, ConversationStore, EventRouter, Ses
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { createAcsJwtVerifier } from './acs-auth.js';
+import { keepAuthAlive } from './auth-keeper.js';
 import { createCallAnswerer, snapshotOf, type IncomingHook } from './call-answerer.js';
 import { callbackRoutes, type DispatchOutcome } from './callback-routes.js';
 import { edgeMetrics, type EdgeMetrics } from './edge-metrics.js';
 import { incomingCallRoutes } from './incoming-call-routes.js';
 import type { Lifecycle } from './lifecycle.js';
-
-/** How long the reply to Event Grid waits for the answer before letting it finish in the background. */
-export const ANSWER_REPLY_BUDGET_MS = 3000;
 
 export interface EdgeDeps {
   readonly config: Config;
@@ -149,7 +147,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
         now: deps.now,
         log: edgeLog,
       },
-      { workerId: config.workerId, maxAgeS: config.calls.incomingMaxAgeS, replyBudgetMs: ANSWER_REPLY_BUDGET_MS },
+      { workerId: config.workerId, maxAgeS: config.calls.incomingMaxAgeS, replyBudgetMs: config.calls.incomingReplyBudgetMs },
     ),
     callbackRoutes({ sessions: deps.sessions, verifier, dispatch, metrics, workerId: config.workerId, log: edgeLog }),
   );
@@ -161,6 +159,8 @@ export function wireEdge(deps: EdgeDeps): Edge {
     })
     .catch((err: unknown) => edgeLog.error({ err }, 'event router did not start'));
 
+  const authKeeper = keepAuthAlive({ sessions: deps.sessions, calls: deps.calls, log: edgeLog }, { ttlSeconds: config.ttl.auth });
+  deps.lifecycle.onClose('auth-keeper', () => authKeeper.stop());
   deps.lifecycle.onDrain('calls-finalizing', () => supervisor.settled());
   deps.lifecycle.onClose('calls', () => supervisor.dispose());
   deps.lifecycle.onClose('event-router', () => deps.router.stop());

@@ -91,17 +91,6 @@ export function incomingCallRoutes(deps: IncomingCallRouteDeps, cfg: IncomingCal
           req.log.warn({ correlationId, ageMs: age }, 'stale IncomingCall not answered');
           continue;
         }
-        let admitted: boolean;
-        try {
-          admitted = await deps.admit();
-        } catch (err) {
-          throw voiceError('BACKEND_UNAVAILABLE', 'admission check failed; retry', err);
-        }
-        if (!admitted) {
-          metrics.incoming.inc({ result: 'overloaded' });
-          req.log.warn({ correlationId }, 'IncomingCall refused: replica at capacity');
-          throw voiceError('OVERLOADED', 'at capacity; deliver to another replica');
-        }
         const claimId = correlationId ?? ev.id;
         let claimed: boolean;
         try {
@@ -114,6 +103,21 @@ export function incomingCallRoutes(deps: IncomingCallRouteDeps, cfg: IncomingCal
           metrics.duplicates.inc({ source: 'incoming-call' });
           req.log.info({ correlationId }, 'IncomingCall already claimed; not answering again');
           continue;
+        }
+        // Admission after the claim, so a redelivery of a call already taken stays a harmless duplicate.
+        let admitted: boolean;
+        try {
+          admitted = await deps.admit();
+        } catch (err) {
+          await deps.sessions.releaseClaim('incoming-call', claimId).catch(() => undefined);
+          throw voiceError('BACKEND_UNAVAILABLE', 'admission check failed; retry', err);
+        }
+        if (!admitted) {
+          // Give the call back so another replica (a redelivery) can take it.
+          await deps.sessions.releaseClaim('incoming-call', claimId).catch(() => undefined);
+          metrics.incoming.inc({ result: 'overloaded' });
+          req.log.warn({ correlationId }, 'IncomingCall refused: replica at capacity');
+          throw voiceError('OVERLOADED', 'at capacity; deliver to another replica');
         }
         metrics.incoming.inc({ result: 'accepted' });
         answers.push(deps.lifecycle.track(deps.answer(ev, data.data, claimId)));

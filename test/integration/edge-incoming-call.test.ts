@@ -133,3 +133,32 @@ describe('incoming calls while draining', () => {
     }
   });
 });
+
+describe('a slow ACS and a full replica', () => {
+  let h: EdgeHarness;
+  beforeAll(async () => {
+    h = await startEdgeHarness({ INCOMING_CALL_REPLY_BUDGET_MS: '50', MAX_CONCURRENT_CALLS: '1' });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('replies 200 while ACS is still answering, never answers twice, and refuses calls beyond capacity', async () => {
+    const release = h.acs.holdNext();
+    const ev = incomingCallEvent();
+    // ACS has not answered yet: the reply comes back anyway, and a redelivery is a no-op.
+    expect((await postJson(`${h.url}/api/incoming-call`, [ev])).status).toBe(200);
+    expect((await postJson(`${h.url}/api/incoming-call`, [ev])).status).toBe(200);
+    expect(h.acs.answers).toEqual([]);
+    expect(h.worker.lifecycle.inflight).toBeGreaterThanOrEqual(1);
+    // The replica holds its one call: the next IncomingCall is refused for another replica to take.
+    const full = await postJson(`${h.url}/api/incoming-call`, [incomingCallEvent()]);
+    expect(full.status).toBe(503);
+    expect(await full.json()).toMatchObject({ error: 'VOICE_ERR_OVERLOADED' });
+    release();
+    for (let i = 0; i < 200 && h.acs.answers.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && h.worker.lifecycle.inflight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(h.acs.answers.map((a) => a.body.incomingCallContext)).toEqual([ev.data.incomingCallContext]);
+    expect(await metricValue(h.worker, 'voice_incoming_calls_total', { result: 'overloaded' })).toBe(1);
+  });
+});

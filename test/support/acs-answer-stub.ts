@@ -25,6 +25,8 @@ export interface AcsAnswerStub {
   readonly rejected: string[];
   /** The next `n` answer requests fail with `status`. */
   failNext(n: number, status: number): void;
+  /** Holds the next answer request until the returned function is called (a slow ACS). */
+  holdNext(): () => void;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startAcsAnswerStub(): Promise<AcsAnswerStub> {
   const terminated: string[] = [];
   const rejected: string[] = [];
   let failures = { n: 0, status: 500 };
+  let hold: Promise<void> | null = null;
 
   const verifySignature = (req: IncomingMessage, body: string): boolean => {
     const hash = createHash('sha256').update(body).digest('base64');
@@ -77,41 +80,52 @@ export async function startAcsAnswerStub(): Promise<AcsAnswerStub> {
         rejected.push(`signature ${path}`);
         return send(res, 401, { error: { code: 'Unauthorized', message: 'bad signature' } });
       }
-      if (req.method === 'POST' && path === '/calling/callConnections:answer') {
-        if (failures.n > 0) {
-          failures = { ...failures, n: failures.n - 1 };
-          return send(res, failures.status, { error: { code: 'Unavailable', message: 'injected failure' } });
-        }
-        const parsed = JSON.parse(body) as RecordedAnswer['body'];
-        const problem = checkAnswerBody(parsed);
-        if (problem) {
-          rejected.push(`answer ${problem}`);
-          return send(res, 400, { error: { code: 'BadRequest', message: problem } });
-        }
-        const callConnectionId = randomUUID();
-        answers.push({ callConnectionId, body: parsed });
-        return send(res, 200, {
-          callConnectionId,
-          serverCallId: `srv-${callConnectionId}`,
-          correlationId: randomUUID(),
-          callbackUri: parsed.callbackUri,
-          callConnectionState: 'connecting',
-        });
+      if (req.method === 'POST' && path === '/calling/callConnections:answer' && hold) {
+        const h = hold;
+        hold = null;
+        void h.then(() => handle(req, res, body, path));
+        return;
       }
-      const term = /^\/calling\/callConnections\/([^/:]+):terminate$/.exec(path);
-      if (req.method === 'POST' && term?.[1]) {
-        const id = decodeURIComponent(term[1]);
-        // Like ACS: a call that is gone (or never existed) is a 404.
-        if (!answers.some((x) => x.callConnectionId === id) || terminated.includes(id)) {
-          return send(res, 404, { error: { code: 'NotFound', message: 'call not found' } });
-        }
-        terminated.push(id);
-        return send(res, 204);
-      }
-      rejected.push(`path ${req.method} ${path}`);
-      return send(res, 404, { error: { code: 'NotFound', message: 'unknown path' } });
+      handle(req, res, body, path);
     });
   });
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: string, path: string): void {
+    if (req.method === 'POST' && path === '/calling/callConnections:answer') {
+      if (failures.n > 0) {
+        failures = { ...failures, n: failures.n - 1 };
+        return send(res, failures.status, { error: { code: 'Unavailable', message: 'injected failure' } });
+      }
+      const parsed = JSON.parse(body) as RecordedAnswer['body'];
+      const problem = checkAnswerBody(parsed);
+      if (problem) {
+        rejected.push(`answer ${problem}`);
+        return send(res, 400, { error: { code: 'BadRequest', message: problem } });
+      }
+      const callConnectionId = randomUUID();
+      answers.push({ callConnectionId, body: parsed });
+      return send(res, 200, {
+        callConnectionId,
+        serverCallId: `srv-${callConnectionId}`,
+        correlationId: randomUUID(),
+        callbackUri: parsed.callbackUri,
+        callConnectionState: 'connecting',
+      });
+    }
+    const term = /^\/calling\/callConnections\/([^/:]+):terminate$/.exec(path);
+    if (req.method === 'POST' && term?.[1]) {
+      const id = decodeURIComponent(term[1]);
+      // Like ACS: a call that is gone (or never existed) is a 404.
+      if (!answers.some((x) => x.callConnectionId === id) || terminated.includes(id)) {
+        return send(res, 404, { error: { code: 'NotFound', message: 'call not found' } });
+      }
+      terminated.push(id);
+      return send(res, 204);
+    }
+    rejected.push(`path ${req.method} ${path}`);
+    return send(res, 404, { error: { code: 'NotFound', message: 'unknown path' } });
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -123,6 +137,11 @@ export async function startAcsAnswerStub(): Promise<AcsAnswerStub> {
     rejected,
     failNext(n, status) {
       failures = { n, status };
+    },
+    holdNext() {
+      let release = () => {};
+      hold = new Promise<void>((r) => (release = r));
+      return () => release();
     },
     close: () =>
       new Promise<void>((resolve) => {

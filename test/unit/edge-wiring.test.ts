@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { wireEdge } from '../../src/server/edge-wiring.js';
 import { Lifecycle } from '../../src/server/lifecycle.js';
-import { CallRegistry } from '../../src/domain/live-call.js';
+import { CallRegistry, LiveCall } from '../../src/domain/live-call.js';
+import { keepAuthAlive } from '../../src/server/auth-keeper.js';
 import type { CallbackEnvelope, EventRouter } from '../../src/domain/ports.js';
 import { MemoryCallControl } from '../../src/adapters/memory/memory-call-control.js';
 import { MemorySessionStore } from '../../src/adapters/memory/memory-session-store.js';
@@ -89,5 +90,29 @@ describe('edge wiring', () => {
     await edge.supervisor.settled();
     expect(call?.phase).toBe('ended');
     expect((await sessions.loadSession('x2'))?.phase).toBe('ended');
+  });
+});
+
+describe('auth keeper', () => {
+  it("keeps a live call's auth state past TTL_AUTH and lets ended calls expire", async () => {
+    let now = 1_000_000;
+    const clock = { now: () => now, monotonic: () => now };
+    const config = loadConfig({ LOG_LEVEL: 'silent', TTL_AUTH: '60' });
+    const sessions = new MemorySessionStore({ clock }, config.ttl);
+    const calls = new CallRegistry();
+    calls.add(new LiveCall({ callId: 'live', from: 'a', to: 'b', correlationId: null, startedAt: now, log: silentLogger() }));
+    await sessions.putAuthState('live', { secret: 's1', callerVerified: true, failedAttempts: 0 });
+    await sessions.putAuthState('gone', { secret: 's2', callerVerified: false, failedAttempts: 0 });
+    const keeper = keepAuthAlive({ sessions, calls, log: silentLogger() }, { ttlSeconds: 60 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        now += 30_000;
+        await keeper.refreshNow();
+      }
+      expect(await sessions.getAuthState('live')).toEqual({ secret: 's1', callerVerified: true, failedAttempts: 0 });
+      expect(await sessions.getAuthState('gone')).toBeNull();
+    } finally {
+      keeper.stop();
+    }
   });
 });
