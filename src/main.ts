@@ -116,6 +116,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     sessions: state.sessions,
     conversations: state.conversations,
     router: state.router,
+    affinity: state.affinity,
     control,
     routes,
     now: () => clock.now(),

@@ -34,6 +34,12 @@ export interface CallSupervisorDeps {
   readonly leases: { drop(callId: string): Promise<void> };
   readonly now: () => number;
   readonly observer?: CallSupervisorObserver;
+  /**
+   * The replica that owns a call (holds its media socket), for the media timers: when the socket came
+   * back on another replica, this one lets go instead of hanging up a call that is alive elsewhere.
+   */
+  readonly ownerOf?: (callId: string) => Promise<string | null>;
+  readonly workerId?: string;
 }
 
 type TimerSlot = 'answer' | 'media' | 'max' | 'grace';
@@ -167,6 +173,7 @@ export class CallController {
     if (this.finalized) return;
     this.#final = Promise.resolve();
     this.#teardown();
+    this.call.interruptTurn(reason);
     this.call.phase = 'ended';
     this.call.log.info({ reason }, 'call abandoned');
     this.sup.forget(this);
@@ -222,19 +229,39 @@ export class CallController {
     this.call.events.emit('disconnected', { reason });
   }
 
-  #onTimeout(kind: CallTimeoutKind): void {
+  async #onTimeout(kind: CallTimeoutKind): Promise<void> {
+    if (this.finalized) return;
+    if ((kind === 'media-connect' || kind === 'media-lost') && (await this.#ownedElsewhere())) {
+      if (this.finalized) return;
+      this.call.log.info({ kind }, 'media is on another replica; letting the call go here');
+      this.abandon('owned by another replica');
+      return;
+    }
     if (this.finalized) return;
     this.call.log.warn({ kind, phase: this.call.phase }, 'call timer fired');
     this.sup.observer.timeout?.(kind);
     if (kind === 'media-lost') this.#emitDisconnected('media closed');
-    void this.hangUp(kind === 'media-lost' ? 'failed' : 'timeout', `${kind} timeout`);
+    await this.hangUp(kind === 'media-lost' ? 'failed' : 'timeout', `${kind} timeout`);
+  }
+
+  /** True only when another replica positively owns the call; unknown (store down) counts as false. */
+  async #ownedElsewhere(): Promise<boolean> {
+    const { ownerOf, workerId } = this.sup.deps;
+    if (!ownerOf || !workerId) return false;
+    try {
+      const owner = await ownerOf(this.call.callId);
+      return owner !== null && owner !== workerId;
+    } catch (err) {
+      this.call.log.warn({ err }, 'owner lookup failed');
+      return false;
+    }
   }
 
   #arm(slot: TimerSlot, ms: number, kind: CallTimeoutKind): void {
     this.#clear(slot);
     const t = setTimeout(() => {
       this.#timers[slot] = null;
-      this.#onTimeout(kind);
+      void this.#onTimeout(kind);
     }, ms);
     t.unref?.();
     this.#timers[slot] = t;

@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import { CallSupervisor, type FinalizeHook } from '../domain/call-lifecycle.js';
 import type { CallRegistry, LiveCall } from '../domain/live-call.js';
-import type { CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
+import type { AffinityStore, CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { createAcsJwtVerifier } from './acs-auth.js';
@@ -26,6 +26,8 @@ export interface EdgeDeps {
   readonly sessions: SessionStore;
   readonly conversations: ConversationStore;
   readonly router: EventRouter;
+  /** Who owns a call now (media timers let go of calls whose socket moved to another replica). */
+  readonly affinity?: Pick<AffinityStore, 'ownerOf'>;
   readonly control: CallControl;
   /** Fastify plugins the server registers (the edge pushes its two routes). */
   readonly routes: FastifyPluginAsync[];
@@ -64,6 +66,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
       registry: deps.calls,
       leases: deps.leases,
       now: deps.now,
+      ...(deps.affinity ? { ownerOf: (callId: string) => deps.affinity!.ownerOf(callId), workerId: config.workerId } : {}),
       observer: {
         // Keep the snapshot's phase current so a replica that resumes the call starts from the right place.
         phaseChanged: (call) =>

@@ -190,6 +190,37 @@ describe('call lifecycle', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('lets go without hanging up when the media socket moved to another replica', async () => {
+    const control = new MemoryCallControl();
+    const registry = new CallRegistry();
+    const finalized: string[] = [];
+    let owner: string | null = 'w-other';
+    const sup = new CallSupervisor(
+      { control, registry, leases: { drop: async () => undefined }, now: () => Date.now(), ownerOf: async () => owner, workerId: 'w-me' },
+      CFG,
+    );
+    sup.onFinalize(async (call) => void finalized.push(call.callId));
+    const mk = (id: string) => {
+      const call = new LiveCall({ callId: id, from: 'a', to: 'b', correlationId: null, startedAt: Date.now(), log: silentLogger() });
+      const ctl = sup.attach(call);
+      ctl.answering();
+      registry.bindConnection(call, `conn-${id}`);
+      ctl.handleCallback({ callId: id, id: `${id}-c`, type: 'CallConnected', data: {}, time: null });
+      return call;
+    };
+    mk('moved');
+    await vi.advanceTimersByTimeAsync(CFG.mediaConnectTimeoutMs + 1);
+    expect(control.ops).toEqual([]);
+    expect(finalized).toEqual([]);
+    expect(registry.get('moved')).toBeUndefined();
+    // Nobody owns it (the socket never came anywhere): hang up as usual.
+    owner = null;
+    mk('lost');
+    await vi.advanceTimersByTimeAsync(CFG.mediaConnectTimeoutMs + 1);
+    expect(control.ops.map((o) => o.op)).toEqual(['hangUp']);
+    expect(finalized).toEqual(['lost']);
+  });
+
   it('resumes a call from its snapshot and arms the media-connect timer', async () => {
     const { sup, registry, timeouts } = setup();
     const snap = {
