@@ -35,8 +35,8 @@ export interface CallSupervisorDeps {
   readonly now: () => number;
   readonly observer?: CallSupervisorObserver;
   /**
-   * The replica that owns a call (holds its media socket), for the media timers: when the socket came
-   * back on another replica, this one lets go instead of hanging up a call that is alive elsewhere.
+   * The replica that owns a call (holds its media socket), for the answer and media timers: when the
+   * call lives on another replica, this one lets go instead of hanging up a call that is alive elsewhere.
    */
   readonly ownerOf?: (callId: string) => Promise<string | null>;
   readonly workerId?: string;
@@ -231,7 +231,8 @@ export class CallController {
 
   async #onTimeout(kind: CallTimeoutKind): Promise<void> {
     if (this.finalized) return;
-    if ((kind === 'media-connect' || kind === 'media-lost') && (await this.#ownedElsewhere())) {
+    // A callback or socket that landed on another replica may have moved the call there.
+    if (kind !== 'max-duration' && (await this.#ownedElsewhere())) {
       if (this.finalized) return;
       this.call.log.info({ kind }, 'media is on another replica; letting the call go here');
       this.abandon('owned by another replica');
