@@ -167,3 +167,20 @@ describe('ACS callbacks', () => {
     expect(finalized.filter((f) => f.callId === call.callId)).toHaveLength(1);
   });
 });
+
+describe('ACS_AUTH_DISABLED_DEV_ONLY', () => {
+  it('skips the JWT but still checks the per-call secret', async () => {
+    const h = await startEdgeHarness({ ACS_AUTH_DISABLED_DEV_ONLY: 'true' });
+    try {
+      const call = await answerOne(h);
+      const events = [callbackEvent('CallConnected', call.callConnectionId)];
+      const wrong = call.callbackUrl.replace(`secret=${call.secret}`, 'secret=nope');
+      expect((await postJson(wrong, events)).status).toBe(401);
+      expect(h.worker.calls.get(call.callId)?.phase).toBe('answering');
+      expect((await postJson(call.callbackUrl, events)).status).toBe(200);
+      expect(h.worker.calls.get(call.callId)?.phase).toBe('connected');
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -48,6 +48,8 @@ describe('incoming calls', () => {
     expect(live?.from).not.toContain('5550001234');
     const ctx = await h.worker.state.conversations.getState(call.callId);
     expect(JSON.stringify(ctx)).toContain('4:+15550001234');
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/voice_calls\{phase="answering"[^}]*\} [1-9]/);
   });
 
   it('answers an IncomingCall once across three redeliveries, sequential and concurrent', async () => {
