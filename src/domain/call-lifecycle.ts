@@ -51,6 +51,7 @@ export class CallController {
   #final: Promise<void> | null = null;
   #hangupOutcome: CallOutcome | null = null;
   #disconnectedEmitted = false;
+  #connectedEmitted = false;
 
   constructor(
     readonly call: LiveCall,
@@ -113,10 +114,18 @@ export class CallController {
     switch (env.type) {
       case 'CallConnected':
         this.#clear('answer');
-        if (this.machine.to('connected', env.type)) this.call.events.emit('connected', {});
+        // The media socket may have come first (already streaming): that is not a step back.
+        if (this.call.phase !== 'streaming') this.machine.to('connected', env.type);
+        if (!this.#connectedEmitted && (this.call.phase === 'connected' || this.call.phase === 'streaming')) {
+          this.#connectedEmitted = true;
+          this.call.events.emit('connected', {});
+        }
         break;
       case 'MediaStreamingStarted':
-        if (this.call.phase === 'answering') this.machine.to('connected', env.type);
+        if (this.call.phase === 'answering') {
+          this.#clear('answer');
+          this.machine.to('connected', env.type);
+        }
         this.machine.to('streaming', env.type);
         break;
       case 'MediaStreamingStopped':

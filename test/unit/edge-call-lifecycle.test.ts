@@ -64,6 +64,20 @@ describe('call lifecycle', () => {
     expect(sup.get('c1')?.finalized).toBe(false);
   });
 
+  it('media before CallConnected: streaming stays streaming and connected is emitted once', () => {
+    const { newCall, illegal } = setup();
+    const { call, ctl } = newCall();
+    const connected = vi.fn();
+    call.events.on('connected', connected);
+    call.events.emit('mediaConnected', { sampleRate: 16000, channels: 'mixed', reconnect: false });
+    expect(call.phase).toBe('streaming');
+    ctl.handleCallback(ev('CallConnected'));
+    ctl.handleCallback(ev('CallConnected', 'again'));
+    expect(call.phase).toBe('streaming');
+    expect(connected).toHaveBeenCalledOnce();
+    expect(illegal).toEqual([]);
+  });
+
   it('counts an illegal transition and keeps the phase', () => {
     const { newCall, illegal } = setup();
     const { call, ctl } = newCall();
