@@ -52,6 +52,7 @@ export class CallController {
   #hangupOutcome: CallOutcome | null = null;
   #disconnectedEmitted = false;
   #connectedEmitted = false;
+  #hangingUp: Promise<void> | null = null;
 
   constructor(
     readonly call: LiveCall,
@@ -153,9 +154,14 @@ export class CallController {
     }
   }
 
-  /** Ends the call for everyone (best effort), then finalizes. */
-  async hangUp(outcome: CallOutcome, reason: string): Promise<void> {
-    if (this.finalized) return this.#final ?? undefined;
+  /** Ends the call for everyone (best effort), then finalizes. Concurrent calls share one hang-up. */
+  hangUp(outcome: CallOutcome, reason: string): Promise<void> {
+    if (this.#final) return this.#final;
+    this.#hangingUp ??= this.#hangUp(outcome, reason);
+    return this.#hangingUp;
+  }
+
+  async #hangUp(outcome: CallOutcome, reason: string): Promise<void> {
     this.#hangupOutcome ??= outcome;
     this.machine.to('disconnecting', reason);
     this.call.interruptTurn('hangup');

@@ -172,6 +172,15 @@ describe('call lifecycle', () => {
     expect(dropped).toEqual(['c1']);
   });
 
+  it('concurrent hang-ups send one request', async () => {
+    const { newCall, control, finalized } = setup();
+    const { ctl } = newCall();
+    ctl.handleCallback(ev('CallConnected'));
+    await Promise.all([ctl.hangUp('agent-hangup', 'a'), ctl.hangUp('timeout', 'b'), ctl.hangUp('failed', 'c')]);
+    expect(control.ops.map((o) => o.op)).toEqual(['hangUp']);
+    expect(finalized).toEqual([{ callId: 'c1', outcome: 'agent-hangup' }]);
+  });
+
   it('CallDisconnected after our own hang up finalizes with our outcome, once', async () => {
     const { newCall, finalized } = setup();
     const { ctl } = newCall();
