@@ -101,7 +101,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   leases.start();
   lifecycle.onClose('leases', () => leases.stop());
 
-  const acsClient = createCallAutomationClient(config.acs);
+  const acsClient = opts.callControl ? null : createCallAutomationClient(config.acs);
   const control: CallControl =
     opts.callControl ??
     (acsClient ? new AcsCallControl(acsClient, { requestTimeoutMs: config.acs.requestTimeoutMs }) : new UnconfiguredCallControl());
