@@ -76,6 +76,9 @@ const schema = z.object({
     .transform((v) => v ?? 'https://acscallautomation.communication.azure.com'),
   ACS_COGNITIVE_SERVICES_ENDPOINT: url(['https:', 'http:']).optional(),
   ACS_AUTH_DISABLED_DEV_ONLY: bool.optional().transform((v) => v ?? false),
+  ACS_MAX_RETRIES: int(0, 10).optional().transform((v) => v ?? 3),
+  ACS_RETRY_DELAY_MS: int(1, 60_000).optional().transform((v) => v ?? 500),
+  ACS_REQUEST_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 10_000),
   MEDIA_AUDIO_FORMAT: z.enum(['pcm16KMono', 'pcm24KMono']).optional().transform((v) => v ?? 'pcm16KMono'),
   MEDIA_CHANNELS: z.enum(['mixed', 'unmixed']).optional().transform((v) => v ?? 'mixed'),
   MEDIA_RING_SECONDS: int(1, 120).optional().transform((v) => v ?? 10),
@@ -91,8 +94,10 @@ const schema = z.object({
   CALL_ANSWER_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 10_000),
   CALL_MEDIA_CONNECT_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 15_000),
   CALL_MAX_DURATION_S: int(10, 86_400).optional().transform((v) => v ?? 3600),
+  MEDIA_RECONNECT_GRACE_MS: int(0, 120_000).optional().transform((v) => v ?? 5000),
   CALL_SILENCE_TIMEOUT_S: int(0, 3600).optional().transform((v) => v ?? 30),
   INCOMING_CALL_MAX_AGE_S: int(1, 3600).optional().transform((v) => v ?? 30),
+  INCOMING_CALL_REPLY_BUDGET_MS: int(0, 25_000).optional().transform((v) => v ?? 3000),
   MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
   SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
   RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
@@ -185,6 +190,9 @@ export interface Config {
     readonly authDisabled: boolean;
     /** Azure AI services endpoint ACS uses for transcription (callIntelligenceOptions). */
     readonly cognitiveServicesEndpoint: string | undefined;
+    readonly maxRetries: number;
+    readonly retryDelayMs: number;
+    readonly requestTimeoutMs: number;
   };
   readonly media: {
     readonly audioFormat: AudioFormat;
@@ -201,8 +209,10 @@ export interface Config {
     readonly answerTimeoutMs: number;
     readonly mediaConnectTimeoutMs: number;
     readonly maxDurationS: number;
+    readonly mediaReconnectGraceMs: number;
     readonly silenceTimeoutS: number;
     readonly incomingMaxAgeS: number;
+    readonly incomingReplyBudgetMs: number;
     readonly maxConcurrent: number;
   };
   readonly shutdownDrainTimeoutMs: number;
@@ -344,6 +354,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwtIssuer: raw.ACS_JWT_ISSUER,
       authDisabled: raw.ACS_AUTH_DISABLED_DEV_ONLY,
       cognitiveServicesEndpoint: raw.ACS_COGNITIVE_SERVICES_ENDPOINT,
+      maxRetries: raw.ACS_MAX_RETRIES,
+      retryDelayMs: raw.ACS_RETRY_DELAY_MS,
+      requestTimeoutMs: raw.ACS_REQUEST_TIMEOUT_MS,
     },
     media: {
       audioFormat: raw.MEDIA_AUDIO_FORMAT,
@@ -360,8 +373,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       answerTimeoutMs: raw.CALL_ANSWER_TIMEOUT_MS,
       mediaConnectTimeoutMs: raw.CALL_MEDIA_CONNECT_TIMEOUT_MS,
       maxDurationS: raw.CALL_MAX_DURATION_S,
+      mediaReconnectGraceMs: raw.MEDIA_RECONNECT_GRACE_MS,
       silenceTimeoutS: raw.CALL_SILENCE_TIMEOUT_S,
       incomingMaxAgeS: raw.INCOMING_CALL_MAX_AGE_S,
+      incomingReplyBudgetMs: raw.INCOMING_CALL_REPLY_BUDGET_MS,
       maxConcurrent: raw.MAX_CONCURRENT_CALLS,
     },
     shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,

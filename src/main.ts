@@ -15,7 +15,9 @@ import { Lifecycle } from './server/lifecycle.js';
 import { CallRegistry } from './domain/live-call.js';
 import { LeaseKeeper } from './domain/lease-keeper.js';
 import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
-import type { AffinityStore, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
+import type { AffinityStore, CallControl, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
+import { AcsCallControl, UnconfiguredCallControl, createCallAutomationClient } from './adapters/acs/call-control.js';
+import { wireEdge, type Edge } from './server/edge-wiring.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -37,6 +39,10 @@ export interface Worker {
   readonly calls: CallRegistry;
   /** Owner leases of this replica's calls, renewed in one batch. */
   readonly leases: LeaseKeeper;
+  /** Call Automation (the SDK against ACS or the simulator). */
+  readonly control: CallControl;
+  /** The ACS edge: onFinalize / onIncoming hooks, resolveCall and dispatch for the media path. */
+  readonly edge: Edge;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -47,6 +53,8 @@ export interface WorkerOptions {
   /** Collect process-level default metrics (off in tests that build several workers). */
   readonly defaultMetrics?: boolean;
   readonly clock?: Clock;
+  /** Replaces the Call Automation adapter (unit tests with a fake). */
+  readonly callControl?: CallControl;
 }
 
 function memoryState(config: Config, clock: Clock): StateAdapters {
@@ -85,16 +93,46 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     state = memoryState(config, clock);
   }
 
+  let edgeRef: Edge | null = null;
   const leases = new LeaseKeeper(
     {
       affinity: state.affinity,
-      onLost: (callId) => log.warn({ callId }, 'owner lease lost to another replica'),
+      onLost: (callId) => {
+        log.warn({ callId }, 'owner lease lost to another replica');
+        // Another replica holds the call now: stop driving it here without hanging up.
+        edgeRef?.supervisor.get(callId)?.abandon('lease lost');
+      },
     },
     { workerId: config.workerId, leaseSeconds: config.ttl.lease },
     log.child({ component: 'leases' }),
   );
   leases.start();
   lifecycle.onClose('leases', () => leases.stop());
+
+  const acsClient = opts.callControl ? null : createCallAutomationClient(config.acs);
+  const control: CallControl =
+    opts.callControl ??
+    (acsClient ? new AcsCallControl(acsClient, {
+          requestTimeoutMs: config.acs.requestTimeoutMs,
+          cognitiveServicesEndpoint: config.acs.cognitiveServicesEndpoint,
+        }) : new UnconfiguredCallControl());
+  if (!acsClient && !opts.callControl) log.warn('ACS is not configured: incoming calls cannot be answered');
+  const edge = wireEdge({
+    config,
+    log,
+    registry,
+    lifecycle,
+    calls,
+    leases,
+    sessions: state.sessions,
+    conversations: state.conversations,
+    router: state.router,
+    affinity: state.affinity,
+    control,
+    routes,
+    now: () => clock.now(),
+  });
+  edgeRef = edge;
 
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
@@ -115,6 +153,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     redis,
     calls,
     leases,
+    control,
+    edge,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;

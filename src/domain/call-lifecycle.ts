@@ -1,0 +1,370 @@
+// The per-call controller: drives the state machine from ACS callbacks and media events, owns the
+// call's timers (answer, media connect, maximum duration, media reconnect grace), and finalizes the
+// call exactly once whatever arrives first. The supervisor holds the controllers of this replica.
+import type { CallOutcome, CallSessionSnapshot } from './call-records.js';
+import type { CallbackEnvelope, CallControl } from './ports.js';
+import { LiveCall, type CallRegistry, type DomainLogger } from './live-call.js';
+import { CallStateMachine, type TransitionObserver } from './call-state-machine.js';
+
+export type FinalizeHook = (call: LiveCall, outcome: CallOutcome) => Promise<void>;
+export type CallTimeoutKind = 'answer' | 'media-connect' | 'max-duration' | 'media-lost';
+
+export interface CallSupervisorConfig {
+  readonly answerTimeoutMs: number;
+  readonly mediaConnectTimeoutMs: number;
+  readonly maxDurationMs: number;
+  /** How long a closed media socket may stay closed before the call counts as gone (ACS may reconnect). */
+  readonly mediaReconnectGraceMs: number;
+}
+
+export interface CallSupervisorObserver extends TransitionObserver {
+  /** The call moved to a new phase (after call.phase was updated): persist the snapshot. */
+  phaseChanged?(call: LiveCall): void;
+  timeout?(kind: CallTimeoutKind): void;
+  ended?(outcome: CallOutcome): void;
+  finalizerFailed?(): void;
+  hangUpFailed?(): void;
+  /** A callback for a call that already ended on this replica. */
+  late?(type: string): void;
+}
+
+export interface CallSupervisorDeps {
+  readonly control: CallControl;
+  readonly registry: CallRegistry;
+  readonly leases: { drop(callId: string): Promise<void> };
+  readonly now: () => number;
+  readonly observer?: CallSupervisorObserver;
+  /**
+   * The replica that owns a call (holds its media socket), for the answer and media timers: when the
+   * call lives on another replica, this one lets go instead of hanging up a call that is alive elsewhere.
+   */
+  readonly ownerOf?: (callId: string) => Promise<string | null>;
+  readonly workerId?: string;
+}
+
+type TimerSlot = 'answer' | 'media' | 'max' | 'grace';
+
+export class CallController {
+  readonly machine: CallStateMachine;
+  readonly #timers: Record<TimerSlot, NodeJS.Timeout | null> = { answer: null, media: null, max: null, grace: null };
+  readonly #unsubscribe: (() => void)[] = [];
+  #final: Promise<void> | null = null;
+  #hangupOutcome: CallOutcome | null = null;
+  #disconnectedEmitted = false;
+  #connectedEmitted = false;
+  #hangingUp: Promise<void> | null = null;
+
+  constructor(
+    readonly call: LiveCall,
+    private readonly sup: CallSupervisor,
+  ) {
+    this.machine = new CallStateMachine(call.phase, {
+      transition: (from, to, reason) => {
+        call.phase = to;
+        call.log.debug({ from, to, reason }, 'call phase');
+        sup.observer.transition?.(from, to, reason);
+        sup.observer.phaseChanged?.(call);
+      },
+      illegal: (from, to, reason) => {
+        call.log.warn({ from, to, reason }, 'illegal call transition ignored');
+        sup.observer.illegal?.(from, to, reason);
+      },
+    });
+    this.#unsubscribe.push(
+      call.events.on('mediaConnected', () => this.mediaConnected()),
+      call.events.on('mediaClosed', (e) => this.mediaClosed(e.code)),
+    );
+    const remaining = sup.cfg.maxDurationMs - (sup.deps.now() - call.startedAt);
+    this.#arm('max', Math.max(0, remaining), 'max-duration');
+  }
+
+  /** The operation context every call-control request for this call carries. */
+  get operationContext(): string {
+    return this.call.callId;
+  }
+
+  get finalized(): boolean {
+    return this.#final !== null;
+  }
+
+  /** Resolves once finalization finished; null while the call is live. */
+  get done(): Promise<void> | null {
+    return this.#final;
+  }
+
+  /** ringing → answering; arms the answer and media-connect timers. */
+  answering(): void {
+    if (!this.machine.to('answering', 'answer requested')) return;
+    this.#arm('answer', this.sup.cfg.answerTimeoutMs, 'answer');
+    this.#arm('media', this.sup.cfg.mediaConnectTimeoutMs, 'media-connect');
+  }
+
+  /** Arms the media-connect timer for a call resumed on this replica (its socket is about to arrive). */
+  resumed(): void {
+    if (this.call.phase === 'answering') this.#arm('answer', this.sup.cfg.answerTimeoutMs, 'answer');
+    if (this.call.phase !== 'streaming') this.#arm('media', this.sup.cfg.mediaConnectTimeoutMs, 'media-connect');
+  }
+
+  /** Applies one authenticated, de-duplicated callback. Never throws. */
+  handleCallback(env: CallbackEnvelope): void {
+    if (this.finalized) {
+      this.sup.observer.late?.(env.type);
+      return;
+    }
+    const log = this.call.log;
+    switch (env.type) {
+      case 'CallConnected':
+        this.#clear('answer');
+        // The media socket may have come first (already streaming): that is not a step back.
+        if (this.call.phase !== 'streaming') this.machine.to('connected', env.type);
+        if (!this.#connectedEmitted && (this.call.phase === 'connected' || this.call.phase === 'streaming')) {
+          this.#connectedEmitted = true;
+          this.call.events.emit('connected', {});
+        }
+        break;
+      case 'MediaStreamingStarted':
+        if (this.call.phase === 'answering') {
+          this.#clear('answer');
+          this.machine.to('connected', env.type);
+        }
+        this.machine.to('streaming', env.type);
+        break;
+      case 'MediaStreamingStopped':
+        if (this.call.phase === 'streaming') this.machine.to('connected', env.type);
+        break;
+      case 'MediaStreamingFailed':
+        log.warn({ result: env.data['resultInformation'] }, 'media streaming failed; hanging up');
+        void this.hangUp('failed', env.type);
+        break;
+      case 'TranscriptionFailed':
+        log.warn({ result: env.data['resultInformation'] }, 'transcription failed; continuing without it');
+        break;
+      case 'AnswerFailed':
+        log.warn({ result: env.data['resultInformation'] }, 'answer failed');
+        break;
+      default:
+        break;
+    }
+    this.call.events.emit('callback', { type: env.type, data: env.data });
+    if (env.type === 'CallDisconnected') {
+      this.#emitDisconnected('CallDisconnected');
+      void this.finalize(this.#hangupOutcome ?? 'caller-hangup', env.type);
+    } else if (env.type === 'AnswerFailed') {
+      void this.finalize('failed', env.type);
+    }
+  }
+
+  /** Ends the call for everyone (best effort), then finalizes. Concurrent calls share one hang-up. */
+  hangUp(outcome: CallOutcome, reason: string): Promise<void> {
+    if (this.#final) return this.#final;
+    this.#hangingUp ??= this.#hangUp(outcome, reason);
+    return this.#hangingUp;
+  }
+
+  async #hangUp(outcome: CallOutcome, reason: string): Promise<void> {
+    this.#hangupOutcome ??= outcome;
+    this.machine.to('disconnecting', reason);
+    this.call.interruptTurn('hangup');
+    const connectionId = this.call.callConnectionId;
+    if (connectionId) {
+      try {
+        await this.sup.deps.control.hangUp(connectionId, this.operationContext);
+      } catch (err) {
+        this.call.log.warn({ err, reason }, 'hang up failed');
+        this.sup.observer.hangUpFailed?.();
+      }
+    }
+    await this.finalize(this.#hangupOutcome, reason);
+  }
+
+  /** Runs finalization once; every later call returns the same promise. */
+  finalize(outcome: CallOutcome, reason: string): Promise<void> {
+    this.#final ??= this.#finalize(outcome, reason);
+    return this.#final;
+  }
+
+  /** Forgets the call without finalizing (the answer never went through; nothing to archive). */
+  abandon(reason: string): void {
+    if (this.finalized) return;
+    this.#final = Promise.resolve();
+    this.#teardown();
+    this.call.interruptTurn(reason);
+    this.call.phase = 'ended';
+    this.call.log.info({ reason }, 'call abandoned');
+    this.sup.forget(this);
+  }
+
+  /** Clears timers and listeners without finalizing (process shutdown). */
+  dispose(): void {
+    this.#teardown();
+  }
+
+  private mediaConnected(): void {
+    if (this.finalized) return;
+    this.#clear('media');
+    this.#clear('grace');
+    if (this.call.phase === 'answering') {
+      this.#clear('answer');
+      this.machine.to('connected', 'media connected');
+    }
+    this.machine.to('streaming', 'media connected');
+  }
+
+  private mediaClosed(code: number): void {
+    if (this.finalized) return;
+    this.call.log.info({ code, graceMs: this.sup.cfg.mediaReconnectGraceMs }, 'media socket closed; waiting for a reconnect');
+    this.#arm('grace', this.sup.cfg.mediaReconnectGraceMs, 'media-lost');
+  }
+
+  async #finalize(outcome: CallOutcome, reason: string): Promise<void> {
+    const call = this.call;
+    this.#teardown();
+    this.machine.to('ended', reason);
+    call.interruptTurn('ended');
+    call.log.info({ outcome, reason, durationMs: this.sup.deps.now() - call.startedAt }, 'call ended');
+    this.sup.observer.ended?.(outcome);
+    call.events.emit('ended', { outcome });
+    await Promise.all(
+      this.sup.hooks.map(async (hook) => {
+        try {
+          await hook(call, outcome);
+        } catch (err) {
+          call.log.error({ err }, 'finalizer hook failed');
+          this.sup.observer.finalizerFailed?.();
+        }
+      }),
+    );
+    await this.sup.deps.leases.drop(call.callId).catch((err: unknown) => call.log.warn({ err }, 'lease drop failed'));
+    this.sup.forget(this);
+  }
+
+  #emitDisconnected(reason: string): void {
+    if (this.#disconnectedEmitted) return;
+    this.#disconnectedEmitted = true;
+    this.call.events.emit('disconnected', { reason });
+  }
+
+  async #onTimeout(kind: CallTimeoutKind): Promise<void> {
+    if (this.finalized) return;
+    // A callback or socket that landed on another replica may have moved the call there.
+    if (kind !== 'max-duration' && (await this.#ownedElsewhere())) {
+      if (this.finalized) return;
+      this.call.log.info({ kind }, 'media is on another replica; letting the call go here');
+      this.abandon('owned by another replica');
+      return;
+    }
+    if (this.finalized) return;
+    this.call.log.warn({ kind, phase: this.call.phase }, 'call timer fired');
+    this.sup.observer.timeout?.(kind);
+    if (kind === 'media-lost') this.#emitDisconnected('media closed');
+    await this.hangUp(kind === 'media-lost' ? 'failed' : 'timeout', `${kind} timeout`);
+  }
+
+  /** True only when another replica positively owns the call; unknown (store down) counts as false. */
+  async #ownedElsewhere(): Promise<boolean> {
+    const { ownerOf, workerId } = this.sup.deps;
+    if (!ownerOf || !workerId) return false;
+    try {
+      const owner = await ownerOf(this.call.callId);
+      return owner !== null && owner !== workerId;
+    } catch (err) {
+      this.call.log.warn({ err }, 'owner lookup failed');
+      return false;
+    }
+  }
+
+  #arm(slot: TimerSlot, ms: number, kind: CallTimeoutKind): void {
+    this.#clear(slot);
+    const t = setTimeout(() => {
+      this.#timers[slot] = null;
+      void this.#onTimeout(kind);
+    }, ms);
+    t.unref?.();
+    this.#timers[slot] = t;
+  }
+
+  #clear(slot: TimerSlot): void {
+    const t = this.#timers[slot];
+    if (t) clearTimeout(t);
+    this.#timers[slot] = null;
+  }
+
+  #teardown(): void {
+    for (const slot of Object.keys(this.#timers) as TimerSlot[]) this.#clear(slot);
+    for (const off of this.#unsubscribe.splice(0)) off();
+  }
+}
+
+export class CallSupervisor {
+  readonly #controllers = new Map<string, CallController>();
+  readonly hooks: FinalizeHook[] = [];
+  readonly observer: CallSupervisorObserver;
+
+  constructor(
+    readonly deps: CallSupervisorDeps,
+    readonly cfg: CallSupervisorConfig,
+  ) {
+    this.observer = deps.observer ?? {};
+  }
+
+  /** Registers a step that runs once per call at finalization (archive, summary). Errors are logged. */
+  onFinalize(hook: FinalizeHook): void {
+    this.hooks.push(hook);
+  }
+
+  /** Puts a new call under control and into the registry. */
+  attach(call: LiveCall): CallController {
+    const existing = this.#controllers.get(call.callId);
+    if (existing) return existing;
+    const c = new CallController(call, this);
+    this.#controllers.set(call.callId, c);
+    if (!this.deps.registry.get(call.callId)) this.deps.registry.add(call);
+    return c;
+  }
+
+  /** Rebuilds a call answered elsewhere from its snapshot. Null when the snapshot says it ended. */
+  resume(snap: CallSessionSnapshot, log: DomainLogger): CallController | null {
+    if (snap.phase === 'ended') return null;
+    const local = this.#controllers.get(snap.callId);
+    if (local) return local;
+    const call = new LiveCall({
+      callId: snap.callId,
+      from: snap.from,
+      to: snap.to,
+      correlationId: snap.correlationId,
+      startedAt: snap.startedAt,
+      log: log.child({ callId: snap.callId }),
+    });
+    call.phase = snap.phase;
+    call.serverCallId = snap.serverCallId;
+    call.nextSeq = snap.nextSeq;
+    const c = this.attach(call);
+    if (snap.callConnectionId) this.deps.registry.bindConnection(call, snap.callConnectionId);
+    c.resumed();
+    return c;
+  }
+
+  get(callId: string): CallController | undefined {
+    return this.#controllers.get(callId);
+  }
+
+  get size(): number {
+    return this.#controllers.size;
+  }
+
+  /** Called by a controller when it is done: out of the registry and out of supervision. */
+  forget(c: CallController): void {
+    if (this.#controllers.get(c.call.callId) === c) this.#controllers.delete(c.call.callId);
+    this.deps.registry.remove(c.call);
+  }
+
+  /** Resolves when every finalization in progress has finished. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#controllers.values()].map((c) => c.done ?? Promise.resolve()));
+  }
+
+  /** Stops every timer (process shutdown); live calls are left for ACS and the lease expiry. */
+  dispose(): void {
+    for (const c of this.#controllers.values()) c.dispose();
+  }
+}

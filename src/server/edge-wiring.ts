@@ -1,0 +1,186 @@
+// Wires the ACS edge into a worker: the call supervisor (state machine + timers + finalization), the
+// incoming-call and callback routes, the event router's delivery into this replica, and the hooks other
+// components use (onFinalize, onIncoming, resolveCall, dispatch).
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.js';
+import { CallSupervisor, type FinalizeHook } from '../domain/call-lifecycle.js';
+import type { CallRegistry, LiveCall } from '../domain/live-call.js';
+import type { AffinityStore, CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
+import type { Logger } from '../logger.js';
+import type { Registry } from '../metrics.js';
+import { createAcsJwtVerifier } from './acs-auth.js';
+import { keepAuthAlive } from './auth-keeper.js';
+import { createCallAnswerer, snapshotOf, type IncomingHook } from './call-answerer.js';
+import { callbackRoutes, type DispatchOutcome } from './callback-routes.js';
+import { edgeMetrics, type EdgeMetrics } from './edge-metrics.js';
+import { incomingCallRoutes } from './incoming-call-routes.js';
+import type { Lifecycle } from './lifecycle.js';
+
+export interface EdgeDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly lifecycle: Lifecycle;
+  readonly calls: CallRegistry;
+  readonly leases: { drop(callId: string): Promise<void> };
+  readonly sessions: SessionStore;
+  readonly conversations: ConversationStore;
+  readonly router: EventRouter;
+  /** Who owns a call now (media timers let go of calls whose socket moved to another replica). */
+  readonly affinity?: Pick<AffinityStore, 'ownerOf'>;
+  readonly control: CallControl;
+  /** Fastify plugins the server registers (the edge pushes its two routes). */
+  readonly routes: FastifyPluginAsync[];
+  readonly now: () => number;
+  /**
+   * Admission: may this replica take one more call? Defaults to the per-replica MAX_CONCURRENT_CALLS
+   * check; a cluster-wide limiter replaces it (and releases its slot in an onFinalize hook).
+   */
+  readonly admit?: () => boolean | Promise<boolean>;
+}
+
+export interface Edge {
+  readonly supervisor: CallSupervisor;
+  readonly metrics: EdgeMetrics;
+  /** Registers a step run once per finished call (the archive step). */
+  onFinalize(hook: FinalizeHook): void;
+  /** Registers a step run when a call is being answered (caller profile lookup). */
+  onIncoming(hook: IncomingHook): void;
+  /** The local LiveCall, or one resumed from its session snapshot (media socket on another replica). */
+  resolveCall(callId: string): Promise<LiveCall | null>;
+  /** Applies an authenticated, de-duplicated event: here when the call is local, else forwarded. */
+  dispatch(env: CallbackEnvelope): Promise<DispatchOutcome>;
+  /** Applies an event to a local call only (held events replayed by the media path). False when not local. */
+  dispatchLocal(env: CallbackEnvelope): boolean;
+}
+
+export function wireEdge(deps: EdgeDeps): Edge {
+  const { config, log } = deps;
+  const edgeLog = log.child({ component: 'acs-edge' });
+  const metrics = edgeMetrics(deps.registry, deps.calls);
+  const incomingHooks: IncomingHook[] = [];
+
+  const supervisor = new CallSupervisor(
+    {
+      control: deps.control,
+      registry: deps.calls,
+      leases: deps.leases,
+      now: deps.now,
+      ...(deps.affinity ? { ownerOf: (callId: string) => deps.affinity!.ownerOf(callId), workerId: config.workerId } : {}),
+      observer: {
+        // Keep the snapshot's phase current so a replica that resumes the call starts from the right place.
+        phaseChanged: (call) =>
+          void deps.sessions
+            .saveSession(snapshotOf(call, { workerId: config.workerId, audioFormat: config.media.audioFormat }))
+            .catch((err: unknown) => call.log.warn({ err }, 'session snapshot not stored')),
+        illegal: (from, to) => metrics.illegalTransitions.inc({ from, to }),
+        timeout: (kind) => metrics.timeouts.inc({ kind }),
+        ended: (outcome) => metrics.ended.inc({ outcome }),
+        finalizerFailed: () => metrics.finalizerFailures.inc(),
+        hangUpFailed: () => metrics.hangUpFailures.inc(),
+        late: (type) => metrics.callbacks.inc({ type, outcome: 'late' }),
+      },
+    },
+    {
+      answerTimeoutMs: config.calls.answerTimeoutMs,
+      mediaConnectTimeoutMs: config.calls.mediaConnectTimeoutMs,
+      maxDurationMs: config.calls.maxDurationS * 1000,
+      mediaReconnectGraceMs: config.calls.mediaReconnectGraceMs,
+    },
+  );
+
+  if (config.acs.authDisabled) {
+    edgeLog.warn('ACS_AUTH_DISABLED_DEV_ONLY is set: ACS tokens are NOT verified (call secrets still are); never use this in production');
+  } else if (!config.acs.resourceId) {
+    edgeLog.warn('ACS_RESOURCE_ID is not set: every callback and media connection will be refused');
+  }
+  const verifier = createAcsJwtVerifier({
+    jwksUrl: config.acs.jwksUrl,
+    issuer: config.acs.jwtIssuer,
+    audience: config.acs.resourceId,
+    disabled: config.acs.authDisabled,
+  });
+
+  const dispatchLocal = (env: CallbackEnvelope): boolean => {
+    const c = supervisor.get(env.callId);
+    if (!c) return false;
+    c.handleCallback(env);
+    return true;
+  };
+  const dispatch = async (env: CallbackEnvelope): Promise<DispatchOutcome> => {
+    const c = supervisor.get(env.callId);
+    if (c) {
+      const late = c.finalized;
+      c.handleCallback(env);
+      return late ? 'late' : 'dispatched';
+    }
+    return deps.router.forward(env);
+  };
+
+  const answer = createCallAnswerer(
+    {
+      sessions: deps.sessions,
+      conversations: deps.conversations,
+      control: deps.control,
+      supervisor,
+      registry: deps.calls,
+      metrics,
+      incomingHooks,
+      now: deps.now,
+      log: edgeLog,
+    },
+    {
+      publicBaseUrl: config.publicBaseUrl,
+      workerId: config.workerId,
+      audioFormat: config.media.audioFormat,
+      channels: config.media.channels,
+      transcriptionLocale: config.media.transcriptionLocale,
+    },
+  );
+
+  deps.routes.push(
+    incomingCallRoutes(
+      {
+        sessions: deps.sessions,
+        metrics,
+        lifecycle: deps.lifecycle,
+        // Per-replica limit; the cluster-wide limiter of the Redis tier plugs in here.
+        admit: deps.admit ?? (() => deps.calls.size < config.calls.maxConcurrent),
+        answer,
+        now: deps.now,
+        log: edgeLog,
+      },
+      { workerId: config.workerId, maxAgeS: config.calls.incomingMaxAgeS, replyBudgetMs: config.calls.incomingReplyBudgetMs },
+    ),
+    callbackRoutes({ sessions: deps.sessions, verifier, dispatch, metrics, workerId: config.workerId, log: edgeLog }),
+  );
+
+  deps.router
+    .start((env) => {
+      if (dispatchLocal(env)) metrics.callbacks.inc({ type: env.type, outcome: 'delivered' });
+      else metrics.callbacks.inc({ type: env.type, outcome: 'undeliverable' });
+    })
+    .catch((err: unknown) => edgeLog.error({ err }, 'event router did not start'));
+
+  const authKeeper = keepAuthAlive({ sessions: deps.sessions, calls: deps.calls, log: edgeLog }, { ttlSeconds: config.ttl.auth });
+  deps.lifecycle.onClose('auth-keeper', () => authKeeper.stop());
+  deps.lifecycle.onDrain('calls-finalizing', () => supervisor.settled());
+  deps.lifecycle.onClose('calls', () => supervisor.dispose());
+  deps.lifecycle.onClose('event-router', () => deps.router.stop());
+
+  return {
+    supervisor,
+    metrics,
+    onFinalize: (hook) => supervisor.onFinalize(hook),
+    onIncoming: (hook) => void incomingHooks.push(hook),
+    async resolveCall(callId) {
+      const local = deps.calls.get(callId);
+      if (local) return local;
+      const snap = await deps.sessions.loadSession(callId);
+      if (!snap) return null;
+      return supervisor.resume(snap, edgeLog)?.call ?? null;
+    },
+    dispatch,
+    dispatchLocal,
+  };
+}
