@@ -112,7 +112,12 @@ export class CallRunner implements CallSession, ScenarioContext {
       if (!(await this.within(this.answeredP, ANSWER_TIMEOUT_MS))) return this.fail('answer-timeout');
       if (call.answeredAt !== undefined) deps.stats.answerMs.push(call.answeredAt);
       const mediaErr = await Promise.race([this.mediaP, sleep(MEDIA_TIMEOUT_MS).then(() => new Error('media-timeout'))]);
-      if (mediaErr) return this.fail(mediaErr.message.startsWith('media-') ? mediaErr.message : 'media-connect-failed');
+      // Without media the call goes on (scenarios that need it fail with 'no-media'); a failed stream ends it.
+      if (mediaErr && mediaErr.message !== 'media-not-requested') {
+        this.fail(mediaErr.message.startsWith('media-') ? mediaErr.message : 'media-connect-failed');
+        if (!this.ended) this.end('caller');
+        return;
+      }
       for (const step of this.steps) {
         if (this.ended) break;
         await (SCENARIOS[step] as (c: ScenarioContext) => Promise<void>)(this);
@@ -124,6 +129,7 @@ export class CallRunner implements CallSession, ScenarioContext {
       this.fail(err instanceof ScenarioFailure ? err.reason : `error: ${(err as Error).message}`);
       if (!this.ended) this.end('caller');
     } finally {
+      if (!this.ended && call.state !== 'offered') this.end('caller');
       await deps.callbacks.drained(call);
       if (call.firstAgentAudioAt !== undefined && call.answeredAt !== undefined) deps.stats.firstAgentAudioMs.push(call.firstAgentAudioAt - call.answeredAt);
       if (call.callbacks.some((c) => c.status < 200 || c.status >= 300)) this.fail('callback-rejected');
