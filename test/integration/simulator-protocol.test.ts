@@ -15,7 +15,7 @@ describe('simulator protocol under 20 concurrent calls', () => {
 
   beforeAll(async () => {
     sim = await startSimulator();
-    rx = await startTestReceiver({ acsConnectionString: sim.acsConnectionString, jwksUrl: sim.jwksUrl, issuer: sim.issuer, resourceId: sim.resourceId });
+    rx = await startTestReceiver({ acsConnectionString: sim.acsConnectionString, jwksUrl: sim.jwksUrl, issuer: sim.issuer, resourceId: sim.resourceId, vary: true, rejectFirstDeliveries: 3 });
     report = await sim.runCalls({
       target: rx.incomingCallUrl,
       calls: 20,
@@ -40,7 +40,29 @@ describe('simulator protocol under 20 concurrent calls', () => {
 
   it('answers each call exactly once even when IncomingCall is redelivered', () => {
     for (const c of sim.calls) expect(c.answers).toBe(1);
-    expect(report.incomingCallDeliveries).toBeGreaterThan(20);
+    // 3 deliveries refused with 503 and redelivered, plus the deliberate duplicates
+    expect(report.incomingCallDeliveries).toBeGreaterThanOrEqual(23);
+    expect(sim.calls.filter((c) => c.incomingCallDeliveries > 1).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('streams in the format and channel layout the worker asked for', () => {
+    const formats = new Set<string>();
+    for (const c of rx.calls.values()) {
+      const msgs = c.mediaMessages.flatMap((t) => {
+        try {
+          return [JSON.parse(t) as { kind: string; audioMetadata?: { sampleRate: number }; audioData?: { participantRawID?: string } }];
+        } catch {
+          return []; // the garbage scenario's deliberately broken frame
+        }
+      });
+      const meta = msgs.find((m) => m.kind === 'AudioMetadata');
+      expect(meta?.audioMetadata?.sampleRate).toBe(c.audioFormat === 'pcm24KMono' ? 24000 : 16000);
+      formats.add(c.audioFormat + c.channels);
+      const audio = msgs.filter((m) => m.kind === 'AudioData' && m.audioData?.participantRawID !== undefined);
+      if (c.channels === 'unmixed') expect(audio.length).toBeGreaterThan(0);
+      else expect(audio).toHaveLength(0);
+    }
+    expect(formats.size).toBe(4);
   });
 
   it('sends Event Grid events of the documented shape', () => {

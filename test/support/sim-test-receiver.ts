@@ -11,6 +11,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface ReceiverCall {
   readonly callId: string;
+  readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
+  readonly channels: 'mixed' | 'unmixed';
   incomingCallContext: string;
   callConnectionId: string | undefined;
   readonly mediaMessages: string[];
@@ -38,6 +40,10 @@ export interface ReceiverOptions {
   readonly resourceId: string;
   readonly audioFormat?: 'pcm16KMono' | 'pcm24KMono';
   readonly replyFrames?: number;
+  /** Alternate per call: every 2nd call at 24 kHz, every 3rd unmixed (overrides audioFormat). */
+  readonly vary?: boolean;
+  /** Answer this many IncomingCall deliveries with 503 first (Event Grid must redeliver them). */
+  readonly rejectFirstDeliveries?: number;
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -54,12 +60,15 @@ export async function startTestReceiver(opts: ReceiverOptions): Promise<TestRece
     if (!auth?.startsWith('Bearer ')) throw new Error('no bearer');
     await jwtVerify(auth.slice(7), jwks, { issuer: opts.issuer, audience: opts.resourceId, algorithms: ['RS256'] });
   };
-  const format = opts.audioFormat ?? 'pcm16KMono';
-  const frameBytes = format === 'pcm24KMono' ? 960 : 640;
   const replyFrames = opts.replyFrames ?? 50;
-  const tone = Buffer.alloc(frameBytes);
-  for (let i = 0; i < frameBytes / 2; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / (frameBytes * 25))), i * 2);
-  const frameB64 = tone.toString('base64');
+  const toneFrame = (bytes: number) => {
+    const tone = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes / 2; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / (bytes * 25))), i * 2);
+    return tone.toString('base64');
+  };
+  const frames = { pcm16KMono: toneFrame(640), pcm24KMono: toneFrame(960) };
+  let rejectLeft = opts.rejectFirstDeliveries ?? 0;
+  let answered = 0;
   const calls = new Map<string, ReceiverCall>();
   const byContext = new Set<string>();
   const eventGridEvents: unknown[] = [];
@@ -69,12 +78,15 @@ export async function startTestReceiver(opts: ReceiverOptions): Promise<TestRece
 
   async function answer(ctx: string): Promise<void> {
     const callId = randomUUID();
-    const call: ReceiverCall = { callId, incomingCallContext: ctx, callConnectionId: undefined, mediaMessages: [], mediaHeaders: [], callbacks: [], repliesSent: 0, stopAudioSent: 0 };
+    const n = answered++;
+    const format = opts.vary ? (n % 2 === 1 ? 'pcm24KMono' : 'pcm16KMono') : (opts.audioFormat ?? 'pcm16KMono');
+    const channels = opts.vary && n % 3 === 0 ? 'unmixed' : 'mixed';
+    const call: ReceiverCall = { callId, audioFormat: format, channels, incomingCallContext: ctx, callConnectionId: undefined, mediaMessages: [], mediaHeaders: [], callbacks: [], repliesSent: 0, stopAudioSent: 0 };
     calls.set(callId, call);
     const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/ws/media?callId=${callId}`;
     try {
       const r = await client.answerCall(ctx, `${baseUrl}/api/callbacks?callId=${callId}`, {
-        mediaStreamingOptions: { transportUrl: wsUrl, transportType: 'websocket', contentType: 'audio', audioChannelType: 'mixed', startMediaStreaming: true, enableBidirectional: true, audioFormat: format, enableDtmfTones: true },
+        mediaStreamingOptions: { transportUrl: wsUrl, transportType: 'websocket', contentType: 'audio', audioChannelType: channels, startMediaStreaming: true, enableBidirectional: true, audioFormat: format, enableDtmfTones: true },
         transcriptionOptions: { transportUrl: wsUrl, transportType: 'websocket', locale: 'en-US', startTranscription: true, enableIntermediateResults: true },
         operationContext: `answer-${callId}`,
       });
@@ -85,6 +97,7 @@ export async function startTestReceiver(opts: ReceiverOptions): Promise<TestRece
   }
 
   function media(ws: WebSocket, call: ReceiverCall): void {
+    const frameB64 = frames[call.audioFormat];
     let replying: NodeJS.Timeout | undefined;
     const stopReply = () => {
       if (replying) clearInterval(replying);
@@ -132,6 +145,10 @@ export async function startTestReceiver(opts: ReceiverOptions): Promise<TestRece
           eventGridEvents.push(...list);
           const first = list[0];
           if (req.headers['aeg-event-type'] === 'SubscriptionValidation' && first) return done(200, { validationResponse: first.data.validationCode });
+          if (rejectLeft > 0) {
+            rejectLeft--;
+            return done(503, { error: 'busy' });
+          }
           for (const e of list) {
             const ctx = e.data.incomingCallContext;
             if (e.eventType !== 'Microsoft.Communication.IncomingCall' || !ctx || byContext.has(ctx)) continue;
