@@ -15,8 +15,10 @@ const sink = fork(fileURLToPath(new URL('./simulator-sink.mjs', import.meta.url)
 const ask = (m) => new Promise((r) => (sink.once('message', r), m && sink.send(m)));
 const { url } = await ask();
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const report = await sim.runCalls({ target: url, calls, concurrency: calls, rampS, durationS: seconds, scenario: 'silence' });
 const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 const sinkStats = await ask('stats');
 sink.send('exit');
 await sim.close();
@@ -29,6 +31,7 @@ console.log(
       calls,
       secondsPerCall: seconds,
       wallS: Number(wall.toFixed(1)),
+      simulatorCpuS: { user: Number((cpu.user / 1e6).toFixed(1)), system: Number((cpu.system / 1e6).toFixed(1)) },
       succeeded: report.calls.succeeded,
       failures: report.failuresByCause,
       maxActive: report.calls.maxActive,
@@ -42,6 +45,7 @@ console.log(
       answerP99Ms: Number(report.latency.answer.p99.toFixed(1)),
       eventLoopDelayMs: report.simulator.eventLoopDelayMs,
       lateTicks: report.simulator.lateTicks,
+      skippedTicks: report.simulator.skippedTicks,
     },
     null,
     2,

@@ -326,9 +326,7 @@ export class CallRunner implements CallSession, ScenarioContext {
 
   async reconnectMedia(): Promise<void> {
     if (!this.link || this.ended) throw new ScenarioFailure('no-media');
-    this.ending = true; // suppress the unexpected-close handling of the drop itself
-    this.link.close(1006, true);
-    this.ending = false;
+    this.link.close(1006, true); // a drop from the simulator's side: not reported as unexpected
     await sleep(RECONNECT_PAUSE_MS);
     if (this.ended) return;
     try {

@@ -24,7 +24,7 @@ export interface SimReport {
   readonly callbacks: { readonly delivered: number; readonly failed: number; readonly duplicated: number };
   readonly incomingCallDeliveries: number;
   readonly protocolViolations: number;
-  readonly simulator: { readonly eventLoopDelayMs: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number }; readonly lateTicks: number };
+  readonly simulator: { readonly eventLoopDelayMs: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number }; readonly lateTicks: number; readonly skippedTicks: number };
 }
 
 export interface ReportInput {
@@ -40,6 +40,7 @@ export interface ReportInput {
   readonly stats: SimStats;
   readonly eventLoop: { mean: number; p50: number; p99: number; max: number };
   readonly lateTicks: number;
+  readonly skippedTicks: number;
 }
 
 export function buildReport(i: ReportInput): SimReport {
@@ -75,7 +76,7 @@ export function buildReport(i: ReportInput): SimReport {
     callbacks: { delivered, failed: cbFailed, duplicated },
     incomingCallDeliveries: i.calls.reduce((n, c) => n + c.incomingCallDeliveries, 0),
     protocolViolations: s.protocolViolations,
-    simulator: { eventLoopDelayMs: i.eventLoop, lateTicks: i.lateTicks },
+    simulator: { eventLoopDelayMs: i.eventLoop, lateTicks: i.lateTicks, skippedTicks: i.skippedTicks },
   };
 }
 
@@ -105,7 +106,7 @@ export function formatReport(r: SimReport): string {
     `  callbacks: ${r.callbacks.delivered} delivered, ${r.callbacks.failed} failed, ${r.callbacks.duplicated} duplicated on purpose; IncomingCall deliveries: ${r.incomingCallDeliveries}`,
     `  protocol violations seen: ${r.protocolViolations}`,
     `  failures: ${causes.length === 0 ? 'none' : causes.map(([c, n]) => `${c}=${n}`).join(', ')}`,
-    `  simulator event-loop delay ms: mean ${f(el.mean)}, p50 ${f(el.p50)}, p99 ${f(el.p99)}, max ${f(el.max)}; late ticks ${r.simulator.lateTicks}`,
+    `  simulator event-loop delay ms: mean ${f(el.mean)}, p50 ${f(el.p50)}, p99 ${f(el.p99)}, max ${f(el.max)}; late ticks ${r.simulator.lateTicks}, skipped ${r.simulator.skippedTicks}`,
     '',
   ].join('\n');
 }

@@ -142,6 +142,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const startedAt = Date.now();
     const t0 = performance.now();
     const lateBefore = clock.lateTicks;
+    const skippedBefore = clock.skippedTicks;
     const mine: SimCall[] = [];
     let active = 0;
     let finished = 0;
@@ -195,6 +196,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       stats,
       eventLoop: { mean: ms(el.mean), p50: ms(el.percentile(50)), p99: ms(el.percentile(99)), max: ms(el.max) },
       lateTicks: clock.lateTicks - lateBefore,
+      skippedTicks: clock.skippedTicks - skippedBefore,
     });
   }
 
