@@ -24,6 +24,8 @@ export interface SimReport {
   readonly callbacks: { readonly delivered: number; readonly failed: number; readonly duplicated: number };
   readonly incomingCallDeliveries: number;
   readonly protocolViolations: number;
+  /** Call Automation requests refused for a bad HMAC signature during the run (wrong access key?). */
+  readonly restUnauthorized: number;
   readonly simulator: { readonly eventLoopDelayMs: { readonly mean: number; readonly p50: number; readonly p99: number; readonly max: number }; readonly lateTicks: number; readonly skippedTicks: number };
 }
 
@@ -41,6 +43,7 @@ export interface ReportInput {
   readonly eventLoop: { mean: number; p50: number; p99: number; max: number };
   readonly lateTicks: number;
   readonly skippedTicks: number;
+  readonly restUnauthorized: number;
 }
 
 export function buildReport(i: ReportInput): SimReport {
@@ -76,6 +79,7 @@ export function buildReport(i: ReportInput): SimReport {
     callbacks: { delivered, failed: cbFailed, duplicated },
     incomingCallDeliveries: i.calls.reduce((n, c) => n + c.incomingCallDeliveries, 0),
     protocolViolations: s.protocolViolations,
+    restUnauthorized: i.restUnauthorized,
     simulator: { eventLoopDelayMs: i.eventLoop, lateTicks: i.lateTicks, skippedTicks: i.skippedTicks },
   };
 }
@@ -104,7 +108,7 @@ export function formatReport(r: SimReport): string {
     '',
     `  frames: ${r.frames.sent} sent, ${r.frames.dropped} dropped (backpressure), ${r.frames.received} received, ${r.frames.stopAudio} stopAudio`,
     `  callbacks: ${r.callbacks.delivered} delivered, ${r.callbacks.failed} failed, ${r.callbacks.duplicated} duplicated on purpose; IncomingCall deliveries: ${r.incomingCallDeliveries}`,
-    `  protocol violations seen: ${r.protocolViolations}`,
+    `  protocol violations seen: ${r.protocolViolations}; REST requests refused with 401: ${r.restUnauthorized}`,
     `  failures: ${causes.length === 0 ? 'none' : causes.map(([c, n]) => `${c}=${n}`).join(', ')}`,
     `  simulator event-loop delay ms: mean ${f(el.mean)}, p50 ${f(el.p50)}, p99 ${f(el.p99)}, max ${f(el.max)}; late ticks ${r.simulator.lateTicks}, skipped ${r.simulator.skippedTicks}`,
     '',

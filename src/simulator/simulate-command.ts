@@ -117,7 +117,13 @@ export async function runSimulate(args: string[]): Promise<number> {
   }
   const wait = num(values.wait, 'wait', 0);
   const port = num(values.port, 'port', 0, 0, 65535);
-  const sim = await startSimulator({ host: values.host, port, accessKey: values['access-key'], resourceId: values['resource-id'], issuer: values.issuer });
+  let warnings = 0;
+  const log = {
+    info: (msg: string) => void (values.quiet || process.stderr.write(`${msg}\n`)),
+    // A misconfigured worker (wrong access key) would warn once per request: show the first few.
+    warn: (msg: string) => void (++warnings <= 5 && process.stderr.write(`warning: ${msg}${warnings === 5 ? ' (further warnings suppressed)' : ''}\n`)),
+  };
+  const sim = await startSimulator({ host: values.host, port, accessKey: values['access-key'], resourceId: values['resource-id'], issuer: values.issuer, log });
   const tty = process.stderr.isTTY && !values.quiet;
   try {
     if (!values.quiet) {

@@ -143,6 +143,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const t0 = performance.now();
     const lateBefore = clock.lateTicks;
     const skippedBefore = clock.skippedTicks;
+    const unauthorizedBefore = unauthorized;
     const mine: SimCall[] = [];
     let active = 0;
     let finished = 0;
@@ -197,6 +198,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       eventLoop: { mean: ms(el.mean), p50: ms(el.percentile(50)), p99: ms(el.percentile(99)), max: ms(el.max) },
       lateTicks: clock.lateTicks - lateBefore,
       skippedTicks: clock.skippedTicks - skippedBefore,
+      restUnauthorized: unauthorized - unauthorizedBefore,
     });
   }
 
