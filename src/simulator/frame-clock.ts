@@ -30,6 +30,8 @@ export class FrameClock {
   add(sub: TickSubscriber): void {
     this.subs.add(sub);
     if (!this.timer) {
+      // Resume on the same 20 ms grid without counting the idle time as late ticks.
+      this.sent = Math.max(this.sent, dueTick(this.startMs, performance.now()) - 1);
       this.timer = setInterval(() => this.run(), FRAME_MS / 4);
       this.timer.unref();
     }
@@ -37,6 +39,10 @@ export class FrameClock {
 
   remove(sub: TickSubscriber): void {
     this.subs.delete(sub);
+    if (this.subs.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 
   stop(): void {

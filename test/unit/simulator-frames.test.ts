@@ -65,3 +65,26 @@ describe('frame pacing math', () => {
     expect(() => parseScenarios('qa,nope')).toThrow(/unknown scenario 'nope'/);
   });
 });
+
+describe('FrameClock', () => {
+  it('drives every subscriber once per tick with one shared timestamp, in order', async () => {
+    const { FrameClock } = await import('../../src/simulator/frame-clock.js');
+    const clock = new FrameClock();
+    const seen: { who: string; tick: number; iso: string }[] = [];
+    const a = { onTick: (tick: number, iso: string) => seen.push({ who: 'a', tick, iso }) };
+    const b = { onTick: (tick: number, iso: string) => seen.push({ who: 'b', tick, iso }) };
+    clock.add(a);
+    clock.add(b);
+    for (let i = 0; i < 500 && seen.length < 8; i++) await new Promise((r) => setTimeout(r, 10));
+    clock.stop();
+    const ticksA = seen.filter((s) => s.who === 'a').map((s) => s.tick);
+    const ticksB = seen.filter((s) => s.who === 'b').map((s) => s.tick);
+    expect(ticksA.length).toBeGreaterThan(1);
+    expect(ticksA).toEqual(ticksB);
+    for (let i = 1; i < ticksA.length; i++) expect(ticksA[i]).toBe((ticksA[i - 1] as number) + 1);
+    for (let i = 0; i < seen.length; i += 2) expect(seen[i]?.iso).toBe(seen[i + 1]?.iso);
+    const t0 = Date.parse(seen[0]!.iso);
+    const t1 = Date.parse(seen[2]!.iso);
+    expect(t1 - t0).toBe(20);
+  });
+});
