@@ -7,9 +7,9 @@ import { randomBytes, createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallAutomationClient } from '@azure/communication-call-automation';
 import { RestError } from '@azure/core-rest-pipeline';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { computeSignature } from '../../src/simulator/hmac.js';
+import { createAcsJwtVerifier } from '../../src/server/acs-auth.js';
 
 function clientFor(connectionString: string): CallAutomationClient {
   const endpoint = new URL(/endpoint=([^;]+)/i.exec(connectionString)?.[1] ?? '');
@@ -21,12 +21,17 @@ interface Hook {
   url: string;
   contexts: string[];
   callbacks: { type: string; data: Record<string, unknown> }[];
+  refused: number;
   waitFor(pred: () => boolean): Promise<void>;
 }
 
-/** An Event Grid + callback endpoint that only records (the test drives the SDK itself). */
+/**
+ * An Event Grid + callback endpoint that only records (the test drives the SDK itself). Callback tokens
+ * are checked with the worker's own verifier, configured from sim.workerEnv().
+ */
 async function startHook(sim: Simulator): Promise<Hook> {
-  const jwks = createRemoteJWKSet(new URL(sim.jwksUrl));
+  const env = sim.workerEnv();
+  const verifier = createAcsJwtVerifier({ jwksUrl: env.ACS_JWKS_URL as string, issuer: env.ACS_JWT_ISSUER as string, audience: env.ACS_RESOURCE_ID, disabled: false });
   const hook = { contexts: [] as string[], callbacks: [] as { type: string; data: Record<string, unknown> }[] } as Hook;
   hook.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -43,8 +48,9 @@ async function startHook(sim: Simulator): Promise<Hook> {
         return res.end();
       }
       try {
-        await jwtVerify(String(req.headers.authorization).slice(7), jwks, { issuer: sim.issuer, audience: sim.resourceId });
+        await verifier.verify(req.headers.authorization);
       } catch {
+        hook.refused++;
         res.writeHead(401);
         return res.end();
       }
@@ -55,6 +61,7 @@ async function startHook(sim: Simulator): Promise<Hook> {
   });
   await new Promise<void>((r) => hook.server.listen(0, '127.0.0.1', r));
   hook.url = `http://127.0.0.1:${(hook.server.address() as AddressInfo).port}`;
+  hook.refused = 0;
   hook.waitFor = async (pred) => {
     for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 25));
     if (!pred()) throw new Error('condition not reached');
@@ -108,6 +115,8 @@ describe('call automation SDK against the simulator', () => {
     expect(sim.calls[0]?.answers).toBe(1);
     expect(sim.calls[0]?.disconnectedBy).toBe('worker');
     expect(report.latency.answer.count).toBe(1);
+    expect(hook.refused).toBe(0);
+    expect(sim.calls[0]?.callbacks.every((c) => c.status === 200)).toBe(true);
     // The call is gone: ACS answers 404.
     await expect(conn.getCallConnectionProperties()).rejects.toMatchObject({ statusCode: 404 });
   });
