@@ -4,6 +4,7 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createWorker } from './main.js';
 import { installProcessHandlers } from './server/lifecycle.js';
+import { SIMULATE_HELP, SIMULATE_SUMMARY, runSimulate } from './simulator/simulate-command.js';
 
 export interface Command {
   readonly summary: string;
@@ -52,15 +53,9 @@ and /metrics on PORT. SIGTERM: finish in-flight messages, then exit 0.
 };
 
 const simulate: Command = {
-  summary: 'a local ACS: places simulated calls at a running worker and reports latency',
-  help: `Usage: voice-worker simulate [options]
-
-(The simulator's options are documented once it is built.)
-`,
-  async run() {
-    process.stderr.write('voice-worker simulate: the simulator is not built yet\n');
-    return 1;
-  },
+  summary: SIMULATE_SUMMARY,
+  help: SIMULATE_HELP,
+  run: runSimulate,
 };
 
 const demo: Command = {

@@ -1,0 +1,362 @@
+// One simulated call from offer to hang-up: delivers the IncomingCall, waits for the worker's answer,
+// sends the callbacks ACS would send, opens the media stream, runs the scenario steps and records
+// what happened. It is also the CallSession the REST operations act on and the ScenarioContext.
+import { randomUUID } from 'node:crypto';
+import type { CallbackSender } from './callbacks.js';
+import type { CallControl, CallSession } from './call-control.js';
+import type { CallerVoice } from './caller-audio.js';
+import { deliverIncomingCall } from './event-grid.js';
+import type { FrameClock } from './frame-clock.js';
+import type { AudioChannels } from './frame-math.js';
+import type { SimIdentity } from './identity.js';
+import { MediaLink } from './media-link.js';
+import { garbageMessages } from './media-messages.js';
+import { SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
+import { acsUserIdentifier, phoneIdentifier, type SimCall } from './sim-call.js';
+import type { SimStats } from './sim-stats.js';
+
+export interface RunnerDeps {
+  readonly control: CallControl;
+  readonly callbacks: CallbackSender;
+  readonly clock: FrameClock;
+  readonly identity: SimIdentity;
+  readonly stats: SimStats;
+  readonly resourceId: string;
+  readonly target: string;
+  readonly voice: (sampleRate: number) => Promise<CallerVoice>;
+  readonly channels: AudioChannels;
+  readonly duplicateRate: number;
+  readonly durationMs: number;
+  readonly contextTtlMs: number;
+}
+
+const ANSWER_TIMEOUT_MS = 15_000;
+const MEDIA_TIMEOUT_MS = 10_000;
+const RECONNECT_PAUSE_MS = 300;
+
+export class CallRunner implements CallSession, ScenarioContext {
+  readonly call: SimCall;
+  private link: MediaLink | undefined;
+  private voice: CallerVoice | undefined;
+  private ending = false;
+  private readonly answeredP: Promise<void>;
+  private answeredResolve!: () => void;
+  private mediaReady!: (err?: Error) => void;
+  private readonly mediaP: Promise<Error | undefined>;
+  private endedResolve!: () => void;
+  private readonly endedP: Promise<void>;
+  private readonly plays = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    index: number,
+    readonly steps: readonly string[],
+  ) {
+    const now = performance.now();
+    const pstn = index % 2 === 0;
+    this.call = {
+      index,
+      scenario: steps.join('+'),
+      incomingCallContext: Buffer.from(JSON.stringify({ v: 1, n: randomUUID(), r: deps.resourceId, i: index, s: randomUUID() })).toString('base64url'),
+      contextExpiresAt: now + deps.contextTtlMs,
+      serverCallId: Buffer.from(`sim-server-call-${randomUUID()}`).toString('base64url'),
+      correlationId: randomUUID(),
+      caller: pstn ? phoneIdentifier(`+1425555${String(index % 10_000).padStart(4, '0')}`) : acsUserIdentifier(`8:acs:${deps.resourceId}_${randomUUID()}`),
+      callee: phoneIdentifier('+18005550100'),
+      callConnectionId: undefined,
+      state: 'offered',
+      answer: undefined,
+      answers: 0,
+      answerRequests: 0,
+      incomingCallDeliveries: 0,
+      callbacks: [],
+      playRequests: [],
+      hangupRequests: [],
+      mediaOperations: [],
+      mediaConnections: 0,
+      outboundFrames: 0,
+      stopAudioTimes: [],
+      violations: [],
+      failure: undefined,
+      disconnectedBy: undefined,
+      offeredAt: now,
+      answeredAt: undefined,
+      firstAgentAudioAt: undefined,
+      endedAt: undefined,
+    };
+    this.answeredP = new Promise((r) => (this.answeredResolve = r));
+    this.mediaP = new Promise((r) => (this.mediaReady = r));
+    this.endedP = new Promise((r) => (this.endedResolve = r));
+  }
+
+  get ended(): boolean {
+    return this.call.state === 'disconnected';
+  }
+
+  get utteranceCount(): number {
+    return this.voice?.utterances.length ?? 0;
+  }
+
+  private fail(cause: string): void {
+    this.call.failure ??= cause;
+  }
+
+  /** Runs the whole call; never rejects (failures are recorded on the call). */
+  async run(): Promise<void> {
+    const { deps, call } = this;
+    deps.control.offer(this);
+    try {
+      const redeliver = Math.random() < deps.duplicateRate;
+      const r = await deliverIncomingCall(deps.target, call, deps.resourceId, redeliver);
+      if (r.status < 200 || r.status >= 300) return this.fail(`incoming-call-http-${r.status}`);
+      if (!(await this.within(this.answeredP, ANSWER_TIMEOUT_MS))) return this.fail('answer-timeout');
+      if (call.answeredAt !== undefined) deps.stats.answerMs.push(call.answeredAt);
+      const mediaErr = await Promise.race([this.mediaP, sleep(MEDIA_TIMEOUT_MS).then(() => new Error('media-timeout'))]);
+      // Without media the call goes on (scenarios that need it fail with 'no-media'); a failed stream ends it.
+      if (mediaErr && mediaErr.message !== 'media-not-requested') {
+        this.fail(mediaErr.message.startsWith('media-') ? mediaErr.message : 'media-connect-failed');
+        if (!this.ended) this.end('caller');
+        return;
+      }
+      for (const step of this.steps) {
+        if (this.ended) break;
+        await (SCENARIOS[step] as (c: ScenarioContext) => Promise<void>)(this);
+      }
+      const holdUntil = call.offeredAt + deps.durationMs;
+      if (!this.ended && performance.now() < holdUntil) await this.within(this.endedP, holdUntil - performance.now());
+      if (!this.ended) await this.hangUp();
+    } catch (err) {
+      this.fail(err instanceof ScenarioFailure ? err.reason : `error: ${(err as Error).message}`);
+      if (!this.ended) this.end('caller');
+    } finally {
+      if (!this.ended && call.state !== 'offered') this.end('caller');
+      await deps.callbacks.drained(call);
+      if (call.firstAgentAudioAt !== undefined && call.answeredAt !== undefined) deps.stats.firstAgentAudioMs.push(call.firstAgentAudioAt - call.answeredAt);
+      if (call.callbacks.some((c) => c.status < 200 || c.status >= 300)) this.fail('callback-rejected');
+      if (call.violations.length > 0) this.fail('protocol-violation');
+      this.link?.close();
+      for (const t of this.plays) clearTimeout(t);
+      deps.control.forget(this);
+    }
+  }
+
+  private async within(p: Promise<unknown>, ms: number): Promise<boolean> {
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)));
+    const ok = await Promise.race([p.then(() => true), timeout]);
+    clearTimeout(t);
+    return ok;
+  }
+
+  // ---- CallSession: what the worker's REST calls do ----
+
+  answered(): void {
+    const { call, deps } = this;
+    call.state = 'connected';
+    void deps.callbacks.send(call, 'CallConnected', {}, call.answer?.operationContext);
+    this.answeredResolve();
+    const media = call.answer?.mediaStreamingOptions;
+    if (!media || media.startMediaStreaming === false) return this.mediaReady(new Error('media-not-requested'));
+    this.openMedia(false).then(
+      () => this.mediaReady(),
+      () => this.mediaReady(new Error('media-connect-failed')),
+    );
+  }
+
+  private async openMedia(reconnect: boolean): Promise<void> {
+    const { call, deps } = this;
+    const media = call.answer?.mediaStreamingOptions ?? {};
+    const tr = call.answer?.transcriptionOptions;
+    const rate = media.audioFormat === 'pcm24KMono' ? 24000 : 16000;
+    this.voice ??= await deps.voice(rate);
+    const link = new MediaLink(
+      call,
+      {
+        url: String(media.transportUrl),
+        participantRawId: media.audioChannelType === 'unmixed' || deps.channels === 'unmixed' ? call.caller.rawId : undefined,
+        callerRawId: call.caller.rawId,
+        transcription: tr && tr.startTranscription !== false ? { locale: typeof tr.locale === 'string' ? tr.locale : 'en-US', intermediate: tr.enableIntermediateResults === true } : undefined,
+        dtmf: media.enableDtmfTones === true,
+      },
+      this.voice,
+      deps.clock,
+      deps.identity,
+      deps.stats,
+    );
+    link.onUnexpectedClose = () => this.mediaLost();
+    this.link = link;
+    await link.connect();
+    if (this.ended) return link.close();
+    const details = reconnect ? 'streamConnectionReestablished' : 'subscriptionStarted';
+    void deps.callbacks.send(call, 'MediaStreamingStarted', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStarted', mediaStreamingStatusDetails: details } });
+    if (!reconnect && tr && tr.startTranscription !== false)
+      void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } });
+    if (!reconnect)
+      void deps.callbacks.send(call, 'ParticipantsUpdated', { sequenceNumber: 1, participants: [{ identifier: call.caller, isMuted: false, isOnHold: false }] });
+  }
+
+  private mediaLost(): void {
+    if (this.ended || this.ending) return;
+    // The worker closed the stream. Give it a moment to hang up properly; otherwise the call failed.
+    setTimeout(() => {
+      if (this.ended) return;
+      this.fail('media-closed-by-worker');
+      this.end('caller');
+    }, 2_000).unref();
+  }
+
+  hungUp(_how: 'terminate' | 'delete'): void {
+    this.end('worker');
+  }
+
+  mediaOperation(operation: string, body: Record<string, unknown>): void {
+    const { call, deps } = this;
+    const ctx = typeof body.operationContext === 'string' ? body.operationContext : undefined;
+    switch (operation) {
+      case 'play': {
+        void deps.callbacks.send(call, 'PlayStarted', {}, ctx);
+        const sources = Array.isArray(body.playSources) ? (body.playSources as Record<string, unknown>[]) : [];
+        const text = sources.map((s) => String((s.text as { text?: unknown } | undefined)?.text ?? '')).join(' ');
+        const ms = Math.min(5_000, 200 + text.length * 40);
+        const t = setTimeout(() => {
+          this.plays.delete(t);
+          if (!this.ended) void deps.callbacks.send(call, 'PlayCompleted', {}, ctx);
+        }, ms);
+        (t as NodeJS.Timeout & { opCtx?: string }).opCtx = ctx;
+        this.plays.add(t);
+        return;
+      }
+      case 'cancelAllMediaOperations':
+        for (const t of this.plays) {
+          clearTimeout(t);
+          void deps.callbacks.send(call, 'PlayCanceled', {}, (t as NodeJS.Timeout & { opCtx?: string }).opCtx);
+        }
+        this.plays.clear();
+        return;
+      case 'startMediaStreaming':
+        if (!this.link?.isOpen) void this.openMedia(true).catch(() => this.fail('media-connect-failed'));
+        return;
+      case 'stopMediaStreaming':
+        this.link?.close();
+        void deps.callbacks.send(call, 'MediaStreamingStopped', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStopped', mediaStreamingStatusDetails: 'subscriptionStopped' } }, ctx);
+        return;
+      case 'startTranscription':
+        void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } }, ctx);
+        return;
+      case 'stopTranscription':
+        void deps.callbacks.send(call, 'TranscriptionStopped', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStopped', transcriptionStatusDetails: 'subscriptionStopped' } }, ctx);
+        return;
+      case 'recognize': {
+        const t = setTimeout(() => {
+          this.plays.delete(t);
+          if (!this.ended)
+            void deps.callbacks.send(call, 'RecognizeCompleted', { recognitionType: 'dtmf', dtmfResult: { tones: ['one', 'two', 'three', 'four'], toneInfo: [] } }, ctx, { code: 200, subCode: 8531, message: 'Action completed, max digits received.' });
+        }, 500);
+        this.plays.add(t);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Ends the call once: CallDisconnected, media closed, waits released. */
+  private end(by: 'caller' | 'worker'): void {
+    if (this.ending) return;
+    this.ending = true;
+    const { call, deps } = this;
+    call.disconnectedBy = by;
+    call.endedAt = performance.now() - call.offeredAt;
+    void deps.callbacks.send(call, 'CallDisconnected', {}, undefined, { code: 200, subCode: by === 'caller' ? 7000 : 0, message: by === 'caller' ? 'The conversation has ended.' : 'Call terminated.' });
+    call.state = 'disconnected';
+    for (const t of this.plays) clearTimeout(t);
+    this.plays.clear();
+    this.link?.cancelWaits();
+    this.link?.close(1000);
+    this.endedResolve();
+  }
+
+  // ---- ScenarioContext ----
+
+  async say(i: number): Promise<{ onsetAt: number; finalAt: number }> {
+    const s = this.startSaying(i);
+    const [onsetAt, finalAt] = await Promise.all([s.onsetAt, s.done]);
+    return { onsetAt, finalAt };
+  }
+
+  startSaying(i: number): { onsetAt: Promise<number>; done: Promise<number> } {
+    const u = this.voice?.utterances[i];
+    if (!u || !this.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
+    return this.link.say(u);
+  }
+
+  waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {
+    if (!this.link || this.ended) return Promise.resolve(undefined);
+    return this.link.waitAgentAudio(since, timeoutMs);
+  }
+
+  waitStopAudio(since: number, timeoutMs: number): Promise<number | undefined> {
+    if (!this.link || this.ended) return Promise.resolve(undefined);
+    return this.link.waitStopAudio(since, timeoutMs);
+  }
+
+  async waitAgentQuiet(quietMs: number, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.ended && this.link && performance.now() < deadline) {
+      const idle = performance.now() - this.link.lastAgentAudioAt;
+      if (idle >= quietMs) return;
+      await sleep(Math.max(10, quietMs - idle));
+    }
+  }
+
+  agentTalking(): boolean {
+    return this.link?.agentTalking ?? false;
+  }
+
+  async dtmf(tones: string): Promise<number> {
+    if (!this.link || this.ended) throw new ScenarioFailure('no-media');
+    if (this.call.answer?.mediaStreamingOptions?.enableDtmfTones !== true) throw new ScenarioFailure('dtmf-not-enabled');
+    await this.link.sendDtmf(tones);
+    return performance.now();
+  }
+
+  async hangUp(): Promise<void> {
+    this.end('caller');
+  }
+
+  async reconnectMedia(): Promise<void> {
+    if (!this.link || this.ended) throw new ScenarioFailure('no-media');
+    this.link.close(1006, true); // a drop from the simulator's side: not reported as unexpected
+    await sleep(RECONNECT_PAUSE_MS);
+    if (this.ended) return;
+    try {
+      await this.openMedia(true);
+    } catch {
+      throw new ScenarioFailure('media-reconnect-failed');
+    }
+  }
+
+  sendGarbage(): void {
+    this.link?.sendRaw(garbageMessages(new Date().toISOString()));
+  }
+
+  mediaOpen(): boolean {
+    return this.link?.isOpen ?? false;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return Promise.race([sleep(ms), this.endedP]);
+  }
+
+  recordTurn(ms: number): void {
+    this.deps.stats.turnMs.push(ms);
+  }
+
+  recordBargeIn(ms: number): void {
+    this.deps.stats.bargeInMs.push(ms);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,309 @@
+// One simulated ACS media stream: a WebSocket client to the worker's transportUrl. Sends AudioMetadata
+// first, then one AudioData per tick of the shared FrameClock (caller speech or silence, pre-encoded),
+// transcription results timed to the speech, DTMF tones; receives the worker's audioData / stopAudio.
+import { WebSocket, type RawData } from 'ws';
+import type { CallerVoice, EncodedUtterance } from './caller-audio.js';
+import type { FrameClock, TickSubscriber } from './frame-clock.js';
+import { FRAME_MS, base64DecodedLength } from './frame-math.js';
+import type { SimIdentity } from './identity.js';
+import { audioDataHead, audioDataTail, audioMetadata, dtmfData, transcriptionData, transcriptionMetadata } from './media-messages.js';
+import type { SimCall } from './sim-call.js';
+import type { SimStats } from './sim-stats.js';
+
+export interface MediaLinkOptions {
+  readonly url: string;
+  readonly participantRawId: string | undefined;
+  readonly callerRawId: string;
+  readonly transcription: { readonly locale: string; readonly intermediate: boolean } | undefined;
+  readonly dtmf: boolean;
+}
+
+/** Final transcript goes out this many ticks after the utterance's last frame (~200 ms). */
+const FINAL_DELAY_TICKS = 10;
+const DTMF_GAP_TICKS = 10;
+/** Stop writing to a socket that has this much unsent data (counted as dropped frames). */
+const MAX_BUFFERED = 512 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+const headCache = new WeakMap<readonly string[], string[]>();
+function headsOf(frames: readonly string[]): string[] {
+  let h = headCache.get(frames);
+  if (!h) {
+    h = frames.map(audioDataHead);
+    headCache.set(frames, h);
+  }
+  return h;
+}
+
+interface Waiter {
+  readonly since: number;
+  readonly resolve: (t: number | undefined) => void;
+}
+
+export class MediaLink implements TickSubscriber {
+  ws: WebSocket | undefined;
+  private open = false;
+  private closing = false;
+  private startTick = -1;
+  private readonly silenceHead: string;
+  private readonly speechTail: string;
+  private readonly silenceTail: string;
+  private speech: EncodedUtterance | undefined;
+  private speechHeads: string[] = [];
+  private speechPos = 0;
+  private speechStartTick = 0;
+  private finalDueTick = -1;
+  private finalMessage = '';
+  private finalResolve: ((t: number) => void) | undefined;
+  private dtmfQueue: string[] = [];
+  private nextDtmfTick = 0;
+  private dtmfResolve: (() => void) | undefined;
+  private lastOutboundAt = 0;
+  private audioWaiters: Waiter[] = [];
+  private stopWaiters: Waiter[] = [];
+  /** Called when the worker (not the simulator) closes or drops the socket. */
+  onUnexpectedClose: (code: number) => void = () => undefined;
+
+  constructor(
+    private readonly call: SimCall,
+    private readonly opts: MediaLinkOptions,
+    private readonly voice: CallerVoice,
+    private readonly clock: FrameClock,
+    private readonly identity: SimIdentity,
+    private readonly stats: SimStats,
+  ) {
+    this.silenceHead = audioDataHead(voice.silenceFrame);
+    this.speechTail = audioDataTail(opts.participantRawId, false);
+    this.silenceTail = audioDataTail(opts.participantRawId, true);
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Opens the socket (Authorization + ACS headers) and starts streaming; rejects if the upgrade fails. */
+  async connect(): Promise<void> {
+    const token = await this.identity.issue();
+    const ccid = this.call.callConnectionId ?? '';
+    const ws = new WebSocket(this.opts.url, {
+      headers: { authorization: `Bearer ${token}`, 'x-ms-call-connection-id': ccid, 'x-ms-call-correlation-id': this.call.correlationId },
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      maxPayload: 1024 * 1024,
+    });
+    this.ws = ws;
+    this.closing = false;
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => {
+        reject(new Error(`media upgrade refused: HTTP ${res.statusCode}`));
+        res.resume();
+        ws.terminate();
+      });
+      ws.once('error', reject);
+    });
+    ws.on('error', () => undefined);
+    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    ws.on('close', (code) => {
+      const wasOpen = this.open;
+      this.open = false;
+      this.clock.remove(this);
+      if (wasOpen && !this.closing) this.onUnexpectedClose(code);
+    });
+    this.call.mediaConnections++;
+    this.open = true;
+    const sub = `${this.call.callConnectionId}-${this.call.mediaConnections}`;
+    ws.send(audioMetadata(sub, this.voice.sampleRate, this.voice.frameBytes));
+    if (this.opts.transcription) {
+      ws.send(transcriptionMetadata(sub, this.opts.transcription.locale, ccid, this.call.correlationId));
+    }
+    this.startTick = -1;
+    this.clock.add(this);
+  }
+
+  /** Closes the socket from the simulator's side (call ended or a deliberate drop). */
+  close(code = 1000, drop = false): void {
+    this.closing = true;
+    this.clock.remove(this);
+    this.open = false;
+    if (!this.ws) return;
+    if (drop) this.ws.terminate();
+    else if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code);
+  }
+
+  /** Starts speaking an utterance; `done` resolves (with the time) once the Final transcript is sent. */
+  say(u: EncodedUtterance): { onsetAt: Promise<number>; done: Promise<number> } {
+    let onset!: (t: number) => void;
+    const onsetAt = new Promise<number>((r) => (onset = r));
+    const done = new Promise<number>((resolve) => {
+      this.finalResolve?.(performance.now());
+      this.finalResolve = resolve;
+    });
+    this.speech = u;
+    this.speechHeads = headsOf(u.frames);
+    this.speechPos = 0;
+    this.finalDueTick = -1;
+    this.onsetResolve = onset;
+    return { onsetAt, done };
+  }
+  private onsetResolve: ((t: number) => void) | undefined;
+
+  sendDtmf(tones: string): Promise<void> {
+    this.dtmfQueue.push(...tones.split(''));
+    return new Promise((resolve) => (this.dtmfResolve = resolve));
+  }
+
+  sendRaw(messages: readonly string[]): void {
+    if (!this.open || !this.ws) return;
+    for (const m of messages) {
+      this.ws.send(m);
+      this.stats.framesSent++;
+    }
+  }
+
+  get agentTalking(): boolean {
+    return this.lastOutboundAt > 0 && performance.now() - this.lastOutboundAt < 5 * FRAME_MS;
+  }
+
+  get lastAgentAudioAt(): number {
+    return this.lastOutboundAt;
+  }
+
+  /** Resolves with the arrival time of the first agent frame at or after `since` (or undefined on timeout). */
+  waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {
+    if (this.lastOutboundAt >= since) return Promise.resolve(this.lastOutboundAt);
+    return this.wait(this.audioWaiters, since, timeoutMs);
+  }
+
+  waitStopAudio(since: number, timeoutMs: number): Promise<number | undefined> {
+    const last = this.call.stopAudioTimes[this.call.stopAudioTimes.length - 1];
+    if (last !== undefined && last + this.call.offeredAt >= since) return Promise.resolve(last + this.call.offeredAt);
+    return this.wait(this.stopWaiters, since, timeoutMs);
+  }
+
+  private wait(list: Waiter[], since: number, timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        const i = list.indexOf(w);
+        if (i >= 0) list.splice(i, 1);
+        resolve(undefined);
+      }, timeoutMs);
+      const w: Waiter = { since, resolve: (at) => (clearTimeout(t), resolve(at)) };
+      list.push(w);
+    });
+  }
+
+  private static release(list: Waiter[], at: number): void {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const w = list[i] as Waiter;
+      if (at >= w.since) {
+        list.splice(i, 1);
+        w.resolve(at);
+      }
+    }
+  }
+
+  /** Resolves every pending wait with undefined (the call ended). */
+  cancelWaits(): void {
+    for (const w of this.audioWaiters.splice(0)) w.resolve(undefined);
+    for (const w of this.stopWaiters.splice(0)) w.resolve(undefined);
+    this.finalResolve?.(performance.now());
+    this.finalResolve = undefined;
+    this.dtmfResolve?.();
+    this.dtmfResolve = undefined;
+  }
+
+  onTick(tick: number, iso: string): void {
+    const ws = this.ws;
+    if (!this.open || !ws) return;
+    if (this.startTick < 0) this.startTick = tick;
+    if (ws.bufferedAmount > MAX_BUFFERED) {
+      this.stats.framesDropped++;
+      return;
+    }
+    const u = this.speech;
+    if (u) {
+      if (this.speechPos === 0) {
+        this.speechStartTick = tick;
+        this.onsetResolve?.(performance.now());
+        this.onsetResolve = undefined;
+      }
+      ws.send((this.speechHeads[this.speechPos] as string) + iso + this.speechTail);
+      this.speechPos++;
+      const t = this.opts.transcription;
+      const offsetMs = (this.speechStartTick - this.startTick) * FRAME_MS;
+      if (t?.intermediate && this.speechPos === Math.ceil(u.frames.length / 2)) {
+        const half = u.words.slice(0, Math.max(1, Math.floor(u.words.length / 2)));
+        ws.send(transcriptionData(half, offsetMs, this.speechPos * FRAME_MS, this.opts.callerRawId, 'Intermediate'));
+        this.stats.framesSent++;
+      }
+      if (this.speechPos >= u.frames.length) {
+        this.speech = undefined;
+        this.finalDueTick = tick + FINAL_DELAY_TICKS;
+        this.finalMessage = t ? transcriptionData(u.words, offsetMs, u.durationMs, this.opts.callerRawId, 'Final') : '';
+      }
+    } else {
+      ws.send(this.silenceHead + iso + this.silenceTail);
+    }
+    this.stats.framesSent++;
+    if (this.finalDueTick >= 0 && tick >= this.finalDueTick) {
+      this.finalDueTick = -1;
+      if (this.finalMessage) {
+        ws.send(this.finalMessage);
+        this.stats.framesSent++;
+      }
+      this.finalResolve?.(performance.now());
+      this.finalResolve = undefined;
+    }
+    if (this.dtmfQueue.length > 0 && tick >= this.nextDtmfTick) {
+      const tone = this.dtmfQueue.shift() as string;
+      if (this.opts.dtmf) {
+        ws.send(dtmfData(tone));
+        this.stats.framesSent++;
+      }
+      this.nextDtmfTick = tick + DTMF_GAP_TICKS;
+      if (this.dtmfQueue.length === 0) {
+        this.dtmfResolve?.();
+        this.dtmfResolve = undefined;
+      }
+    }
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    const now = performance.now();
+    if (isBinary) return this.violation('binary message on the media socket');
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(data.toString()) as Record<string, unknown>;
+    } catch {
+      return this.violation('outbound message is not JSON');
+    }
+    const kind = typeof msg.kind === 'string' ? msg.kind : typeof msg.Kind === 'string' ? msg.Kind : '';
+    const lower = kind.toLowerCase();
+    if (lower === 'audiodata') {
+      const body = (msg.audioData ?? msg.AudioData) as Record<string, unknown> | undefined;
+      const b64 = body ? (body.data ?? body.Data) : undefined;
+      if (typeof b64 !== 'string' || b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) return this.violation('audioData without valid base64 data');
+      const bytes = base64DecodedLength(b64);
+      if (bytes % this.voice.frameBytes !== 0) return this.violation(`audioData of ${bytes} bytes is not whole ${this.voice.frameBytes}-byte frames`);
+      const frames = bytes / this.voice.frameBytes;
+      if (this.lastOutboundAt > 0 && now - this.lastOutboundAt < 10 * FRAME_MS) this.stats.recordOutboundInterval(now - this.lastOutboundAt);
+      this.lastOutboundAt = now;
+      this.call.outboundFrames += frames;
+      this.stats.framesReceived += frames;
+      if (this.call.firstAgentAudioAt === undefined) this.call.firstAgentAudioAt = now - this.call.offeredAt;
+      if (this.audioWaiters.length > 0) MediaLink.release(this.audioWaiters, now);
+    } else if (lower === 'stopaudio') {
+      this.call.stopAudioTimes.push(now - this.call.offeredAt);
+      this.stats.stopAudioReceived++;
+      if (this.stopWaiters.length > 0) MediaLink.release(this.stopWaiters, now);
+    } else {
+      this.violation(`unknown outbound kind ${JSON.stringify(kind).slice(0, 40)}`);
+    }
+  }
+
+  private violation(what: string): void {
+    this.stats.protocolViolations++;
+    if (this.call.violations.length < 20) this.call.violations.push(what);
+  }
+}

@@ -1,0 +1,115 @@
+// What the simulated caller does once media is up. Each scenario is a small script over a
+// ScenarioContext; scenarios compose: "qa+dtmf" runs both in one call, "qa,barge-in" mixes them
+// across calls (call i gets the i-th entry, round robin).
+
+export class ScenarioFailure extends Error {
+  override readonly name = 'ScenarioFailure';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export interface ScenarioContext {
+  readonly ended: boolean;
+  readonly utteranceCount: number;
+  /** Speaks utterance i; resolves once its Final transcript is sent. Times are performance.now(). */
+  say(i: number): Promise<{ onsetAt: number; finalAt: number }>;
+  startSaying(i: number): { onsetAt: Promise<number>; done: Promise<number> };
+  waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined>;
+  waitAgentQuiet(quietMs: number, timeoutMs: number): Promise<void>;
+  waitStopAudio(since: number, timeoutMs: number): Promise<number | undefined>;
+  agentTalking(): boolean;
+  dtmf(tones: string): Promise<number>;
+  hangUp(): Promise<void>;
+  reconnectMedia(): Promise<void>;
+  sendGarbage(): void;
+  mediaOpen(): boolean;
+  sleep(ms: number): Promise<void>;
+  recordTurn(ms: number): void;
+  recordBargeIn(ms: number): void;
+}
+
+export type Scenario = (ctx: ScenarioContext) => Promise<void>;
+
+export const REPLY_TIMEOUT_MS = 15_000;
+const QUIET_MS = 400;
+const BARGE_AFTER_MS = 300;
+
+function fail(cause: string): never {
+  throw new ScenarioFailure(cause);
+}
+
+async function expectReply(ctx: ScenarioContext, since: number): Promise<number> {
+  const t = await ctx.waitAgentAudio(since, REPLY_TIMEOUT_MS);
+  if (t === undefined) fail(ctx.ended ? 'ended-by-worker' : 'no-agent-reply');
+  return t;
+}
+
+/** One caller turn: speak, wait for the agent's first frame, let the agent finish. */
+async function turn(ctx: ScenarioContext, i: number): Promise<void> {
+  const { finalAt } = await ctx.say(i);
+  if (ctx.ended) fail('ended-by-worker');
+  const first = await expectReply(ctx, finalAt);
+  ctx.recordTurn(Math.max(0, first - finalAt));
+  await ctx.waitAgentQuiet(QUIET_MS, 60_000);
+}
+
+export const SCENARIOS: Readonly<Record<string, Scenario>> = {
+  async qa(ctx) {
+    for (let i = 0; i < 3; i++) await turn(ctx, i);
+  },
+  async 'barge-in'(ctx) {
+    const { finalAt } = await ctx.say(0);
+    const first = await expectReply(ctx, finalAt);
+    ctx.recordTurn(Math.max(0, first - finalAt));
+    await ctx.sleep(Math.max(0, BARGE_AFTER_MS - (performance.now() - first)));
+    if (!ctx.agentTalking()) fail('reply-ended-before-barge-in');
+    const speech = ctx.startSaying(ctx.utteranceCount - 1);
+    const onset = await speech.onsetAt;
+    const stop = await ctx.waitStopAudio(onset, 5_000);
+    if (stop === undefined) fail(ctx.ended ? 'ended-by-worker' : 'no-stop-audio');
+    ctx.recordBargeIn(stop - onset);
+    await speech.done;
+    await ctx.waitAgentQuiet(QUIET_MS, 60_000);
+  },
+  async dtmf(ctx) {
+    const sentAt = await ctx.dtmf('1234#');
+    await expectReply(ctx, sentAt);
+    await ctx.waitAgentQuiet(QUIET_MS, 60_000);
+  },
+  async 'hangup-mid-reply'(ctx) {
+    const { finalAt } = await ctx.say(0);
+    const first = await expectReply(ctx, finalAt);
+    ctx.recordTurn(Math.max(0, first - finalAt));
+    await ctx.sleep(200);
+    await ctx.hangUp();
+  },
+  async reconnect(ctx) {
+    await turn(ctx, 0);
+    await ctx.reconnectMedia();
+    await turn(ctx, 1);
+  },
+  async silence(ctx) {
+    await ctx.sleep(3_000);
+  },
+  async garbage(ctx) {
+    await ctx.sleep(100);
+    ctx.sendGarbage();
+    await ctx.sleep(300);
+    if (!ctx.mediaOpen()) fail('media-closed-on-garbage');
+    await turn(ctx, 0);
+  },
+};
+
+export const SCENARIO_NAMES = Object.keys(SCENARIOS);
+
+/** "qa,barge-in" or ["qa", "dtmf+qa"] → one list of steps per mix entry. Throws on an unknown name. */
+export function parseScenarios(spec: string | readonly string[]): string[][] {
+  const entries = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (entries.length === 0) return [['qa']];
+  return entries.map((e) => {
+    const steps = e.split('+').map((s) => s.trim());
+    for (const s of steps) if (!SCENARIOS[s]) throw new Error(`unknown scenario '${s}' (known: ${SCENARIO_NAMES.join(', ')})`);
+    return steps;
+  });
+}

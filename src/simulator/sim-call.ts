@@ -1,0 +1,69 @@
+// One simulated call as the simulator sees it: identifiers, what the worker asked for, what was
+// delivered, and what came back. Tests assert on these records (Simulator.calls).
+
+export interface CommunicationIdentifierWire {
+  readonly kind: 'phoneNumber' | 'communicationUser';
+  readonly rawId: string;
+  readonly phoneNumber?: { readonly value: string };
+  readonly communicationUser?: { readonly id: string };
+}
+
+/** The parts of the worker's answer request the simulator acts on. */
+export interface AnswerRequest {
+  readonly callbackUri: string;
+  readonly operationContext: string | undefined;
+  readonly mediaStreamingOptions: Record<string, unknown> | undefined;
+  readonly transcriptionOptions: Record<string, unknown> | undefined;
+}
+
+export interface CallbackRecord {
+  readonly type: string;
+  readonly id: string;
+  /** Final HTTP status (0 = network error) and attempts it took. */
+  status: number;
+  attempts: number;
+  duplicated: boolean;
+}
+
+export type CallState = 'offered' | 'answered' | 'connected' | 'disconnected';
+
+export interface SimCall {
+  readonly index: number;
+  readonly scenario: string;
+  readonly incomingCallContext: string;
+  readonly contextExpiresAt: number;
+  readonly serverCallId: string;
+  readonly correlationId: string;
+  readonly caller: CommunicationIdentifierWire;
+  readonly callee: CommunicationIdentifierWire;
+  callConnectionId: string | undefined;
+  state: CallState;
+  answer: AnswerRequest | undefined;
+  /** Answer requests executed (must stay ≤ 1) and received (repeats included). */
+  answers: number;
+  answerRequests: number;
+  incomingCallDeliveries: number;
+  callbacks: CallbackRecord[];
+  playRequests: { readonly sources: unknown; readonly operationContext: string | undefined }[];
+  hangupRequests: ('terminate' | 'delete')[];
+  mediaOperations: string[];
+  mediaConnections: number;
+  /** Outbound (worker → ACS) audio frames and stopAudio messages received, times in ms since offeredAt. */
+  outboundFrames: number;
+  stopAudioTimes: number[];
+  violations: string[];
+  failure: string | undefined;
+  disconnectedBy: 'caller' | 'worker' | undefined;
+  offeredAt: number;
+  answeredAt: number | undefined;
+  firstAgentAudioAt: number | undefined;
+  endedAt: number | undefined;
+}
+
+export function phoneIdentifier(number: string): CommunicationIdentifierWire {
+  return { kind: 'phoneNumber', rawId: `4:${number}`, phoneNumber: { value: number } };
+}
+
+export function acsUserIdentifier(id: string): CommunicationIdentifierWire {
+  return { kind: 'communicationUser', rawId: id, communicationUser: { id } };
+}
