@@ -15,6 +15,7 @@ import { CallRegistry } from './domain/live-call.js';
 import { LeaseKeeper } from './domain/lease-keeper.js';
 import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
 import type { AffinityStore, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
+import { createConversationClients, wireConversation, type ConversationWiring } from './conversation-wiring.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -36,6 +37,8 @@ export interface Worker {
   readonly calls: CallRegistry;
   /** Owner leases of this replica's calls, renewed in one batch. */
   readonly leases: LeaseKeeper;
+  /** The conversation loop: `conversation.attach(call, { callControl })` starts a call's turn pipeline. */
+  readonly conversation: ConversationWiring;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -93,6 +96,12 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   leases.start();
   lifecycle.onClose('leases', () => leases.stop());
 
+  const conversation = wireConversation(
+    { ...state, registry, log, clock, clients: await createConversationClients(config) },
+    config,
+  );
+  lifecycle.onDrain('conversation', () => conversation.drain());
+
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
     { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000 },
@@ -112,7 +121,9 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     redis,
     calls,
     leases,
+    conversation,
     async start() {
+      await conversation.warmUp();
       await app.listen({ port: config.port, host: config.host });
       started = true;
       const addr = app.server.address();
