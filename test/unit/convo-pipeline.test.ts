@@ -29,7 +29,7 @@ describe('conversation loop', () => {
       expect(await speechShare(pcm)).toBeGreaterThan(0.6);
     }
     const turnHist = await h.registry.getSingleMetric('voice_turn_latency_seconds')!.get();
-    expect(turnHist.values.find((v) => v.metricName === 'voice_turn_latency_seconds_count')?.value).toBe(3);
+    expect(turnHist.values.find((v) => (v as { metricName?: string }).metricName === 'voice_turn_latency_seconds_count')?.value).toBe(3);
   });
 
   it('greets once on mediaConnected, by name from the profile', async () => {

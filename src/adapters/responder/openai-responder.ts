@@ -94,6 +94,8 @@ export class OpenAIResponder implements Responder {
         const text = chunk.choices[0]?.delta?.content;
         if (text) yield { type: 'text', text };
       }
+      // The SDK ends the iteration quietly when aborted; a cut-short reply must not look complete.
+      signal.throwIfAborted();
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw voiceError('RESPONDER', 'chat completion stream failed', err);
