@@ -49,7 +49,7 @@ export interface Harness {
 
 export function harness(
   env: Record<string, string> = {},
-  opts: { responder?: Responder; synthesizer?: Synthesizer | null; stores?: { conversations: ConversationStore; sessions: SessionStore; ttsCache: TtsCache } } = {},
+  opts: { responder?: Responder; /** 'configured': the synthesizer the config selects. */ synthesizer?: Synthesizer | null | 'configured'; stores?: { conversations: ConversationStore; sessions: SessionStore; ttsCache: TtsCache } } = {},
 ): Harness {
   const config = loadConfig({ APP_NAME: `test-${randomUUID().slice(0, 12)}`, LOG_LEVEL: 'silent', ...env });
   const log = createLogger({ level: 'silent' });
@@ -69,7 +69,7 @@ export function harness(
       log,
       clock,
       clients: { openai: null, speechToken: null },
-      synthesizer: opts.synthesizer === undefined ? spy : opts.synthesizer,
+      ...(opts.synthesizer === 'configured' ? {} : { synthesizer: opts.synthesizer === undefined ? spy : opts.synthesizer }),
       ...(opts.responder ? { responder: opts.responder } : {}),
     },
     config,
