@@ -172,6 +172,37 @@ describe('conversation loop', () => {
     expect(after[7]!.text).toBe('Your account balance is $42.50.');
   });
 
+  it('a new final transcript supersedes the turn in flight: playback stopped, later sentences dropped', async () => {
+    const local = new LocalResponder({ sessions: { getAuthState: async () => null } as never });
+    let calls = 0;
+    const responder: Responder = {
+      name: 'two-part',
+      async *respond(input, signal) {
+        if (++calls > 1) return yield* local.respond(input, signal);
+        yield { type: 'text', text: 'Here is the first sentence of a long answer. ' };
+        await new Promise((r) => setTimeout(r, 300));
+        yield { type: 'text', text: 'And this second sentence must never be spoken.' };
+      },
+    };
+    const h = harness({}, { responder });
+    const { call, outlet } = h.newCall({ autoComplete: false });
+    say(call, 'Tell me everything');
+    await vi.waitFor(() => expect(outlet.utterances).toHaveLength(1), { timeout: 5000, interval: 10 });
+    outlet.autoComplete = true;
+    say(call, 'Actually, when are you open?');
+    const hist = await h.untilTurns(call.callId, 4);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(outlet.stops).toEqual(['transcript']);
+    expect(await h.metric('voice_turn_superseded_total')).toBe(1);
+    expect(h.spy.calls).not.toContain('And this second sentence must never be spoken.');
+    expect(hist.map((t) => [t.speaker, t.text, t.interrupted ?? false])).toEqual([
+      ['user', 'Tell me everything', false],
+      ['assistant', '', true],
+      ['user', 'Actually, when are you open?', false],
+      ['assistant', LINES.hours, false],
+    ]);
+  });
+
   it('with TTS=acs speaks through playText and records the turn on PlayCompleted', async () => {
     const h = harness({ TTS: 'acs' }, { synthesizer: null });
     const { call, outlet } = h.newCall();
