@@ -1,7 +1,7 @@
 // A local HTTP peer that speaks the OpenAI chat-completions streaming wire format
 // (text/event-stream, `data: {chat.completion.chunk}` lines, `data: [DONE]`), for the real `openai`
 // SDK. Records every request and whether the client closed it before the stream finished.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -88,7 +88,7 @@ export async function startOpenAIStub(behaviour: Partial<StubBehaviour> = {}): P
     });
   });
 
-  async function stream(res: import('node:http').ServerResponse, rec: RecordedRequest, model: string, b: StubBehaviour): Promise<void> {
+  async function stream(res: ServerResponse, rec: RecordedRequest, model: string, b: StubBehaviour): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const id = `chatcmpl-${Math.random().toString(36).slice(2)}`;
     const created = Math.floor(Date.now() / 1000);
