@@ -9,7 +9,9 @@ import { ConfigError } from './domain/errors.js';
 import { TurnPipeline } from './domain/turn/turn-pipeline.js';
 import type { TurnMetrics } from './domain/turn/turn-ports.js';
 import { counter, gauge, histogram, type Registry } from './metrics.js';
-import { LocalResponder } from './adapters/responder/local-responder.js';
+import { LINES, LocalResponder } from './adapters/responder/local-responder.js';
+import { SentenceChunker } from './domain/turn/sentence-chunker.js';
+import { FAILURE_GOODBYE_LINE, FALLBACK_LINE, FILLER_LINE } from './domain/turn/turn-policy.js';
 import { OpenAIResponder } from './adapters/responder/openai-responder.js';
 import { createOpenAIClient, type OpenAIClientHandle } from './adapters/responder/openai-client.js';
 import { PQueueGate } from './adapters/responder/p-queue-gate.js';
@@ -57,8 +59,11 @@ export interface ConversationWiring {
   readonly gate: PQueueGate;
   /** Starts the conversation loop of a call. The pipeline stops itself on `ended`. */
   attach(call: LiveCall, opts: { callControl: CallControl | null }): TurnPipeline;
-  /** Compiles the local synthesizer ahead of the first call. */
-  warmUp(): Promise<void>;
+  /**
+   * Compiles the local synthesizer and fills the TTS cache with the fixed lines (filler, fallback,
+   * the local agent's answers), sentence by sentence as the pipeline asks for them.
+   */
+  warmUp(signal: AbortSignal): Promise<void>;
   /** Waits for responder calls in flight (drain). */
   drain(): Promise<void>;
 }
@@ -142,8 +147,24 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
         { responderTimeoutMs: config.responder.timeoutMs, ...(config.tts.kind === 'acs' && config.tts.voice ? { voiceName: config.tts.voice } : {}) },
       ).start();
     },
-    async warmUp() {
+    async warmUp(signal) {
+      if (!synthesizer || config.tts.kind !== 'local') return;
       if (inner instanceof FliteSynthesizer) await inner.warmUp();
+      const lines = [FILLER_LINE, FALLBACK_LINE, FAILURE_GOODBYE_LINE, 'Hello, thanks for calling.', 'How can I help you today?'];
+      if (responder instanceof LocalResponder) lines.push(...Object.values(LINES));
+      for (const line of lines) {
+        const chunker = new SentenceChunker();
+        for (const sentence of [...chunker.push(line), chunker.flush()]) {
+          if (signal.aborted) return;
+          if (!sentence) continue;
+          try {
+            await synthesizer.synthesize(sentence, config.media.sampleRate, signal);
+          } catch (err) {
+            if (signal.aborted) return;
+            throw err;
+          }
+        }
+      }
     },
     drain: () => gate.onIdle(),
   };

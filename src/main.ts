@@ -100,7 +100,11 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     { ...state, registry, log, clock, clients: await createConversationClients(config) },
     config,
   );
-  lifecycle.onDrain('conversation', () => conversation.drain());
+  const warmUp = new AbortController();
+  lifecycle.onDrain('conversation', () => {
+    warmUp.abort();
+    return conversation.drain();
+  });
 
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
@@ -123,12 +127,12 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     leases,
     conversation,
     async start() {
-      await conversation.warmUp();
       await app.listen({ port: config.port, host: config.host });
       started = true;
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       log.info({ port, workerId: config.workerId, state: config.state.backend }, 'listening');
+      conversation.warmUp(warmUp.signal).catch((err: unknown) => log.warn({ err }, 'TTS warm-up failed'));
       return { port, url: `http://127.0.0.1:${port}` };
     },
     async stop(reason = 'stop') {

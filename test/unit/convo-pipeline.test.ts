@@ -203,6 +203,19 @@ describe('conversation loop', () => {
     ]);
   });
 
+  it('warm-up fills the TTS cache so the fixed lines are never synthesized during a call', async () => {
+    const h = harness();
+    await h.wiring.warmUp(new AbortController().signal);
+    const warmed = h.spy.calls.length;
+    expect(h.spy.calls).toEqual(expect.arrayContaining([FILLER_LINE, 'How can I help you today?', LINES.hours]));
+    const { call } = h.newCall();
+    call.events.emit('mediaConnected', { sampleRate: 16000, channels: 'mixed', reconnect: false });
+    await h.untilTurns(call.callId, 1);
+    say(call, 'When are you open?');
+    await h.untilTurns(call.callId, 3);
+    expect(h.spy.calls.length).toBe(warmed);
+  });
+
   it('with TTS=acs speaks through playText and records the turn on PlayCompleted', async () => {
     const h = harness({ TTS: 'acs' }, { synthesizer: null });
     const { call, outlet } = h.newCall();
