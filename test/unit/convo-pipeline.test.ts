@@ -216,6 +216,20 @@ describe('conversation loop', () => {
     expect(h.spy.calls.length).toBe(warmed);
   });
 
+  it('records a reply still playing when the call disconnects, before the call ends', async () => {
+    const h = harness();
+    const { call, outlet } = h.newCall({ autoComplete: false });
+    say(call, 'When are you open?');
+    await outlet.untilEnded(1);
+    call.events.emit('disconnected', { reason: 'caller hung up' });
+    const hist = await h.untilTurns(call.callId, 2);
+    expect(hist[1]).toMatchObject({ speaker: 'assistant', interrupted: true });
+    expect(LINES.hours.startsWith(hist[1]!.text)).toBe(true);
+    outlet.complete(outlet.utterances[0]!.utteranceId);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await h.history(call.callId)).toHaveLength(2);
+  });
+
   it('with TTS=acs speaks through playText and records the turn on PlayCompleted', async () => {
     const h = harness({ TTS: 'acs' }, { synthesizer: null });
     const { call, outlet } = h.newCall();

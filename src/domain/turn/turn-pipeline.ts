@@ -76,6 +76,7 @@ export class TurnPipeline {
       ev.on('playoutDone', (e) => this.#onPlayoutDone(e)),
       ev.on('callback', (e) => this.#onCallback(e)),
       ev.on('bargeIn', () => this.#onBargeIn()),
+      ev.on('disconnected', () => this.#flushPending()),
       ev.on('ended', () => this.stop()),
     );
     return this;
@@ -86,6 +87,19 @@ export class TurnPipeline {
     this.#stopped = true;
     for (const off of this.#offs.splice(0)) off();
     this.call.interruptTurn('call ended');
+  }
+
+  /**
+   * The call is going away: replies still waiting for playoutDone are recorded now (before the
+   * archive reads the conversation), as interrupted, with the played part estimated from the time
+   * elapsed since playout started (playout runs in real time).
+   */
+  #flushPending(): void {
+    for (const utt of [...this.#pending.values()]) {
+      const played = Math.min(utt.audioMs, Math.max(0, this.deps.clock.monotonic() - utt.startedAt));
+      this.#record(utt, played < utt.audioMs, played, utt.audioMs);
+    }
+    this.call.interruptTurn('disconnected');
   }
 
   #onMediaConnected(): void {
