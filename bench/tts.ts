@@ -60,3 +60,17 @@ for (let i = 0; i < rounds * 50; i++) {
   hits.push(performance.now() - t);
 }
 console.log(`tts cache hit (memory cache, sha256 key + copy): ${pct(hits)}; hit ratio ${cached.hitRatio.toFixed(3)}`);
+
+// Event-loop stall while synthesizing: worker thread (default) vs inline on the calling thread.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+for (const thread of ['worker', 'inline'] as const) {
+  const s = new FliteSynthesizer({ voice: 'slt', thread });
+  await s.warmUp();
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  for (let r = 0; r < rounds; r++) for (const text of sentences) await s.synthesize(text, 16000, signal);
+  h.disable();
+  console.log(`event-loop delay during synthesis (${thread}): p99=${(h.percentile(99) / 1e6).toFixed(1)} ms max=${(h.max / 1e6).toFixed(1)} ms`);
+  await s.close();
+}
+await flite.close();

@@ -106,6 +106,20 @@ describe('audio', () => {
     expect(await speechShare(await resamplePcm16(a24, 24000, 16000))).toBeGreaterThan(0.6);
   });
 
+  it('the worker thread and the inline path produce identical audio', async () => {
+    const worker = new FliteSynthesizer({ voice: 'slt' });
+    const inline = new FliteSynthesizer({ voice: 'slt', thread: 'inline' });
+    const signal = new AbortController().signal;
+    const [a, b] = [await worker.synthesize('Good morning.', 24000, signal), await inline.synthesize('Good morning.', 24000, signal)];
+    expect(a.length).toBeGreaterThan(12000);
+    expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(true);
+    const aborted = new AbortController();
+    const pending = worker.synthesize('This one is abandoned.', 16000, aborted.signal);
+    aborted.abort(new Error('barge-in'));
+    await expect(pending).rejects.toThrow('barge-in');
+    await worker.close();
+  });
+
   it('cache keys separate engine, voice, rate and text', () => {
     const k = ttsCacheKey('flite:slt', 16000, 'Hello.');
     expect(k).toMatch(/^[0-9a-f]{64}$/);
