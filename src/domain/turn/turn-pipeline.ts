@@ -70,7 +70,7 @@ export class TurnPipeline {
   start(): this {
     const ev = this.call.events;
     this.#offs.push(
-      ev.on('mediaConnected', () => this.#onMediaConnected()),
+      ev.on('mediaConnected', (e) => this.#onMediaConnected(e.reconnect)),
       ev.on('transcript', (e) => this.#onTranscript(e)),
       ev.on('dtmf', (e) => this.#onDtmf(e.tone)),
       ev.on('playoutDone', (e) => this.#onPlayoutDone(e)),
@@ -102,9 +102,11 @@ export class TurnPipeline {
     this.call.interruptTurn('disconnected');
   }
 
-  #onMediaConnected(): void {
+  /** Greets once per call: not again on a reconnect, nor on a call resumed with history. */
+  #onMediaConnected(reconnect: boolean): void {
     if (this.#greeted) return;
     this.#greeted = true;
+    if (reconnect || this.call.nextSeq > 1) return;
     void this.#turn({ kind: 'speech', text: '', confidence: 1 }, 'greeting');
   }
 
