@@ -18,6 +18,7 @@ import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
 import type { AffinityStore, CallControl, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
 import { AcsCallControl, UnconfiguredCallControl, createCallAutomationClient } from './adapters/acs/call-control.js';
 import { wireEdge, type Edge } from './server/edge-wiring.js';
+import { createConversationClients, wireConversation, type ConversationWiring } from './conversation-wiring.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -43,6 +44,8 @@ export interface Worker {
   readonly control: CallControl;
   /** The ACS edge: onFinalize / onIncoming hooks, resolveCall and dispatch for the media path. */
   readonly edge: Edge;
+  /** The conversation loop: `conversation.attach(call, { callControl })` starts a call's turn pipeline. */
+  readonly conversation: ConversationWiring;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -133,6 +136,17 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     now: () => clock.now(),
   });
   edgeRef = edge;
+  const conversation = wireConversation(
+    { ...state, registry, log, clock, clients: await createConversationClients(config) },
+    config,
+  );
+  // Every call this replica drives (answered here or resumed from a snapshot) gets a turn pipeline.
+  edge.supervisor.onAttach((call) => conversation.attach(call, { callControl: control }));
+  const warmUp = new AbortController();
+  lifecycle.onDrain('conversation', () => {
+    warmUp.abort();
+    return conversation.drain();
+  });
 
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
@@ -155,12 +169,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     leases,
     control,
     edge,
+    conversation,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       log.info({ port, workerId: config.workerId, state: config.state.backend }, 'listening');
+      conversation.warmUp(warmUp.signal).catch((err: unknown) => log.warn({ err }, 'TTS warm-up failed'));
       return { port, url: `http://127.0.0.1:${port}` };
     },
     async stop(reason = 'stop') {

@@ -298,6 +298,7 @@ export class CallController {
 export class CallSupervisor {
   readonly #controllers = new Map<string, CallController>();
   readonly hooks: FinalizeHook[] = [];
+  readonly #attachHooks: ((call: LiveCall) => void)[] = [];
   readonly observer: CallSupervisorObserver;
 
   constructor(
@@ -312,6 +313,11 @@ export class CallSupervisor {
     this.hooks.push(hook);
   }
 
+  /** Registers a step run once for every call put under control here (new or resumed): the turn pipeline. */
+  onAttach(hook: (call: LiveCall) => void): void {
+    this.#attachHooks.push(hook);
+  }
+
   /** Puts a new call under control and into the registry. */
   attach(call: LiveCall): CallController {
     const existing = this.#controllers.get(call.callId);
@@ -319,6 +325,13 @@ export class CallSupervisor {
     const c = new CallController(call, this);
     this.#controllers.set(call.callId, c);
     if (!this.deps.registry.get(call.callId)) this.deps.registry.add(call);
+    for (const hook of this.#attachHooks) {
+      try {
+        hook(call);
+      } catch (err) {
+        call.log.error({ err }, 'call attach hook failed');
+      }
+    }
     return c;
   }
 

@@ -1,0 +1,106 @@
+// Responder over OpenAI / Azure OpenAI chat completions, streamed. The SDK client is created by
+// openai-client.ts from the composition root and passed in. Cancelled through the AbortSignal
+// (barge-in, supersede, timeout): the SDK aborts the HTTP request.
+import type OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { Responder, ResponderChunk, ResponderInput } from '../../domain/ports.js';
+import type { Turn } from '../../domain/conversation.js';
+import { voiceError } from '../../domain/errors.js';
+
+export const DEFAULT_SYSTEM_PROMPT =
+  'You are a friendly, concise phone agent. Answer in one to three short spoken sentences, no markdown, ' +
+  'no lists. If you do not know, say so and offer to connect the caller to an agent.';
+const GREETING_INSTRUCTION = 'The caller has just connected. Greet them briefly (by name if known) and ask how you can help.';
+
+export interface OpenAIResponderOptions {
+  /** Model name (OpenAI) or deployment name (Azure OpenAI). */
+  readonly model: string;
+  readonly systemPrompt: string | undefined;
+  readonly timeoutMs: number;
+  /** History budget in approximate tokens (chars / 4). */
+  readonly historyTokenBudget: number;
+}
+
+export type ChatClient = Pick<OpenAI, 'chat'>;
+
+/** Approximate token count: characters / 4, rounded up. */
+export function approxTokens(s: string): number {
+  return Math.ceil(s.length / 4);
+}
+
+/** The newest turns whose text fits the budget, oldest first. */
+export function trimHistory(history: readonly Turn[], budget: number): Turn[] {
+  const kept: Turn[] = [];
+  let used = 0;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const t = history[i]!;
+    const cost = approxTokens(t.text) + 4;
+    if (used + cost > budget) break;
+    used += cost;
+    kept.push(t);
+  }
+  return kept.reverse();
+}
+
+function contextNote(ctx: Readonly<Record<string, unknown>>): string | null {
+  const profile = (ctx['profile'] ?? {}) as { name?: unknown };
+  const parts: string[] = [];
+  if (typeof profile.name === 'string') parts.push(`Caller name: ${profile.name}.`);
+  if (ctx['verified'] === true) parts.push('The caller is verified.');
+  return parts.length > 0 ? parts.join(' ') : null;
+}
+
+export function buildMessages(input: ResponderInput, opts: Pick<OpenAIResponderOptions, 'systemPrompt' | 'historyTokenBudget'>): ChatCompletionMessageParam[] {
+  const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: opts.systemPrompt ?? DEFAULT_SYSTEM_PROMPT }];
+  const note = contextNote(input.state.context);
+  if (note) messages.push({ role: 'system', content: note });
+  const turns = trimHistory(input.state.history.filter((t) => t.speaker !== 'system'), opts.historyTokenBudget);
+  for (const t of turns) {
+    const content = t.speaker === 'assistant' && t.interrupted ? `${t.text} [interrupted by the caller]` : t.text;
+    messages.push({ role: t.speaker === 'assistant' ? 'assistant' : 'user', content });
+  }
+  if (input.input.text === '') {
+    messages.push({ role: 'system', content: GREETING_INSTRUCTION });
+  } else {
+    const last = turns[turns.length - 1];
+    const alreadyThere = last !== undefined && last.speaker === 'user' && (last.text === input.input.text || input.input.kind === 'dtmf');
+    if (!alreadyThere) messages.push({ role: 'user', content: input.input.kind === 'dtmf' ? '[keypad input]' : input.input.text });
+  }
+  return messages;
+}
+
+export class OpenAIResponder implements Responder {
+  readonly name = 'openai';
+
+  constructor(
+    private readonly deps: { client: ChatClient },
+    private readonly opts: OpenAIResponderOptions,
+  ) {}
+
+  async *respond(input: ResponderInput, signal: AbortSignal): AsyncIterable<ResponderChunk> {
+    const messages = buildMessages(input, this.opts);
+    let stream;
+    try {
+      stream = await this.deps.client.chat.completions.create(
+        { model: this.opts.model, messages, stream: true },
+        { signal, timeout: this.opts.timeoutMs, maxRetries: 0 },
+      );
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw voiceError('RESPONDER', 'chat completion request failed', err);
+    }
+    try {
+      for await (const chunk of stream) {
+        const text = chunk.choices[0]?.delta?.content;
+        if (text) yield { type: 'text', text };
+      }
+      // The SDK ends the iteration quietly when aborted; a cut-short reply must not look complete.
+      signal.throwIfAborted();
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw voiceError('RESPONDER', 'chat completion stream failed', err);
+    } finally {
+      stream.controller.abort();
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Azure AI Speech text-to-speech over REST: POST {endpoint}/cognitiveservices/v1 with SSML, raw PCM16
+// mono out at 16 or 24 kHz (X-Microsoft-OutputFormat). Auth: subscription key header, or an Entra ID
+// bearer token from a token provider (created in the composition root).
+import type { Synthesizer } from '../../domain/ports.js';
+import { isVoiceError, voiceError } from '../../domain/errors.js';
+
+export interface AzureSpeechOptions {
+  /** e.g. https://westeurope.tts.speech.microsoft.com (no path). */
+  readonly endpoint: string;
+  readonly voice: string;
+  readonly key?: string;
+  /** Returns an Entra ID access token (scope https://cognitiveservices.azure.com/.default). */
+  readonly token?: () => Promise<string>;
+  readonly timeoutMs: number;
+}
+
+const FORMATS: Record<number, string> = {
+  16000: 'raw-16khz-16bit-mono-pcm',
+  24000: 'raw-24khz-16bit-mono-pcm',
+};
+
+export function azureSpeechEndpoint(region: string | undefined, endpoint: string | undefined): string {
+  if (endpoint) return endpoint.replace(/\/+$/, '');
+  if (!region || !/^[a-z0-9-]+$/i.test(region)) throw voiceError('TTS', 'Azure Speech needs a region or an endpoint');
+  return `https://${region}.tts.speech.microsoft.com`;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+}
+
+export function ssml(text: string, voice: string): string {
+  const lang = /^[a-z]{2,3}-[A-Z]{2}/.exec(voice)?.[0] ?? 'en-US';
+  return `<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" xml:lang="${lang}"><voice name="${escapeXml(voice)}">${escapeXml(text)}</voice></speak>`;
+}
+
+export class AzureSpeechSynthesizer implements Synthesizer {
+  readonly id: string;
+
+  constructor(private readonly opts: AzureSpeechOptions) {
+    if (!opts.key && !opts.token) throw voiceError('TTS', 'Azure Speech needs a key or a token provider');
+    this.id = `azure:${opts.voice}`;
+  }
+
+  async synthesize(text: string, sampleRate: number, signal: AbortSignal): Promise<Int16Array> {
+    const format = FORMATS[sampleRate];
+    if (!format) throw voiceError('TTS', `unsupported sample rate ${sampleRate}`);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/ssml+xml',
+      'X-Microsoft-OutputFormat': format,
+      'User-Agent': 'voice-worker',
+    };
+    if (this.opts.key) headers['Ocp-Apim-Subscription-Key'] = this.opts.key;
+    else headers['Authorization'] = `Bearer ${await this.opts.token!()}`;
+    try {
+      const res = await fetch(`${this.opts.endpoint}/cognitiveservices/v1`, {
+        method: 'POST',
+        headers,
+        body: ssml(text, this.opts.voice),
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.timeoutMs)]),
+      });
+      if (!res.ok) {
+        await res.body?.cancel().catch(() => undefined);
+        throw voiceError('TTS', `Azure Speech answered ${res.status}`);
+      }
+      const buf = new Uint8Array(await res.arrayBuffer());
+      const even = buf.byteLength & ~1;
+      return new Int16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + even));
+    } catch (err) {
+      if (signal.aborted || isVoiceError(err)) throw err;
+      throw voiceError('TTS', 'Azure Speech request failed', err);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// The OpenAI responder with the real `openai` SDK against a local streaming peer.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createOpenAIClient } from '../../src/adapters/responder/openai-client.js';
+import { OpenAIResponder, trimHistory } from '../../src/adapters/responder/openai-responder.js';
+import { emptyConversation, type Turn } from '../../src/domain/conversation.js';
+import type { ResponderChunk, ResponderInput } from '../../src/domain/ports.js';
+import { harness, say } from '../support/convo-harness.js';
+import { startOpenAIStub, type OpenAIStub } from '../support/openai-stub-server.js';
+
+let stub: OpenAIStub;
+beforeEach(async () => {
+  stub = await startOpenAIStub();
+});
+afterEach(async () => {
+  await stub.close();
+});
+
+function responderFor(env: Record<string, string>): OpenAIResponder {
+  const config = loadConfig({ RESPONDER: 'openai', SYSTEM_PROMPT: 'You are the test agent.', ...env });
+  const handle = createOpenAIClient(config.responder);
+  return new OpenAIResponder({ client: handle.client }, { model: handle.model, systemPrompt: config.responder.systemPrompt, timeoutMs: 5000, historyTokenBudget: 1000 });
+}
+
+function input(history: Turn[], text: string): ResponderInput {
+  return { callId: 'c1', state: { ...emptyConversation('c1'), context: { profile: { name: 'Alice', pin: '9999' } }, history }, input: { kind: 'speech', text, confidence: 0.9 } };
+}
+
+async function collect(it: AsyncIterable<ResponderChunk>): Promise<string> {
+  let s = '';
+  for await (const c of it) if (c.type === 'text') s += c.text;
+  return s;
+}
+
+describe('openai responder', () => {
+  it('streams the reply and sends model, stream:true and the conversation as messages', async () => {
+    stub.behaviour.pieces = ['We are ', 'open ', 'from nine.'];
+    const r = responderFor({ OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: `${stub.url}/v1`, OPENAI_MODEL: 'gpt-test' });
+    const history: Turn[] = [
+      { seq: 1, speaker: 'assistant', text: 'Hello Alice, how can I help?', at: 1 },
+      { seq: 2, speaker: 'user', text: 'When are you open?', at: 2 },
+    ];
+    expect(await collect(r.respond(input(history, 'When are you open?'), new AbortController().signal))).toBe('We are open from nine.');
+    const req = stub.requests[0]!;
+    expect(req.method).toBe('POST');
+    expect(new URL(req.url, 'http://x').pathname).toBe('/v1/chat/completions');
+    expect(req.headers['authorization']).toBe('Bearer sk-test-key');
+    expect(req.body['model']).toBe('gpt-test');
+    expect(req.body['stream']).toBe(true);
+    expect(req.body['messages']).toEqual([
+      { role: 'system', content: 'You are the test agent.' },
+      { role: 'system', content: 'Caller name: Alice.' },
+      { role: 'assistant', content: 'Hello Alice, how can I help?' },
+      { role: 'user', content: 'When are you open?' },
+    ]);
+    expect(JSON.stringify(req.body)).not.toContain('9999');
+  });
+
+  it('closes the HTTP request when the turn is aborted mid-stream (barge-in)', async () => {
+    stub.behaviour.pieces = ['First part. ', 'second part ', 'never sent'];
+    stub.behaviour.hangAfter = 1;
+    const r = responderFor({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${stub.url}/v1` });
+    const ac = new AbortController();
+    const got: string[] = [];
+    const consume = (async () => {
+      for await (const c of r.respond(input([], 'hi'), ac.signal)) {
+        if (c.type === 'text') {
+          got.push(c.text);
+          ac.abort(new Error('barge-in'));
+        }
+      }
+    })();
+    await expect(consume).rejects.toThrow();
+    await stub.untilClosed(0);
+    expect(got).toEqual(['First part. ']);
+    expect(stub.requests[0]!.closedEarly).toBe(true);
+  });
+
+  it('talks to Azure OpenAI by deployment with an api-key', async () => {
+    stub.behaviour.pieces = ['Azure says hi.'];
+    const r = responderFor({ AZURE_OPENAI_ENDPOINT: stub.url, AZURE_OPENAI_DEPLOYMENT: 'dep-1', AZURE_OPENAI_API_KEY: 'az-key', AZURE_OPENAI_API_VERSION: '2024-10-21' });
+    expect(await collect(r.respond(input([], 'hi'), new AbortController().signal))).toBe('Azure says hi.');
+    const req = stub.requests[0]!;
+    const url = new URL(req.url, 'http://x');
+    expect(url.pathname).toBe('/openai/deployments/dep-1/chat/completions');
+    expect(url.searchParams.get('api-version')).toBe('2024-10-21');
+    expect(req.headers['api-key']).toBe('az-key');
+    expect(req.body['stream']).toBe(true);
+  });
+
+  it('surfaces a server error as a responder error', async () => {
+    stub.behaviour.failStatus = 500;
+    const r = responderFor({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${stub.url}/v1` });
+    await expect(collect(r.respond(input([], 'hi'), new AbortController().signal))).rejects.toMatchObject({ code: 'VOICE_ERR_RESPONDER' });
+  });
+
+  it('trims history to the token budget, newest kept', () => {
+    const turns: Turn[] = Array.from({ length: 50 }, (_, i) => ({ seq: i + 1, speaker: i % 2 ? 'assistant' : 'user', text: 'x'.repeat(400), at: i }));
+    const kept = trimHistory(turns, 1000);
+    expect(kept.length).toBe(9); // 104 approximate tokens each
+    expect(kept[kept.length - 1]!.seq).toBe(50);
+  });
+
+  it('drives the turn pipeline: streamed sentences are spoken one by one and the turn recorded', async () => {
+    stub.behaviour.pieces = ['We open ', 'at nine. ', 'We close ', 'at six. ', 'Anything else?'];
+    stub.behaviour.delayMs = 5;
+    const h = harness({}, { responder: responderFor({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${stub.url}/v1` }) });
+    const { call, outlet } = h.newCall();
+    say(call, 'When are you open?');
+    const hist = await h.untilTurns(call.callId, 2);
+    expect(hist[1]!.text).toBe('We open at nine. We close at six. Anything else?');
+    expect(outlet.utterances[0]!.chunks).toHaveLength(3);
+    expect(h.spy.calls).toEqual(['We open at nine.', 'We close at six.', 'Anything else?']);
+    const sent = stub.requests[0]!.body['messages'] as { role: string; content: string }[];
+    expect(sent[sent.length - 1]).toEqual({ role: 'user', content: 'When are you open?' });
+  });
+});
