@@ -14,7 +14,9 @@ import { Lifecycle } from './server/lifecycle.js';
 import { CallRegistry } from './domain/live-call.js';
 import { LeaseKeeper } from './domain/lease-keeper.js';
 import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
-import type { AffinityStore, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
+import type { AffinityStore, CallbackEnvelope, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
+import type { LiveCall } from './domain/live-call.js';
+import { wireMedia, type MediaPath } from './server/media-wiring.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -36,6 +38,8 @@ export interface Worker {
   readonly calls: CallRegistry;
   /** Owner leases of this replica's calls, renewed in one batch. */
   readonly leases: LeaseKeeper;
+  /** The media WebSocket path: sessions, playout scheduler, metrics. */
+  readonly media: MediaPath;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -46,6 +50,10 @@ export interface WorkerOptions {
   /** Collect process-level default metrics (off in tests that build several workers). */
   readonly defaultMetrics?: boolean;
   readonly clock?: Clock;
+  /** The LiveCall for an authenticated media upgrade (default: this replica's registry only). */
+  readonly resolveCall?: (callId: string) => Promise<LiveCall | null>;
+  /** Delivers a callback held while the call had no owner (default: emitted as a `callback` event). */
+  readonly dispatchCallback?: (call: LiveCall, env: CallbackEnvelope) => void;
 }
 
 function memoryState(config: Config, clock: Clock): StateAdapters {
@@ -101,6 +109,19 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     await app.close();
   });
 
+  const media = wireMedia({
+    config,
+    log,
+    registry,
+    lifecycle,
+    upgrades,
+    sessions: state.sessions,
+    leases,
+    router: state.router,
+    resolveCall: opts.resolveCall ?? (async (callId) => calls.get(callId) ?? null),
+    dispatchCallback: opts.dispatchCallback ?? ((call, env) => call.events.emit('callback', { type: env.type, data: env.data })),
+  });
+
   let started = false;
   return {
     config,
@@ -112,6 +133,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     redis,
     calls,
     leases,
+    media,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;
