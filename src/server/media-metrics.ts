@@ -4,7 +4,11 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { counter, gauge, histogram, type Registry } from '../metrics.js';
 
-const FINE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+/** monitorEventLoopDelay records whole timer intervals; the delay is what exceeds the resolution. */
+const LOOP_RESOLUTION_MS = 10;
+const loopDelaySeconds = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) / 1000;
+
+const FINE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25];
 
 export class MediaMetrics {
   framesIn = 0;
@@ -39,13 +43,13 @@ export class MediaMetrics {
     this.refused = counter(registry, 'voice_media_upgrades_refused_total', 'Media upgrades refused', ['reason']);
     this.accepted = counter(registry, 'voice_media_upgrades_total', 'Media upgrades accepted');
     this.closedInvalid = counter(registry, 'voice_media_sockets_closed_invalid_total', 'Media sockets closed for sending garbage', ['code']);
-    this.#loop = monitorEventLoopDelay({ resolution: 10 });
+    this.#loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     const loop = this.#loop;
     gauge(registry, 'voice_event_loop_delay_p99_seconds', 'Event-loop delay p99 since the last scrape', [], function () {
-      this.set(loop.count > 0 ? loop.percentile(99) / 1e9 : 0);
+      this.set(loop.count > 0 ? loopDelaySeconds(loop.percentile(99)) : 0);
     });
     gauge(registry, 'voice_event_loop_delay_max_seconds', 'Event-loop delay max since the last scrape', [], function () {
-      this.set(loop.count > 0 ? loop.max / 1e9 : 0);
+      this.set(loop.count > 0 ? loopDelaySeconds(loop.max) : 0);
       loop.reset();
     });
   }

@@ -50,7 +50,7 @@ class Sink implements PlayoutSink {
 function setup(rate = 16000) {
   const clock = new FakeClock();
   const stats = { late: [] as number[], slow: 0, resync: 0 };
-  const scheduler = new PlayoutScheduler(clock, { frameMs: 20, maxBurst: 3, maxLagMs: 100, maxBufferedBytes: 1000 }, {
+  const scheduler = new PlayoutScheduler(clock, { frameMs: 20, maxBurst: 3, maxLagMs: 100, maxBufferedBytes: 1000, earlyMs: 2 }, {
     onFrameSent: (ms) => stats.late.push(ms),
     onSlowSocket: () => stats.slow++,
     onResync: () => stats.resync++,

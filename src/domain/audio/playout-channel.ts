@@ -121,10 +121,11 @@ export class PlayoutChannel implements MediaOutlet {
   pump(now: number, slot: number, s: PlayoutScheduler): boolean {
     const sink = this.#sink;
     if (!sink || this.#queue.length === 0) return false;
-    const { frameMs, maxBurst, maxLagMs, maxBufferedBytes } = s.cfg;
+    const { frameMs, maxBurst, maxLagMs, maxBufferedBytes, earlyMs } = s.cfg;
     if (this.#nextDue === null) this.#nextDue = slot;
+    const horizon = now + earlyMs;
     let burst = 0;
-    while (this.#nextDue <= now && burst < maxBurst) {
+    while (this.#nextDue <= horizon && burst < maxBurst) {
       if (sink.bufferedAmount() > maxBufferedBytes) {
         if (!this.#slow) {
           this.#slow = true;

@@ -20,9 +20,11 @@ export interface PlayoutConfig {
   readonly maxLagMs: number;
   /** Pause a call while its socket holds more than this many unsent bytes. */
   readonly maxBufferedBytes: number;
+  /** Frames due within this many ms are sent now: OS timers fire up to ~1 ms early against the monotonic clock. */
+  readonly earlyMs: number;
 }
 
-export const DEFAULT_PLAYOUT: PlayoutConfig = { frameMs: 20, maxBurst: 3, maxLagMs: 100, maxBufferedBytes: 64 * 1024 };
+export const DEFAULT_PLAYOUT: PlayoutConfig = { frameMs: 20, maxBurst: 3, maxLagMs: 100, maxBufferedBytes: 64 * 1024, earlyMs: 2 };
 
 export interface PlayoutHooks {
   /** Lateness of one sent frame against its due time, ms. */
@@ -75,7 +77,7 @@ export class PlayoutScheduler {
     this.#cancel = null;
     this.ticks++;
     const now = this.clock.now();
-    const slot = this.gridNow(now);
+    const slot = this.gridNow(now + this.cfg.earlyMs);
     for (const ch of this.#active) {
       if (!ch.pump(now, slot, this)) this.#active.delete(ch);
     }
@@ -85,7 +87,7 @@ export class PlayoutScheduler {
   #arm(): void {
     const now = this.clock.now();
     const next = this.gridNow(now) + this.cfg.frameMs;
-    this.#cancel = this.clock.schedule(() => this.tick(), Math.max(0, next - now));
+    this.#cancel = this.clock.schedule(() => this.tick(), Math.max(0, Math.ceil(next - now)));
   }
 
   stop(): void {
