@@ -30,7 +30,7 @@ let cpu0 = process.cpuUsage();
 let mem0 = process.memoryUsage();
 process.on('message', (m) => {
   if (m.type === 'prepare') {
-    global.gc?.();
+    globalThis.gc?.();
     mem0 = process.memoryUsage();
     process.send({ type: 'prepared', calls: Array.from({ length: m.n }, (_, i) => ({ callId: `b${i}`, secret: 'x' })) });
   } else if (m.type === 'window-start') {

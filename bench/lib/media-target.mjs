@@ -46,7 +46,7 @@ function speakLoop(call) {
 
 process.on('message', async (m) => {
   if (m.type === 'prepare') {
-    global.gc?.();
+    globalThis.gc?.();
     mem0 = process.memoryUsage();
     n = m.n;
     const calls = [];
