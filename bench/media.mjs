@@ -35,7 +35,8 @@ function next(child, type) {
 }
 
 async function step(target, n) {
-  const server = fork(TARGETS[target], [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profile = process.env.BENCH_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const server = fork(TARGETS[target], [], { execArgv: ['--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const driver = fork(new URL('./lib/media-driver.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const { port } = await next(server, 'listening');

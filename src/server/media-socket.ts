@@ -43,6 +43,8 @@ export interface MediaSocketServer {
   /** Open connections (one per call at most). */
   readonly size: number;
   closeAll(code: number, reason: string): void;
+  /** Closes the call's socket, if one is open. */
+  closeCall(callId: string, code: number, reason: string): void;
 }
 
 export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketConfig): MediaSocketServer {
@@ -110,6 +112,9 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
     },
     closeAll(code, reason) {
       for (const c of [...open.values()]) c.close(code, reason);
+    },
+    closeCall(callId, code, reason) {
+      open.get(callId)?.close(code, reason);
     },
   };
 }

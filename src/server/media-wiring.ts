@@ -101,6 +101,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     sessions.set(call.callId, session);
     metrics.sessions.set(sessions.size);
     call.events.on('ended', () => {
+      server.closeCall(call.callId, 1000, 'call ended');
       session.dispose();
       if (sessions.get(call.callId) === session) sessions.delete(call.callId);
       metrics.sessions.set(sessions.size);

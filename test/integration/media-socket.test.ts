@@ -149,8 +149,14 @@ describe('media WebSocket', () => {
     expect(worker.media.session(call.callId)).toBe(session);
     expect(session.counters.connects).toBe(2);
     expect(call.media).toBe(session.playout);
-    second.ws.close();
-    await once(second.ws, 'close');
+
+    // The call ends: its socket is closed normally and its media state is released.
+    const closed = once(second.ws, 'close');
+    call.events.emit('ended', { outcome: 'completed' });
+    const [code] = (await closed) as [number];
+    expect(code).toBe(1000);
+    expect(worker.media.session(call.callId)).toBeUndefined();
+    expect(call.media).toBeNull();
   });
 
   it('closes a garbage-sending socket with 1007 and leaves other calls alone', async () => {
