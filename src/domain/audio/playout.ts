@@ -24,7 +24,7 @@ export interface PlayoutConfig {
   readonly earlyMs: number;
 }
 
-export const DEFAULT_PLAYOUT: PlayoutConfig = { frameMs: 20, maxBurst: 3, maxLagMs: 100, maxBufferedBytes: 64 * 1024, earlyMs: 2 };
+export const DEFAULT_PLAYOUT: PlayoutConfig = { frameMs: 20, maxBurst: 3, maxLagMs: 60, maxBufferedBytes: 64 * 1024, earlyMs: 2 };
 
 export interface PlayoutHooks {
   /** Lateness of one sent frame against its due time, ms. */
