@@ -153,6 +153,28 @@ describe('playout', () => {
     expect(ch.speaking).toBe(false);
   });
 
+  it('keeps one timer when a listener queues the next utterance from inside a tick', () => {
+    const { clock, scheduler } = setup();
+    let scheduled = 0;
+    const schedule = clock.schedule.bind(clock);
+    clock.schedule = (fn, ms) => {
+      scheduled++;
+      return schedule(fn, ms);
+    };
+    const sink = new Sink(clock);
+    let k = 0;
+    const ch: PlayoutChannel = new PlayoutChannel(scheduler, 16000, () => {
+      ch.speak(`u${++k}`, ramp(640));
+      ch.endUtterance(`u${k}`);
+    });
+    ch.attach(sink);
+    ch.speak('u0', ramp(640));
+    ch.endUtterance('u0');
+    clock.advance(1000);
+    expect(sink.frames.length).toBe(50);
+    expect(scheduled).toBeLessThanOrEqual(scheduler.ticks + 1);
+  });
+
   it('one scheduler serves many channels from one timer', () => {
     const { clock, scheduler } = setup();
     const sinks: Sink[] = [];

@@ -40,6 +40,7 @@ export class PlayoutScheduler {
   readonly #origin: number;
   #cancel: (() => void) | null = null;
   #stopped = false;
+  #inTick = false;
   ticks = 0;
 
   constructor(
@@ -59,7 +60,7 @@ export class PlayoutScheduler {
   activate(ch: PlayoutChannel): void {
     if (this.#stopped) return;
     this.#active.add(ch);
-    if (!this.#cancel) this.#arm();
+    if (!this.#cancel && !this.#inTick) this.#arm();
   }
 
   deactivate(ch: PlayoutChannel): void {
@@ -78,8 +79,13 @@ export class PlayoutScheduler {
     this.ticks++;
     const now = this.clock.now();
     const slot = this.gridNow(now + this.cfg.earlyMs);
-    for (const ch of this.#active) {
-      if (!ch.pump(now, slot, this)) this.#active.delete(ch);
+    this.#inTick = true;
+    try {
+      for (const ch of this.#active) {
+        if (!ch.pump(now, slot, this)) this.#active.delete(ch);
+      }
+    } finally {
+      this.#inTick = false;
     }
     if (this.#active.size > 0 && !this.#stopped) this.#arm();
   }
