@@ -34,6 +34,8 @@ export interface MediaSocketConfig {
   readonly maxPayloadBytes: number;
   /** Garbage score at which a socket is closed: +1 per bad message, -1/16 per good one. */
   readonly badScoreLimit: number;
+  /** Upgrades being authenticated at once; more are refused with 503. */
+  readonly maxPendingUpgrades: number;
 }
 
 const INBOUND_SAMPLE_MASK = 15;
@@ -62,16 +64,24 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
     return v;
   };
 
-  const refuse = (socket: Duplex, reason: string): void => {
+  const refuse = (socket: Duplex, reason: string, status = '401 Unauthorized'): void => {
     deps.metrics.refused.inc({ reason });
-    if (!socket.destroyed) socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nUnauthorized');
+    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
 
+  let pending = 0;
   const handle: UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (pending >= cfg.maxPendingUpgrades) return refuse(socket, 'overloaded', '503 Service Unavailable');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return refuse(socket, 'bad_request', '400 Bad Request');
+    }
     const callId = url.searchParams.get('callId') ?? undefined;
     const secret = url.searchParams.get('secret') ?? undefined;
+    pending++;
     void (async () => {
       let stage = 'jwt';
       let call: LiveCall | null = null;
@@ -85,6 +95,8 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
         if (!isVoiceError(err, 'UNAUTHENTICATED')) deps.log.warn({ err, callId, stage }, 'media upgrade check failed');
         refuse(socket, isVoiceError(err, 'UNAUTHENTICATED') ? stage : 'error');
         return;
+      } finally {
+        pending--;
       }
       if (!call) return refuse(socket, 'unknown_call');
       if (socket.destroyed) return;

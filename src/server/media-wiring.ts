@@ -139,7 +139,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
       metrics,
       log: mlog,
     },
-    { maxPayloadBytes: config.media.maxPayloadBytes, badScoreLimit: 32 },
+    { maxPayloadBytes: config.media.maxPayloadBytes, badScoreLimit: 32, maxPendingUpgrades: 1024 },
   );
   deps.upgrades.set(MEDIA_PATH, server.handle);
 
