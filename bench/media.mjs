@@ -112,12 +112,13 @@ const worker = await ladder('worker');
 const ratio = baseline.capacity > 0 ? round(worker.capacity / baseline.capacity, 2) : null;
 const at = worker.rows.filter((r) => r.ok).at(-1);
 // CPU-bound estimate (robust to a shared machine's scheduling noise): calls one core could carry at the
-// CPU cost per call measured on the highest step each target ran.
+// CPU cost per call, both measured at the largest step both targets ran (last attempt).
+const commonN = Math.min(baseline.rows.at(-1)?.n ?? 0, worker.rows.at(-1)?.n ?? 0);
 const cpuEstimate = (rows) => {
-  const r = rows.at(-1);
+  const r = rows.filter((x) => x.n === commonN).at(-1);
   return r && r.cpuPctPerCall > 0 ? Math.floor(100 / r.cpuPctPerCall) : null;
 };
-const cpuBound = { baseline: cpuEstimate(baseline.rows), worker: cpuEstimate(worker.rows) };
+const cpuBound = { atCalls: commonN, baseline: cpuEstimate(baseline.rows), worker: cpuEstimate(worker.rows) };
 const summary = {
   mode: quick ? 'quick' : 'full',
   date: new Date().toISOString(),
@@ -138,7 +139,7 @@ const summary = {
 };
 console.log('');
 console.log(`baseline capacity ${baseline.capacity}${baseline.topOfLadder ? '+' : ''} calls | worker capacity ${worker.capacity}${worker.topOfLadder ? '+' : ''} calls | ratio ${ratio ?? 'n/a'}`);
-console.log(`cpu-bound estimate: baseline ${cpuBound.baseline} calls/core | worker ${cpuBound.worker} calls/core | ratio ${summary.cpuBoundRatio}`);
+console.log(`cpu-bound estimate at ${commonN} calls: baseline ${cpuBound.baseline} calls/core | worker ${cpuBound.worker} calls/core | ratio ${summary.cpuBoundRatio}`);
 if (at) console.log(`per call at ${at.n}: cpu ${at.cpuPctPerCall}% of a core, rss ${at.rssKbPerCall} KB, heap ${at.heapKbPerCall} KB`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const file = new URL(`./results/media-${summary.date.slice(0, 10)}${quick ? '-quick' : ''}.json`, import.meta.url);

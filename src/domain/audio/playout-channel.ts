@@ -121,9 +121,9 @@ export class PlayoutChannel implements MediaOutlet {
   pump(now: number, slot: number, s: PlayoutScheduler): boolean {
     const sink = this.#sink;
     if (!sink || this.#queue.length === 0) return false;
-    const { frameMs, maxBurst, maxLagMs, maxBufferedBytes, earlyMs } = s.cfg;
+    const { frameMs, maxBurst, maxLagMs, maxBufferedBytes, leadMs } = s.cfg;
     if (this.#nextDue === null) this.#nextDue = slot;
-    const horizon = now + earlyMs;
+    const horizon = now + leadMs;
     let burst = 0;
     while (this.#nextDue <= horizon && burst < maxBurst) {
       if (sink.bufferedAmount() > maxBufferedBytes) {

@@ -20,11 +20,15 @@ export interface PlayoutConfig {
   readonly maxLagMs: number;
   /** Pause a call while its socket holds more than this many unsent bytes. */
   readonly maxBufferedBytes: number;
-  /** Frames due within this many ms are sent now: OS timers fire up to ~1 ms early against the monotonic clock. */
-  readonly earlyMs: number;
+  /**
+   * Frames due within this many ms are sent now: a standing lead (ACS buffers outbound audio) that
+   * absorbs event-loop stalls up to its size and timers firing ~1 ms early. playedMs may run ahead of
+   * what the caller has heard by at most this much.
+   */
+  readonly leadMs: number;
 }
 
-export const DEFAULT_PLAYOUT: PlayoutConfig = { frameMs: 20, maxBurst: 3, maxLagMs: 60, maxBufferedBytes: 64 * 1024, earlyMs: 2 };
+export const DEFAULT_PLAYOUT: PlayoutConfig = { frameMs: 20, maxBurst: 3, maxLagMs: 60, maxBufferedBytes: 64 * 1024, leadMs: 20 };
 
 export interface PlayoutHooks {
   /** Lateness of one sent frame against its due time, ms. */
@@ -78,7 +82,7 @@ export class PlayoutScheduler {
     this.#cancel = null;
     this.ticks++;
     const now = this.clock.now();
-    const slot = this.gridNow(now + this.cfg.earlyMs);
+    const slot = this.gridNow(now + this.cfg.leadMs);
     this.#inTick = true;
     try {
       for (const ch of this.#active) {
