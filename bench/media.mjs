@@ -13,7 +13,9 @@ const ladderArg = process.argv.find((a) => a.startsWith('--ladder='));
 const LADDER = ladderArg ? ladderArg.slice(9).split(',').map(Number) : quick ? [100, 250, 500, 1000] : [250, 500, 750, 1000, 1250, 1500, 2000, 2500];
 const WINDOW_MS = quick ? 10_000 : 60_000;
 const WARMUP_MS = quick ? 2_000 : 5_000;
-const PLAY_EVERY = 4; // one call in four plays agent audio continuously
+const playArg = process.argv.find((a) => a.startsWith('--play-every='));
+// One call in PLAY_EVERY plays agent audio continuously (0: none).
+const PLAY_EVERY = playArg ? Number(playArg.slice(13)) : 4;
 const LIMITS = { inboundP99Ms: 5, loopP99Ms: 20, jitterP99Ms: 5 };
 
 const TARGETS = {

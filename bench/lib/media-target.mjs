@@ -56,7 +56,7 @@ process.on('message', async (m) => {
       await worker.state.sessions.putAuthState(callId, { secret, callerVerified: false, failedAttempts: 0 });
       const call = new LiveCall({ callId, from: 'bench', to: 'bench', correlationId: null, startedAt: Date.now(), log: worker.log });
       worker.calls.add(call);
-      if (i % m.playEvery === 0) speakLoop(call);
+      if (m.playEvery > 0 && i % m.playEvery === 0) speakLoop(call);
       calls.push({ callId, secret });
     }
     process.send({ type: 'prepared', calls });

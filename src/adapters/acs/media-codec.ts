@@ -66,7 +66,14 @@ export interface InboundRejection {
 
 export type InboundResult = InboundMessage | InboundRejection;
 
-const KNOWN = new Set(['AudioMetadata', 'AudioData', 'DtmfData', 'TranscriptionMetadata', 'TranscriptionData']);
+/** Known kinds and their body keys (a constant key keeps the property lookup on the fast path). */
+const BODY_KEY: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  AudioMetadata: 'audioMetadata',
+  AudioData: 'audioData',
+  DtmfData: 'dtmfData',
+  TranscriptionMetadata: 'transcriptionMetadata',
+  TranscriptionData: 'transcriptionData',
+});
 const TICKS = /("(?:offset|duration)"\s*:\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
 
 type Obj = Record<string, unknown>;
@@ -96,8 +103,8 @@ export function parseInbound(text: string): InboundResult {
   if (!isObj(msg)) return rejected('shape', 'none');
   const kind = msg.kind;
   if (typeof kind !== 'string') return rejected('shape', 'none');
-  if (!KNOWN.has(kind)) return rejected('unknown', kind.length <= 40 ? kind : 'long');
-  const key = kind.charAt(0).toLowerCase() + kind.slice(1);
+  const key = BODY_KEY[kind];
+  if (key === undefined) return rejected('unknown', kind.length <= 40 ? kind : 'long');
   const body = msg[key];
   if (!isObj(body)) return rejected('shape', kind);
   switch (kind) {
