@@ -15,10 +15,12 @@ import { Lifecycle } from './server/lifecycle.js';
 import { CallRegistry } from './domain/live-call.js';
 import { LeaseKeeper } from './domain/lease-keeper.js';
 import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
-import type { AffinityStore, CallControl, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
+import type { AffinityStore, CallbackEnvelope, CallControl, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
 import { AcsCallControl, UnconfiguredCallControl, createCallAutomationClient } from './adapters/acs/call-control.js';
 import { wireEdge, type Edge } from './server/edge-wiring.js';
 import { createConversationClients, wireConversation, type ConversationWiring } from './conversation-wiring.js';
+import type { LiveCall } from './domain/live-call.js';
+import { wireMedia, type MediaPath } from './server/media-wiring.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -46,6 +48,8 @@ export interface Worker {
   readonly edge: Edge;
   /** The conversation loop: `conversation.attach(call, { callControl })` starts a call's turn pipeline. */
   readonly conversation: ConversationWiring;
+  /** The media WebSocket path: sessions, playout scheduler, metrics. */
+  readonly media: MediaPath;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -58,6 +62,10 @@ export interface WorkerOptions {
   readonly clock?: Clock;
   /** Replaces the Call Automation adapter (unit tests with a fake). */
   readonly callControl?: CallControl;
+  /** The LiveCall for an authenticated media upgrade (default: this replica's registry only). */
+  readonly resolveCall?: (callId: string) => Promise<LiveCall | null>;
+  /** Delivers a callback held while the call had no owner (default: emitted as a `callback` event). */
+  readonly dispatchCallback?: (call: LiveCall, env: CallbackEnvelope) => void;
 }
 
 function memoryState(config: Config, clock: Clock): StateAdapters {
@@ -156,6 +164,19 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     await app.close();
   });
 
+  const media = wireMedia({
+    config,
+    log,
+    registry,
+    lifecycle,
+    upgrades,
+    sessions: state.sessions,
+    leases,
+    router: state.router,
+    resolveCall: opts.resolveCall ?? ((callId) => edge.resolveCall(callId)),
+    dispatchCallback: opts.dispatchCallback ?? ((_call, env) => void edge.dispatchLocal(env)),
+  });
+
   let started = false;
   return {
     config,
@@ -170,6 +191,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     control,
     edge,
     conversation,
+    media,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;

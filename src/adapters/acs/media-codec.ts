@@ -1,0 +1,208 @@
+// The ACS media WebSocket protocol: inbound JSON text frames parsed once into typed messages, and the
+// outbound audioData / stopAudio frames. `kind` is compared exactly as ACS sends it (PascalCase); the
+// body key is the camelCase kind. Transcription ticks (100 ns) may exceed 2^53: for TranscriptionData
+// (a few per second at most) the raw text is reparsed with offset/duration quoted and read as BigInt.
+
+export interface AudioMetadataMsg {
+  readonly kind: 'AudioMetadata';
+  readonly subscriptionId: string;
+  readonly encoding: string;
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** Bytes per frame, when sent. */
+  readonly length: number | null;
+}
+
+export interface AudioDataMsg {
+  readonly kind: 'AudioData';
+  /** Base64 PCM16LE mono. */
+  readonly data: string;
+  readonly timestamp: string | null;
+  readonly participant: string | null;
+  readonly silent: boolean;
+}
+
+export interface DtmfDataMsg {
+  readonly kind: 'DtmfData';
+  readonly tone: string;
+}
+
+export interface TranscriptionMetadataMsg {
+  readonly kind: 'TranscriptionMetadata';
+  readonly subscriptionId: string;
+  readonly locale: string;
+  readonly callConnectionId: string;
+  readonly correlationId: string;
+  readonly speechRecognitionModelEndpointId: string | null;
+}
+
+export interface TranscriptionWord {
+  readonly text: string;
+  readonly offset: bigint;
+  readonly duration: bigint;
+}
+
+export interface TranscriptionDataMsg {
+  readonly kind: 'TranscriptionData';
+  readonly text: string;
+  readonly format: string;
+  readonly confidence: number;
+  readonly offset: bigint;
+  readonly duration: bigint;
+  readonly words: readonly TranscriptionWord[];
+  readonly participant: string | null;
+  readonly final: boolean;
+}
+
+export type InboundMessage = AudioMetadataMsg | AudioDataMsg | DtmfDataMsg | TranscriptionMetadataMsg | TranscriptionDataMsg;
+
+/** Why a message was dropped: 'json' (not JSON), 'shape' (known kind, bad fields), 'unknown' (unknown kind). */
+export interface InboundRejection {
+  readonly kind: 'rejected';
+  readonly reason: 'json' | 'shape' | 'unknown';
+  /** The message's kind when it had one (for per-kind counters), else 'none'. */
+  readonly messageKind: string;
+}
+
+export type InboundResult = InboundMessage | InboundRejection;
+
+/** Known kinds and their body keys (a constant key keeps the property lookup on the fast path). */
+const BODY_KEY: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  AudioMetadata: 'audioMetadata',
+  AudioData: 'audioData',
+  DtmfData: 'dtmfData',
+  TranscriptionMetadata: 'transcriptionMetadata',
+  TranscriptionData: 'transcriptionData',
+});
+const TICKS = /("(?:offset|duration)"\s*:\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+
+type Obj = Record<string, unknown>;
+
+function rejected(reason: InboundRejection['reason'], messageKind: string): InboundRejection {
+  return { kind: 'rejected', reason, messageKind };
+}
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const optStr = (v: unknown): string | null | undefined => (v === undefined || v === null ? null : typeof v === 'string' ? v : undefined);
+
+function ticks(v: unknown): bigint | null {
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  return null;
+}
+
+/** Parses one text frame. Never throws. */
+export function parseInbound(text: string): InboundResult {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return rejected('json', 'none');
+  }
+  if (!isObj(msg)) return rejected('shape', 'none');
+  const kind = msg.kind;
+  if (typeof kind !== 'string') return rejected('shape', 'none');
+  const key = BODY_KEY[kind];
+  if (key === undefined) return rejected('unknown', kind.length <= 40 ? kind : 'long');
+  const body = msg[key];
+  if (!isObj(body)) return rejected('shape', kind);
+  switch (kind) {
+    case 'AudioData':
+      return audioData(body);
+    case 'AudioMetadata':
+      return audioMetadata(body);
+    case 'DtmfData': {
+      const tone = str(body.data);
+      return tone !== null && tone.length > 0 && tone.length <= 16 ? { kind, tone } : rejected('shape', kind);
+    }
+    case 'TranscriptionMetadata':
+      return transcriptionMetadata(body);
+    default:
+      return transcriptionData(text);
+  }
+}
+
+function audioData(b: Obj): AudioDataMsg | InboundRejection {
+  const data = b.data;
+  const participant = optStr(b.participantRawID);
+  const timestamp = optStr(b.timestamp);
+  const silent = b.silent;
+  if (typeof data !== 'string' || participant === undefined || timestamp === undefined) return rejected('shape', 'AudioData');
+  if (silent !== undefined && typeof silent !== 'boolean') return rejected('shape', 'AudioData');
+  return { kind: 'AudioData', data, timestamp, participant, silent: silent === true };
+}
+
+function audioMetadata(b: Obj): AudioMetadataMsg | InboundRejection {
+  const { sampleRate, channels, length } = b;
+  const encoding = str(b.encoding);
+  const subscriptionId = optStr(b.subscriptionId);
+  if (encoding === null || subscriptionId === undefined) return rejected('shape', 'AudioMetadata');
+  if (typeof sampleRate !== 'number' || !Number.isInteger(sampleRate) || sampleRate < 8000 || sampleRate > 48000) return rejected('shape', 'AudioMetadata');
+  if (typeof channels !== 'number' || channels !== 1) return rejected('shape', 'AudioMetadata');
+  if (length !== undefined && (typeof length !== 'number' || !Number.isInteger(length) || length <= 0)) return rejected('shape', 'AudioMetadata');
+  return { kind: 'AudioMetadata', subscriptionId: subscriptionId ?? '', encoding, sampleRate, channels, length: typeof length === 'number' ? length : null };
+}
+
+function transcriptionMetadata(b: Obj): TranscriptionMetadataMsg | InboundRejection {
+  const subscriptionId = optStr(b.subscriptionId);
+  const locale = optStr(b.locale);
+  const callConnectionId = optStr(b.callConnectionId);
+  const correlationId = optStr(b.correlationId);
+  const endpoint = optStr(b.speechRecognitionModelEndpointId);
+  if ([subscriptionId, locale, callConnectionId, correlationId, endpoint].includes(undefined)) return rejected('shape', 'TranscriptionMetadata');
+  return {
+    kind: 'TranscriptionMetadata',
+    subscriptionId: subscriptionId ?? '',
+    locale: locale ?? '',
+    callConnectionId: callConnectionId ?? '',
+    correlationId: correlationId ?? '',
+    speechRecognitionModelEndpointId: endpoint ?? null,
+  };
+}
+
+function transcriptionData(raw: string): TranscriptionDataMsg | InboundRejection {
+  const bad = rejected('shape', 'TranscriptionData');
+  let msg: unknown;
+  try {
+    msg = JSON.parse(raw.replace(TICKS, '$1"$2"'));
+  } catch {
+    return bad;
+  }
+  const b = isObj(msg) && isObj(msg.transcriptionData) ? msg.transcriptionData : null;
+  if (!b) return bad;
+  const text = str(b.text);
+  const status = str(b.resultStatus);
+  const participant = optStr(b.participantRawID);
+  const format = optStr(b.format);
+  const offset = ticks(b.offset);
+  const duration = ticks(b.duration);
+  const confidence = b.confidence === undefined ? 0 : b.confidence;
+  if (text === null || status === null || participant === undefined || format === undefined || offset === null || duration === null) return bad;
+  if (typeof confidence !== 'number' || !Number.isFinite(confidence)) return bad;
+  const lower = status.toLowerCase();
+  if (lower !== 'final' && lower !== 'intermediate') return bad;
+  const words: TranscriptionWord[] = [];
+  if (b.words !== undefined && b.words !== null) {
+    if (!Array.isArray(b.words)) return bad;
+    for (const w of b.words as unknown[]) {
+      if (!isObj(w)) return bad;
+      const wt = str(w.text);
+      const wo = ticks(w.offset);
+      const wd = ticks(w.duration);
+      if (wt === null || wo === null || wd === null) return bad;
+      words.push({ text: wt, offset: wo, duration: wd });
+    }
+  }
+  return { kind: 'TranscriptionData', text, format: format ?? 'display', confidence, offset, duration, words, participant, final: lower === 'final' };
+}
+
+const AUDIO_HEAD = '{"kind":"audioData","audioData":{"data":"';
+const AUDIO_TAIL = '"}}';
+
+/** One outbound audio frame (base64 PCM16LE). */
+export function encodeAudioData(base64: string): string {
+  return AUDIO_HEAD + base64 + AUDIO_TAIL;
+}
+
+export const STOP_AUDIO = '{"kind":"stopAudio","stopAudio":{}}';

@@ -1,0 +1,245 @@
+// GET /ws/media: the ACS media WebSocket. Authenticated in the upgrade handler before anything is
+// accepted (ACS JWT + per-call secret; refused with HTTP 401 and no socket). Each message is parsed
+// once; audio is base64-decoded into one process-wide scratch buffer and copied into the call's ring;
+// nothing per frame awaits I/O or logs above trace. A socket that sends mostly garbage is closed
+// with 1007; every socket has an 'error' listener.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { ERR, isVoiceError } from '../domain/errors.js';
+import type { SessionStore } from '../domain/ports.js';
+import type { LiveCall } from '../domain/live-call.js';
+import type { MediaSession } from '../domain/audio/media-session.js';
+import type { PlayoutSink } from '../domain/audio/playout-channel.js';
+import type { Logger } from '../logger.js';
+import { encodeAudioData, parseInbound, STOP_AUDIO } from '../adapters/acs/media-codec.js';
+import { verifyCallSecret, type AcsJwtVerifier } from './acs-auth.js';
+import type { UpgradeHandler } from './app.js';
+import type { MediaMetrics } from './media-metrics.js';
+
+export interface MediaSocketDeps {
+  readonly verifier: AcsJwtVerifier;
+  readonly sessions: SessionStore;
+  readonly resolveCall: (callId: string) => Promise<LiveCall | null>;
+  /** The media session of a call (created on first use, reused on reconnect). */
+  readonly sessionFor: (call: LiveCall) => MediaSession;
+  /** This replica accepted the call's media: take ownership. */
+  readonly onAccepted: (call: LiveCall) => void;
+  readonly metrics: MediaMetrics;
+  readonly log: Logger;
+}
+
+export interface MediaSocketConfig {
+  readonly maxPayloadBytes: number;
+  /** Garbage score at which a socket is closed: +1 per bad message, -1/16 per good one. */
+  readonly badScoreLimit: number;
+  /** Upgrades being authenticated at once; more are refused with 503. */
+  readonly maxPendingUpgrades: number;
+}
+
+const INBOUND_SAMPLE_MASK = 15;
+
+export interface MediaSocketServer {
+  readonly handle: UpgradeHandler;
+  /** Open connections (one per call at most). */
+  readonly size: number;
+  closeAll(code: number, reason: string): void;
+  /** Closes the call's socket, if one is open. */
+  closeCall(callId: string, code: number, reason: string): void;
+}
+
+export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketConfig): MediaSocketServer {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: cfg.maxPayloadBytes, clientTracking: false });
+  const open = new Map<string, MediaConnection>();
+  // One decode scratch for the process: the largest frame a message of maxPayload bytes can carry.
+  const scratch = Buffer.allocUnsafeSlow(Math.ceil((cfg.maxPayloadBytes * 3) / 4) + 4);
+  const views = new Map<number, Int16Array>();
+  const pcmView = (samples: number): Int16Array => {
+    let v = views.get(samples);
+    if (!v) {
+      v = new Int16Array(scratch.buffer, scratch.byteOffset, samples);
+      if (views.size < 16) views.set(samples, v);
+    }
+    return v;
+  };
+
+  const refuse = (socket: Duplex, reason: string, status = '401 Unauthorized'): void => {
+    deps.metrics.refused.inc({ reason });
+    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+
+  let pending = 0;
+  const handle: UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    if (pending >= cfg.maxPendingUpgrades) return refuse(socket, 'overloaded', '503 Service Unavailable');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return refuse(socket, 'bad_request', '400 Bad Request');
+    }
+    const callId = url.searchParams.get('callId') ?? undefined;
+    const secret = url.searchParams.get('secret') ?? undefined;
+    pending++;
+    void (async () => {
+      let stage = 'jwt';
+      let call: LiveCall | null = null;
+      try {
+        await deps.verifier.verify(req.headers.authorization);
+        stage = 'secret';
+        await verifyCallSecret(deps.sessions, callId, secret);
+        stage = 'unknown_call';
+        call = await deps.resolveCall(callId as string);
+      } catch (err) {
+        if (!isVoiceError(err, 'UNAUTHENTICATED')) deps.log.warn({ err, callId, stage }, 'media upgrade check failed');
+        refuse(socket, isVoiceError(err, 'UNAUTHENTICATED') ? stage : 'error');
+        return;
+      } finally {
+        pending--;
+      }
+      if (!call) return refuse(socket, 'unknown_call');
+      if (socket.destroyed) return;
+      const live = call;
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, live));
+    })();
+  };
+
+  const accept = (ws: WebSocket, call: LiveCall): void => {
+    const session = deps.sessionFor(call);
+    const previous = open.get(call.callId);
+    if (previous) previous.replace();
+    const conn = new MediaConnection(ws, session, deps, cfg, pcmView, scratch, () => {
+      if (open.get(call.callId) === conn) open.delete(call.callId);
+    });
+    open.set(call.callId, conn);
+    deps.metrics.accepted.inc();
+    deps.onAccepted(call);
+  };
+
+  return {
+    handle,
+    get size() {
+      return open.size;
+    },
+    closeAll(code, reason) {
+      for (const c of [...open.values()]) c.close(code, reason);
+    },
+    closeCall(callId, code, reason) {
+      open.get(callId)?.close(code, reason);
+    },
+  };
+}
+
+class MediaConnection {
+  #score = 0;
+  #messages = 0;
+  #closed = false;
+  readonly #log: Logger;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly session: MediaSession,
+    private readonly deps: MediaSocketDeps,
+    private readonly cfg: MediaSocketConfig,
+    private readonly pcmView: (samples: number) => Int16Array,
+    private readonly scratch: Buffer,
+    private readonly onGone: () => void,
+  ) {
+    this.#log = deps.log.child({ callId: session.call.callId, component: 'media' });
+    deps.metrics.sockets.inc();
+    ws.on('error', (err) => this.#log.debug({ err }, 'media socket error'));
+    ws.on('message', (data, isBinary) => this.#message(data, isBinary));
+    ws.on('close', (code, reason) => this.#gone(code, reason.toString('utf8').slice(0, 120)));
+    const sink: PlayoutSink = {
+      bufferedAmount: () => ws.bufferedAmount,
+      sendFrame: (pcm) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        ws.send(encodeAudioData(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64')));
+        deps.metrics.framesOut++;
+      },
+      sendStop: () => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(STOP_AUDIO);
+      },
+    };
+    session.attach(sink);
+    this.#log.debug({ reconnect: session.counters.connects > 0 }, 'media socket open');
+  }
+
+  /** A newer socket for the same call took over. */
+  replace(): void {
+    this.#gone(1000, 'replaced');
+    this.ws.close(1000, 'replaced by a newer stream');
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  #message(data: RawData, isBinary: boolean): void {
+    const sampled = (++this.#messages & INBOUND_SAMPLE_MASK) === 0;
+    const t0 = sampled ? performance.now() : 0;
+    if (isBinary) {
+      this.#bad('binary', 'binary');
+      return;
+    }
+    const msg = parseInbound(data.toString());
+    const s = this.session;
+    switch (msg.kind) {
+      case 'AudioData': {
+        const bytes = this.scratch.write(msg.data, 0, 'base64');
+        if (bytes === 0 || (bytes & 1) === 1) {
+          s.badFrame();
+          this.#bad('shape', 'AudioData');
+          return;
+        }
+        s.audio(msg.participant, this.pcmView(bytes >> 1), msg.silent);
+        this.deps.metrics.framesIn++;
+        break;
+      }
+      case 'AudioMetadata':
+        if (msg.encoding.toUpperCase() !== 'PCM') {
+          this.#bad('shape', 'AudioMetadata');
+          return;
+        }
+        s.metadata(msg.sampleRate);
+        break;
+      case 'DtmfData':
+        s.dtmf(msg.tone);
+        break;
+      case 'TranscriptionData':
+        s.transcript(msg.text, msg.final, msg.confidence, msg.participant);
+        break;
+      case 'TranscriptionMetadata':
+        this.#log.debug({ locale: msg.locale }, 'transcription metadata');
+        break;
+      default:
+        this.#bad(msg.reason, msg.reason === 'unknown' ? 'unknown' : msg.messageKind);
+        return;
+    }
+    if (this.#score > 0) this.#score = Math.max(0, this.#score - 1 / 16);
+    if (sampled) this.deps.metrics.inbound.observe((performance.now() - t0) / 1000);
+  }
+
+  #bad(reason: string, kind: string): void {
+    this.deps.metrics.protocolErrors.inc({ reason, kind });
+    this.#log.trace({ reason, kind }, 'media message dropped');
+    this.#score += 1;
+    if (this.#score > this.cfg.badScoreLimit && !this.#closed) {
+      const code = ERR.INVALID_PAYLOAD.closeCode;
+      this.deps.metrics.closedInvalid.inc({ code: String(code) });
+      this.#log.warn({ reason, kind }, 'closing media socket: invalid payloads');
+      this.ws.close(code, 'invalid payload');
+      this.#gone(code, 'invalid payload');
+    }
+  }
+
+  #gone(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.deps.metrics.sockets.dec();
+    this.session.detach(code, reason);
+    this.onGone();
+    this.#log.debug({ code }, 'media socket closed');
+  }
+}

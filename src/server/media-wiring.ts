@@ -1,0 +1,163 @@
+// Wires the media path into a worker: the /ws/media upgrade handler, the one playout scheduler, the
+// VAD engine, media sessions per call (disposed when the call ends), ownership on accept (lease +
+// held callbacks), metrics, and shutdown.
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config.js';
+import { ERR } from '../domain/errors.js';
+import type { CallbackEnvelope, EventRouter, SessionStore } from '../domain/ports.js';
+import type { LiveCall } from '../domain/live-call.js';
+import type { LeaseKeeper } from '../domain/lease-keeper.js';
+import { MediaSession } from '../domain/audio/media-session.js';
+import { DEFAULT_PLAYOUT, PlayoutScheduler, type PlayoutClock, type PlayoutConfig } from '../domain/audio/playout.js';
+import type { VoiceDetectorFactory } from '../domain/audio/vad.js';
+import { createFvadFactory } from '../adapters/audio/fvad.js';
+import type { Logger } from '../logger.js';
+import type { Registry } from '../metrics.js';
+import { createAcsJwtVerifier, type AcsJwtVerifier } from './acs-auth.js';
+import type { UpgradeHandler } from './app.js';
+import type { Lifecycle } from './lifecycle.js';
+import { MediaMetrics } from './media-metrics.js';
+import { createMediaSocketServer, type MediaSocketServer } from './media-socket.js';
+
+export interface MediaWiringDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly lifecycle: Lifecycle;
+  readonly upgrades: Map<string, UpgradeHandler>;
+  readonly sessions: SessionStore;
+  readonly leases: LeaseKeeper;
+  readonly router: EventRouter;
+  /** The LiveCall for an authenticated media upgrade: this replica's, or resumed from the session store. */
+  readonly resolveCall: (callId: string) => Promise<LiveCall | null>;
+  /** Delivers a callback that was held while the call had no owner. */
+  readonly dispatchCallback: (call: LiveCall, env: CallbackEnvelope) => void;
+  readonly verifier?: AcsJwtVerifier;
+  readonly playout?: Partial<PlayoutConfig>;
+  readonly clock?: PlayoutClock;
+}
+
+export interface MediaPath {
+  readonly server: MediaSocketServer;
+  readonly scheduler: PlayoutScheduler;
+  readonly metrics: MediaMetrics;
+  /** The media session of a call, if it has one. */
+  session(callId: string): MediaSession | undefined;
+  readonly sessionCount: number;
+}
+
+export const MEDIA_PATH = '/ws/media';
+
+const realClock: PlayoutClock = {
+  now: () => performance.now(),
+  schedule(fn, delayMs) {
+    const t = setTimeout(fn, delayMs);
+    return () => clearTimeout(t);
+  },
+};
+
+export function wireMedia(deps: MediaWiringDeps): MediaPath {
+  const { config, log } = deps;
+  const mlog = log.child({ component: 'media' });
+  const metrics = new MediaMetrics(deps.registry);
+  metrics.start();
+  const scheduler = new PlayoutScheduler(deps.clock ?? realClock, { ...DEFAULT_PLAYOUT, ...deps.playout }, {
+    onFrameSent: (lateMs) => {
+      if ((++lateSamples & 7) === 0) metrics.playoutLateness.observe(Math.max(0, lateMs) / 1000);
+    },
+    onSlowSocket: () => metrics.slowSockets.inc(),
+    onResync: () => metrics.resyncs.inc(),
+  });
+  let lateSamples = 0;
+
+  // The VAD wasm loads once, asynchronously; the server does not accept media until it has.
+  let detectors: VoiceDetectorFactory | null = null;
+  const vadReady = createFvadFactory(config.media.vadMode).then((f) => (detectors = f));
+  vadReady.catch((err: unknown) => mlog.error({ err }, 'VAD failed to load'));
+
+  const sessions = new Map<string, MediaSession>();
+  const sessionFor = (call: LiveCall): MediaSession => {
+    const existing = sessions.get(call.callId);
+    if (existing && existing.call === call && !existing.disposed) return existing;
+    existing?.dispose();
+    const session = new MediaSession(
+      {
+        call,
+        scheduler,
+        detectors: (rate) => (detectors as VoiceDetectorFactory)(rate),
+        monotonic: () => performance.now(),
+        wall: () => Date.now(),
+        onBargeIn: (cause) => metrics.bargeIns.inc({ cause }),
+      },
+      {
+        ringSeconds: config.media.ringSeconds,
+        vadOnsetFrames: config.media.vadOnsetFrames,
+        vadHangoverMs: config.media.vadHangoverMs,
+        sampleRate: config.media.sampleRate,
+        channels: config.media.channels,
+        maxStreams: config.media.channels === 'mixed' ? 1 : 4,
+      },
+    );
+    sessions.set(call.callId, session);
+    metrics.sessions.set(sessions.size);
+    call.events.on('ended', () => {
+      server.closeCall(call.callId, 1000, 'call ended');
+      session.dispose();
+      if (sessions.get(call.callId) === session) sessions.delete(call.callId);
+      metrics.sessions.set(sessions.size);
+    });
+    return session;
+  };
+
+  const onAccepted = (call: LiveCall): void => {
+    const callId = call.callId;
+    if (!deps.leases.holds(callId)) {
+      deps.leases.hold(callId).catch((err: unknown) => mlog.warn({ err, callId }, 'could not take the owner lease'));
+    }
+    deps.router.takeHeld(callId).then(
+      (held) => {
+        for (const env of held) deps.dispatchCallback(call, env);
+      },
+      (err: unknown) => mlog.warn({ err, callId }, 'could not take held callbacks'),
+    );
+  };
+
+  const verifier =
+    deps.verifier ??
+    createAcsJwtVerifier({ jwksUrl: config.acs.jwksUrl, issuer: config.acs.jwtIssuer, audience: config.acs.resourceId, disabled: config.acs.authDisabled });
+
+  const server = createMediaSocketServer(
+    {
+      verifier,
+      sessions: deps.sessions,
+      resolveCall: async (callId) => {
+        await vadReady;
+        return deps.resolveCall(callId);
+      },
+      sessionFor,
+      onAccepted,
+      metrics,
+      log: mlog,
+    },
+    { maxPayloadBytes: config.media.maxPayloadBytes, badScoreLimit: 32, maxPendingUpgrades: 1024 },
+  );
+  deps.upgrades.set(MEDIA_PATH, server.handle);
+
+  deps.lifecycle.onClose('media', () => {
+    server.closeAll(ERR.SHUTDOWN.closeCode, 'worker shutting down');
+    scheduler.stop();
+    for (const s of sessions.values()) s.dispose();
+    sessions.clear();
+    metrics.stop();
+  });
+
+  return {
+    server,
+    scheduler,
+    metrics,
+    session: (callId) => sessions.get(callId),
+    get sessionCount() {
+      return sessions.size;
+    },
+  };
+}
