@@ -24,8 +24,8 @@ export interface CallerVoice {
 /** What the caller says, in order; scenarios pick by index. */
 export const SCRIPT: readonly string[] = [
   'Hello, I would like to check the balance of my account please.',
-  'When was my last payment received?',
-  'Thank you, that is everything I needed today.',
+  'What are your opening hours on Saturday?',
+  'Thank you, that is all I needed. Goodbye.',
   'Sorry, wait, I have one more question.',
 ];
 
