@@ -12,7 +12,7 @@ import type { SimIdentity } from './identity.js';
 import { MediaLink } from './media-link.js';
 import { garbageMessages } from './media-messages.js';
 import { SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
-import { acsUserIdentifier, phoneIdentifier, type SimCall } from './sim-call.js';
+import { MAX_CALLER_TURNS, acsUserIdentifier, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
 
 export interface RunnerDeps {
@@ -28,6 +28,8 @@ export interface RunnerDeps {
   readonly duplicateRate: number;
   readonly durationMs: number;
   readonly contextTtlMs: number;
+  /** Keep the decoded outbound audio of every call (SimCall.outboundAudio, bounded). */
+  readonly captureOutbound?: boolean;
 }
 
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -76,6 +78,9 @@ export class CallRunner implements CallSession, ScenarioContext {
       mediaConnections: 0,
       outboundFrames: 0,
       stopAudioTimes: [],
+      callerTurns: [],
+      outboundAudio: deps.captureOutbound ? [] : undefined,
+      outboundAudioBytes: 0,
       violations: [],
       failure: undefined,
       disconnectedBy: undefined,
@@ -287,7 +292,16 @@ export class CallRunner implements CallSession, ScenarioContext {
   startSaying(i: number): { onsetAt: Promise<number>; done: Promise<number> } {
     const u = this.voice?.utterances[i];
     if (!u || !this.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
-    return this.link.say(u);
+    const s = this.link.say(u);
+    const { call } = this;
+    const turns = (call.callerTurns ??= []);
+    if (turns.length < MAX_CALLER_TURNS) {
+      const rec: CallerTurnRecord = { utterance: i, onsetAt: undefined, finalAt: undefined };
+      turns.push(rec);
+      void s.onsetAt.then((t) => (rec.onsetAt = t - call.offeredAt));
+      void s.done.then((t) => (rec.finalAt = t - call.offeredAt));
+    }
+    return s;
   }
 
   waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {

@@ -7,7 +7,7 @@ import type { FrameClock, TickSubscriber } from './frame-clock.js';
 import { FRAME_MS, base64DecodedLength } from './frame-math.js';
 import type { SimIdentity } from './identity.js';
 import { audioDataHead, audioDataTail, audioMetadata, dtmfData, transcriptionData, transcriptionMetadata } from './media-messages.js';
-import type { SimCall } from './sim-call.js';
+import { MAX_CAPTURE_BYTES, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
 
 export interface MediaLinkOptions {
@@ -290,6 +290,12 @@ export class MediaLink implements TickSubscriber {
       if (this.lastOutboundAt > 0 && now - this.lastOutboundAt < 10 * FRAME_MS) this.stats.recordOutboundInterval(now - this.lastOutboundAt);
       this.lastOutboundAt = now;
       this.call.outboundFrames += frames;
+      const cap = this.call.outboundAudio;
+      const captured = this.call.outboundAudioBytes ?? 0;
+      if (cap && captured + bytes <= MAX_CAPTURE_BYTES) {
+        cap.push({ at: now - this.call.offeredAt, pcm: Buffer.from(b64, 'base64') });
+        this.call.outboundAudioBytes = captured + bytes;
+      }
       this.stats.framesReceived += frames;
       if (this.call.firstAgentAudioAt === undefined) this.call.firstAgentAudioAt = now - this.call.offeredAt;
       if (this.audioWaiters.length > 0) MediaLink.release(this.audioWaiters, now);

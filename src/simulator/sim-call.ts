@@ -25,6 +25,21 @@ export interface CallbackRecord {
   duplicated: boolean;
 }
 
+export interface CallerTurnRecord {
+  readonly utterance: number;
+  onsetAt: number | undefined;
+  finalAt: number | undefined;
+}
+
+export interface OutboundChunk {
+  readonly at: number;
+  readonly pcm: Buffer;
+}
+
+/** Largest captured outbound audio per call (~2 min of 16 kHz PCM16); later audio is not kept. */
+export const MAX_CAPTURE_BYTES = 4 * 1024 * 1024;
+export const MAX_CALLER_TURNS = 100;
+
 export type CallState = 'offered' | 'answered' | 'connected' | 'disconnected';
 
 export interface SimCall {
@@ -51,6 +66,11 @@ export interface SimCall {
   /** Outbound (worker → ACS) audio frames and stopAudio messages received, times in ms since offeredAt. */
   outboundFrames: number;
   stopAudioTimes: number[];
+  /** What the caller said: utterance index, speech onset and Final transcript times (ms since offeredAt). */
+  callerTurns?: CallerTurnRecord[];
+  /** Decoded outbound PCM16 by arrival (ms since offeredAt); only with runCalls({ captureOutbound }). */
+  outboundAudio?: OutboundChunk[] | undefined;
+  outboundAudioBytes?: number;
   violations: string[];
   failure: string | undefined;
   disconnectedBy: 'caller' | 'worker' | undefined;

@@ -56,6 +56,8 @@ export interface RunCallsOptions {
   readonly channels?: AudioChannels;
   /** Fraction (0..1) of IncomingCall events and callbacks delivered a second time. */
   readonly duplicateRate?: number;
+  /** Keep each call's decoded outbound (agent) audio with arrival times (SimCall.outboundAudio, bounded per call). */
+  readonly captureOutbound?: boolean;
   readonly onProgress?: (p: Progress) => void;
 }
 
@@ -136,6 +138,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       duplicateRate,
       durationMs: Math.max(0, (o.durationS ?? 0) * 1000),
       contextTtlMs: CONTEXT_TTL_MS,
+      captureOutbound: o.captureOutbound === true,
     };
     const el = monitorEventLoopDelay({ resolution: EL_RESOLUTION_MS });
     el.enable();
