@@ -149,7 +149,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     config,
   );
   // Every call this replica drives (answered here or resumed from a snapshot) gets a turn pipeline.
-  edge.supervisor.onAttach((call) => conversation.attach(call, { callControl: control }));
+  // Its agent hang-up (goodbye) goes through the call's controller: finalized as agent-hangup.
+  edge.supervisor.onAttach((call) => conversation.attach(call, { callControl: edge.supervisor.controlFor(call.callId) }));
   const warmUp = new AbortController();
   lifecycle.onDrain('conversation', () => {
     warmUp.abort();

@@ -361,6 +361,28 @@ export class CallSupervisor {
     return this.#controllers.get(callId);
   }
 
+  /**
+   * Call control as a call's own components (the turn pipeline) use it: their hang-up ends the call
+   * through its controller, so it is finalized as agent-hangup rather than as the caller's hang-up
+   * when CallDisconnected arrives. Everything else goes straight to Call Automation.
+   */
+  controlFor(callId: string): CallControl {
+    const control = this.deps.control;
+    return {
+      answer: (req) => control.answer(req),
+      hangUp: (connectionId, operationContext) => {
+        const c = this.#controllers.get(callId);
+        return c ? c.hangUp('agent-hangup', 'agent hang-up') : control.hangUp(connectionId, operationContext);
+      },
+      playText: (id, text, opts) => control.playText(id, text, opts),
+      cancelMedia: (id, ctx) => control.cancelMedia(id, ctx),
+      startMediaStreaming: (id, ctx) => control.startMediaStreaming(id, ctx),
+      stopMediaStreaming: (id, ctx) => control.stopMediaStreaming(id, ctx),
+      startTranscription: (id, ctx) => control.startTranscription(id, ctx),
+      stopTranscription: (id, ctx) => control.stopTranscription(id, ctx),
+    };
+  }
+
   get size(): number {
     return this.#controllers.size;
   }

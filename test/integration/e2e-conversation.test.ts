@@ -23,11 +23,11 @@ describe('e2e: conversation loop (qa, barge-in)', () => {
   let report: SimReport;
   let qa: SimCall;
   let barge: SimCall;
-  const ended = new Set<string>();
+  const ended = new Map<string, string[]>();
 
   beforeAll(async () => {
     e = await startE2E();
-    e.worker.edge.onFinalize(async (call) => void ended.add(call.callId));
+    e.worker.edge.onFinalize(async (call, outcome) => void ended.set(call.callId, [...(ended.get(call.callId) ?? []), outcome]));
     report = await e.sim.runCalls({ target: e.target, calls: 2, concurrency: 2, scenario: 'qa,barge-in', captureOutbound: true });
     qa = e.sim.calls.find((c) => c.scenario === 'qa') as SimCall;
     barge = e.sim.calls.find((c) => c.scenario === 'barge-in') as SimCall;
@@ -43,6 +43,9 @@ describe('e2e: conversation loop (qa, barge-in)', () => {
     expect(report.protocolViolations).toBe(0);
     expect(qa.disconnectedBy).toBe('worker');
     expect(qa.hangupRequests.length).toBeGreaterThanOrEqual(1);
+    // The agent's goodbye ended the qa call; the barge-in caller hung up himself.
+    expect(ended.get(workerCallId(qa))).toEqual(['agent-hangup']);
+    expect(ended.get(workerCallId(barge))).toEqual(['caller-hangup']);
   });
 
   it('qa: the caller hears a spoken answer after each of the three questions', async () => {
