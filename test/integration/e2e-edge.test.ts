@@ -5,15 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallOutcome } from '../../src/domain/call-records.js';
 import type { SimReport } from '../../src/simulator/report.js';
 import { eventually, startE2E, workerCallId, type E2E } from '../support/e2e.js';
+import { counterTotal } from '../support/e2e-metrics.js';
 
 const CALLS = 50;
-
-async function counterTotal(e: E2E, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = e.worker.registry.getSingleMetric(name);
-  if (!m) return 0;
-  const { values } = await m.get();
-  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((n, v) => n + v.value, 0);
-}
 
 describe('e2e: ACS edge under 50 concurrent calls with redeliveries', () => {
   let e: E2E;
@@ -71,13 +65,13 @@ describe('e2e: ACS edge under 50 concurrent calls with redeliveries', () => {
   });
 
   it('counts the duplicates it absorbed and the calls it ended', async () => {
-    expect(await counterTotal(e, 'voice_duplicate_events_total')).toBeGreaterThan(0);
-    expect(await counterTotal(e, 'voice_duplicate_events_total', { source: 'incoming-call' })).toBeGreaterThan(0);
-    expect(await counterTotal(e, 'voice_duplicate_events_total', { source: 'callback' })).toBeGreaterThan(0);
-    expect(await counterTotal(e, 'voice_call_answers_total', { outcome: 'answered' })).toBe(CALLS);
-    expect(await counterTotal(e, 'voice_calls_ended_total')).toBe(CALLS);
-    expect(await counterTotal(e, 'voice_calls_ended_total', { outcome: 'caller-hangup' })).toBe(CALLS);
-    expect(await counterTotal(e, 'voice_call_finalizer_failures_total')).toBe(0);
+    expect(await counterTotal(e.worker, 'voice_duplicate_events_total')).toBeGreaterThan(0);
+    expect(await counterTotal(e.worker, 'voice_duplicate_events_total', { source: 'incoming-call' })).toBeGreaterThan(0);
+    expect(await counterTotal(e.worker, 'voice_duplicate_events_total', { source: 'callback' })).toBeGreaterThan(0);
+    expect(await counterTotal(e.worker, 'voice_call_answers_total', { outcome: 'answered' })).toBe(CALLS);
+    expect(await counterTotal(e.worker, 'voice_calls_ended_total')).toBe(CALLS);
+    expect(await counterTotal(e.worker, 'voice_calls_ended_total', { outcome: 'caller-hangup' })).toBe(CALLS);
+    expect(await counterTotal(e.worker, 'voice_call_finalizer_failures_total')).toBe(0);
     expect(e.worker.calls.size).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import type { SimReport } from '../../src/simulator/report.js';
 import type { SimCall } from '../../src/simulator/sim-call.js';
 import { eventually, startE2E, workerCallId, type E2E } from '../support/e2e.js';
 import { framesBetween, nextFinalAfter } from '../support/e2e-audio.js';
+import { counterTotal } from '../support/e2e-metrics.js';
 
 /** Agent frames of an interrupted utterance tolerated after its stopAudio (none are expected). */
 const MAX_FRAMES_AFTER_STOP = 1;
@@ -41,10 +42,11 @@ describe('e2e: media path (barge-in, reconnect)', () => {
     expect(reconnect.failure).toBeUndefined();
   });
 
-  it('barge-in: the worker sends stopAudio and the simulator measures the barge-in latency', () => {
+  it('barge-in: the worker sends stopAudio and the simulator measures the barge-in latency', async () => {
     expect(report.frames.stopAudio).toBeGreaterThanOrEqual(1);
     expect(bargeIn.stopAudioTimes.length).toBeGreaterThanOrEqual(1);
     expect(report.latency.bargeIn.count).toBe(1);
+    expect(await counterTotal(e.worker, 'voice_media_barge_ins_total')).toBeGreaterThanOrEqual(bargeIn.stopAudioTimes.length);
   });
 
   it('barge-in: no agent audio of the interrupted utterance arrives after stopAudio', () => {
@@ -66,6 +68,8 @@ describe('e2e: media path (barge-in, reconnect)', () => {
     const id = workerCallId(reconnect);
     // One call on the worker from answer to hang-up, finalized once; no second call from the reconnect.
     expect(finalized.size).toBe(2);
+    expect(await counterTotal(e.worker, 'voice_media_upgrades_total')).toBe(3);
+    expect(await counterTotal(e.worker, 'voice_incoming_calls_total', { result: 'accepted' })).toBe(2);
     expect(finalized.get(id)).toEqual(['caller-hangup']);
     const { history } = await e.worker.state.conversations.getState(id);
     const users = history.filter((t) => t.speaker === 'user');
