@@ -50,7 +50,12 @@ describe('media WebSocket', () => {
 
   beforeAll(async () => {
     jwks = await startMediaJwks();
-    worker = await createWorker(testConfig({ ...jwks.workerEnv(), VAD_ONSET_FRAMES: '2' }), silentLogger(), { defaultMetrics: false });
+    // The media path alone: calls are added to the registry directly (no state machine, no turn
+    // pipeline), so held callbacks are handed to the call's event hub instead of the edge.
+    worker = await createWorker(testConfig({ ...jwks.workerEnv(), VAD_ONSET_FRAMES: '2' }), silentLogger(), {
+      defaultMetrics: false,
+      dispatchCallback: (call, env) => call.events.emit('callback', { type: env.type, data: env.data }),
+    });
     port = (await worker.start()).port;
   });
   afterAll(async () => {
