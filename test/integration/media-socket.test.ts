@@ -50,7 +50,12 @@ describe('media WebSocket', () => {
 
   beforeAll(async () => {
     jwks = await startMediaJwks();
-    worker = await createWorker(testConfig({ ...jwks.workerEnv(), VAD_ONSET_FRAMES: '2' }), silentLogger(), { defaultMetrics: false });
+    // The calls here are bare LiveCalls (no state machine, no turn pipeline): held callbacks are
+    // handed to them as plain `callback` events so the media path is observed on its own.
+    worker = await createWorker(testConfig({ ...jwks.workerEnv(), VAD_ONSET_FRAMES: '2' }), silentLogger(), {
+      defaultMetrics: false,
+      dispatchCallback: (call, env) => call.events.emit('callback', { type: env.type, data: env.data }),
+    });
     port = (await worker.start()).port;
   });
   afterAll(async () => {
