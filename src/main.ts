@@ -64,7 +64,7 @@ export interface WorkerOptions {
   readonly callControl?: CallControl;
   /** The LiveCall for an authenticated media upgrade (default: this replica's registry only). */
   readonly resolveCall?: (callId: string) => Promise<LiveCall | null>;
-  /** Delivers a callback held while the call had no owner (default: emitted as a `callback` event). */
+  /** Delivers a callback held while the call had no owner (default: the edge's state machine, edge.dispatchLocal). */
   readonly dispatchCallback?: (call: LiveCall, env: CallbackEnvelope) => void;
 }
 

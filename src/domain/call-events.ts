@@ -46,11 +46,16 @@ export class CallEvents {
   constructor(private readonly onError: (err: unknown, event: CallEventName) => void) {}
 
   on<K extends CallEventName>(name: K, fn: Listener<K>): () => void {
-    const list = (this.#listeners[name] ??= []) as Listener<K>[];
-    list.push(fn);
+    ((this.#listeners[name] ??= []) as Listener<K>[]).push(fn);
     return () => {
-      const i = list.indexOf(fn);
-      if (i >= 0) list.splice(i, 1);
+      const list = this.#listeners[name] as Listener<K>[] | undefined;
+      const i = list ? list.indexOf(fn) : -1;
+      if (!list || i < 0) return;
+      // Copy on write: an emit in progress keeps iterating the list it started with, so a listener
+      // that unsubscribes (itself or others) while handling an event never makes the next one miss it.
+      const next = list.slice();
+      next.splice(i, 1);
+      (this.#listeners as Record<CallEventName, Listener<K>[]>)[name] = next;
     };
   }
 

@@ -74,6 +74,8 @@ export interface Simulator {
   readonly calls: readonly SimCall[];
   /** REST requests refused for a bad HMAC signature. */
   readonly unauthorizedRequests: number;
+  /** A fresh ACS JWT signed by this simulator's key (what it sends with callbacks and media upgrades). */
+  issueToken(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -216,6 +218,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     get unauthorizedRequests() {
       return unauthorized;
     },
+    issueToken: () => identity.issue(),
     workerEnv: () => ({ ACS_CONNECTION_STRING: acsConnectionString, ACS_JWKS_URL: jwksUrl, ACS_JWT_ISSUER: issuer, ACS_RESOURCE_ID: resourceId }),
     runCalls,
     async close() {

@@ -50,8 +50,8 @@ describe('media WebSocket', () => {
 
   beforeAll(async () => {
     jwks = await startMediaJwks();
-    // The media path alone: calls are added to the registry directly (no state machine, no turn
-    // pipeline), so held callbacks are handed to the call's event hub instead of the edge.
+    // The calls here are bare LiveCalls (no state machine, no turn pipeline): held callbacks are
+    // handed to them as plain `callback` events so the media path is observed on its own.
     worker = await createWorker(testConfig({ ...jwks.workerEnv(), VAD_ONSET_FRAMES: '2' }), silentLogger(), {
       defaultMetrics: false,
       dispatchCallback: (call, env) => call.events.emit('callback', { type: env.type, data: env.data }),

@@ -39,6 +39,7 @@ export function parseEnvelope(raw: string): CallbackEnvelope | null {
 
 export class RedisEventRouter implements EventRouter {
   #sub: RedisClient | null = null;
+  #retry: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
 
   constructor(
     private readonly deps: { client: RedisClient; scripts: RedisScripts; keys: RedisKeys; workers: WorkerRegistry; onForwarded?: (outcome: 'forwarded' | 'held' | 'received' | 'dropped') => void },
@@ -46,6 +47,12 @@ export class RedisEventRouter implements EventRouter {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * Subscribes this replica's channel. Resolves once subscribed; while Redis is unreachable it keeps
+   * trying (backoff up to 2 s) rather than failing for good: ioredis re-subscribes after a reconnect
+   * only once a SUBSCRIBE went through, so a replica that booted during an outage would otherwise
+   * never receive a forwarded event. Resolves without subscribing if stop() comes first.
+   */
   async start(deliver: (env: CallbackEnvelope) => void): Promise<void> {
     if (this.#sub) return;
     const sub = this.deps.client.duplicate();
@@ -67,10 +74,22 @@ export class RedisEventRouter implements EventRouter {
         this.log.error({ err, callId: env.callId }, 'delivering a forwarded event failed');
       }
     });
-    try {
-      await sub.subscribe(channel);
-    } catch (err) {
-      throw toBackendError(err, 'subscribe');
+    for (let attempt = 0, delayMs = 100; this.#sub === sub; attempt++, delayMs = Math.min(delayMs * 2, 2000)) {
+      try {
+        await sub.subscribe(channel);
+        if (attempt > 0) this.log.info({ attempts: attempt + 1 }, 'event channel subscribed');
+        return;
+      } catch (err) {
+        // A timed-out SUBSCRIBE may still go through; subscribing again is harmless.
+        const e = toBackendError(err, 'subscribe');
+        if (attempt === 0) this.log.warn({ err: e }, 'event channel not subscribed yet; retrying');
+        else this.log.debug({ err: e, attempt }, 'event channel subscribe retry failed');
+      }
+      await new Promise<void>((resolve) => {
+        this.#retry = { timer: setTimeout(resolve, delayMs), resolve };
+        this.#retry.timer.unref();
+      });
+      this.#retry = null;
     }
   }
 
@@ -129,6 +148,11 @@ export class RedisEventRouter implements EventRouter {
   async stop(): Promise<void> {
     const sub = this.#sub;
     this.#sub = null;
+    if (this.#retry) {
+      clearTimeout(this.#retry.timer);
+      this.#retry.resolve();
+      this.#retry = null;
+    }
     if (!sub) return;
     await sub.quit().catch(() => sub.disconnect());
   }
