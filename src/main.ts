@@ -15,6 +15,7 @@ import { CallRegistry } from './domain/live-call.js';
 import { LeaseKeeper } from './domain/lease-keeper.js';
 import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
 import type { AffinityStore, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
+import { wireArchive, type ArchiveRole, type ArchiveWiring } from './archive-wiring.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -36,6 +37,8 @@ export interface Worker {
   readonly calls: CallRegistry;
   /** Owner leases of this replica's calls, renewed in one batch. */
   readonly leases: LeaseKeeper;
+  /** The archive pipeline: queue, finalizer hook, archive store, caller profiles. */
+  readonly archive: ArchiveWiring;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -46,6 +49,8 @@ export interface WorkerOptions {
   /** Collect process-level default metrics (off in tests that build several workers). */
   readonly defaultMetrics?: boolean;
   readonly clock?: Clock;
+  /** 'archiver' runs only the archive consumer's side of the archive wiring (no sender). */
+  readonly role?: ArchiveRole;
 }
 
 function memoryState(config: Config, clock: Clock): StateAdapters {
@@ -93,6 +98,11 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   leases.start();
   lifecycle.onClose('leases', () => leases.stop());
 
+  const archive = await wireArchive(
+    { config, log, registry, lifecycle, readiness, routes, calls, conversations: state.conversations, sessions: state.sessions, redis, clock },
+    opts.role ?? 'serve',
+  );
+
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
     { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000 },
@@ -112,6 +122,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     redis,
     calls,
     leases,
+    archive,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;
