@@ -414,6 +414,21 @@ export class AmqpPeer {
       return;
     }
     if (op === 'com.microsoft:update-disposition') {
+      // Settlement through $management (the SDK uses it when the receiving link is gone or busy).
+      const body = (msg.body ?? {}) as Record<string, unknown>;
+      const status = String(body['disposition-status'] ?? '');
+      for (const t of ((body['lock-tokens'] as unknown[]) ?? []).map((x) => uuidToHex(x))) {
+        const l = this.#locks.get(t);
+        if (!l) {
+          this.#reply(msg.reply_to, msg, { statusCode: 410, errorCondition: 'com.microsoft:message-lock-lost', statusDescription: 'lock lost' });
+          return;
+        }
+        clearTimeout(l.timer);
+        this.#locks.delete(t);
+        if (status === 'completed') l.queue.completed++;
+        else if (status === 'suspended') this.#deadLetter(l.queue, l.msg, String(body['deadletter-reason'] ?? 'suspended'), String(body['deadletter-description'] ?? ''));
+        else if (status === 'abandoned') this.#requeue(l.queue, l.msg, 'MaxDeliveryCountExceeded', 'abandoned too often');
+      }
       this.#reply(msg.reply_to, msg, { statusCode: 200 }, {});
       return;
     }
