@@ -15,21 +15,22 @@ export interface SpoolEntry {
 export class FileSpool {
   #seq = 0;
   #ready: Promise<void> | null = null;
-  #depth = 0;
+  /** Entry names known to be on disk: a set, so a listing racing a write never counts twice. */
+  readonly #names = new Set<string>();
 
   constructor(readonly dir: string) {}
 
   async #init(): Promise<void> {
     this.#ready ??= (async () => {
       await mkdir(this.dir, { recursive: true });
-      this.#depth = (await this.list()).length;
+      await this.list();
     })();
     await this.#ready;
   }
 
   /** Entries currently on disk (as of the last list/write/remove). */
   get depth(): number {
-    return this.#depth;
+    return this.#names.size;
   }
 
   /** Durably stores `data` under `id`. Returns the entry name. */
@@ -47,7 +48,7 @@ export class FileSpool {
     }
     await rename(tmp, join(this.dir, name));
     await this.#syncDir();
-    this.#depth++;
+    this.#names.add(name);
     return name;
   }
 
@@ -60,7 +61,8 @@ export class FileSpool {
       throw err;
     }
     const names = all.filter((n) => n.endsWith(SUFFIX) && !n.startsWith('.')).sort();
-    this.#depth = names.length;
+    this.#names.clear();
+    for (const n of names) this.#names.add(n);
     return names.map((name) => ({ name, id: name.slice(name.indexOf('-', name.indexOf('-', name.indexOf('-') + 1) + 1) + 1, -SUFFIX.length) }));
   }
 
@@ -71,9 +73,10 @@ export class FileSpool {
   async remove(name: string): Promise<void> {
     try {
       await unlink(join(this.dir, name));
-      this.#depth = Math.max(0, this.#depth - 1);
+      this.#names.delete(name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.#names.delete(name);
     }
   }
 
