@@ -209,6 +209,12 @@ export class AmqpPeer {
       const s = ctx.sender as Sender;
       for (const q of this.#queues.values()) if (q.senders.has(s)) this.#pump(q);
     });
+    c.on('sender_draining', (ctx: EventContext) => {
+      // The receiver asked for a drain: deliver what is ready, then hand back the unused credit.
+      const s = ctx.sender as Sender;
+      for (const q of this.#queues.values()) if (q.senders.has(s)) this.#pump(q);
+      (s as unknown as { set_drained(d: boolean): void }).set_drained(true);
+    });
     c.on('message', (ctx: EventContext) => this.#onMessage(ctx));
     c.on('accepted', (ctx: EventContext) => this.#settle(ctx, 'accepted'));
     c.on('rejected', (ctx: EventContext) => this.#settle(ctx, 'rejected'));

@@ -67,9 +67,14 @@ export class ServiceBusArchiver {
     let backoff = 250;
     while (!signal.aborted) {
       await this.gate.wait(signal);
-      const free = this.cfg.concurrency - this.#inFlight;
-      if (free <= 0) {
+      // Keep up to one extra round of messages locked and ready, so a worker that finishes finds the
+      // next message without waiting for a receive round trip (locks renew automatically).
+      // Refill in batches (each receive costs a credit/drain round trip): once at most one round is
+      // left, fetch up to two rounds.
+      const free = this.cfg.concurrency * 2 - this.#inFlight;
+      if (this.#inFlight > this.cfg.concurrency) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = null;
         continue;
       }
       let msgs: ServiceBusReceivedMessage[];
