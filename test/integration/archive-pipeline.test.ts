@@ -60,6 +60,9 @@ describe('archive pipeline (Service Bus → Cosmos)', () => {
   it('dead-letters a poison message with its reason', async () => {
     const sender = rig.sb.createSender(QUEUE);
     await sender.sendMessages({ messageId: 'poison-1', body: Buffer.from(JSON.stringify({ version: 99, callId: 'poison-1' })) });
+    // One at a time: rhea merges back-to-back dispositions of adjacent deliveries into one frame
+    // carrying the first one's state, which would give both the same reason.
+    await waitFor(() => rig.peer.deadLetters(QUEUE).length >= 1, 10_000, 'first dead letter');
     await sender.sendMessages({ messageId: 'poison-2', body: Buffer.from('not json {') });
     await waitFor(() => rig.peer.deadLetters(QUEUE).length >= 2, 10_000, 'dead letters');
     const dead = rig.peer.deadLetters(QUEUE);
@@ -68,5 +71,49 @@ describe('archive pipeline (Service Bus → Cosmos)', () => {
     expect(v99?.deadLetterDescription).toContain('unknown job version 99');
     expect(dead.find((m) => m.messageId === 'poison-2')?.deadLetterReason).toBe('UnreadableJob');
     expect(await rig.store.getTranscript('poison-1')).toBeNull();
+  });
+});
+
+describe('local AMQP peer', () => {
+  it('refuses a put-token signed with the wrong key', async () => {
+    const { AmqpPeer } = await import('../support/amqp-peer.js');
+    const { ServiceBusClient } = await import('@azure/service-bus');
+    const peer = await AmqpPeer.start();
+    const bad = new ServiceBusClient(peer.connectionString(Buffer.from('wrong key').toString('base64')), {
+      retryOptions: { maxRetries: 0, timeoutInMs: 3000 },
+    });
+    try {
+      await expect(bad.createSender('q').sendMessages({ body: 'x' })).rejects.toThrow();
+      expect(peer.cbsRejected).toBeGreaterThan(0);
+      expect(peer.depth('q')).toBe(0);
+    } finally {
+      await bad.close().catch(() => undefined);
+      await peer.close();
+    }
+  });
+});
+
+describe('local AMQP peer delivery count', () => {
+  it('dead-letters a message abandoned up to the max delivery count', async () => {
+    const { AmqpPeer } = await import('../support/amqp-peer.js');
+    const { ServiceBusClient } = await import('@azure/service-bus');
+    const peer = await AmqpPeer.start({ maxDeliveryCount: 3 });
+    const client = new ServiceBusClient(peer.connectionString());
+    try {
+      await client.createSender('q').sendMessages({ messageId: 'm', body: Buffer.from('{}') });
+      const receiver = client.createReceiver('q', { receiveMode: 'peekLock', skipParsingBodyAsJson: true });
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [m] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 2000 });
+        counts.push(m!.deliveryCount ?? -1);
+        await receiver.abandonMessage(m!);
+      }
+      expect(counts).toEqual([0, 1, 2]);
+      expect(peer.depth('q')).toBe(0);
+      expect(peer.deadLetters('q').map((m) => m.deadLetterReason)).toEqual(['MaxDeliveryCountExceeded']);
+    } finally {
+      await client.close();
+      await peer.close();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/logger.js';
 import { createWorker, type Worker } from '../../src/main.js';
 import { LiveCall } from '../../src/domain/live-call.js';
 import { waitFor } from './archive-rig.js';
+import { loadCallerProfile } from '../../src/adapters/cosmos/cached-profile-store.js';
 
 const TOKEN = 'operator-token-0123456789';
 
@@ -90,6 +91,13 @@ describe('archive routes on the local default', () => {
     const res = await fetch(`${url}/api/profiles/${encodeURIComponent(id)}`, { headers: auth });
     expect(await res.json()).toMatchObject({ name: 'Ada L.', accountBalance: 12 });
     expect(await metric('voice_profile_cache_lookups_total', 'result', 'miss')).toBe(2);
+
+    expect((await put({ name: 'Ada L.', accountBalance: 12, pin: '4321' })).status).toBe(200);
+    const callId = randomUUID();
+    const loaded = await loadCallerProfile({ profiles: worker.archive.profiles, conversations: worker.state.conversations }, callId, id);
+    expect(loaded?.pin).toBe('4321');
+    const ctx = (await worker.state.conversations.getState(callId)).context;
+    expect(ctx.profile).toEqual({ id, name: 'Ada L.', accountBalance: 12, hasPin: true });
 
     expect((await put({ id: 'someone-else' })).status).toBe(400);
     expect((await put([1, 2])).status).toBe(400);

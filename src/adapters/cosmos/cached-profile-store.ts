@@ -87,3 +87,26 @@ export class MemoryProfileCache implements ProfileCache {
     this.#m.delete(id);
   }
 }
+
+/**
+ * At IncomingCall: reads the caller's profile (cache-aside) and puts it into the conversation
+ * context for the responder. The PIN stays out of the context (the responder must never see it);
+ * `profile.hasPin` tells whether one is set. Returns the full profile, or null (unknown caller or
+ * the store unavailable — a call is never refused for that).
+ */
+export async function loadCallerProfile(
+  deps: { profiles: ProfileStore; conversations: { updateContext(callId: string, patch: Readonly<Record<string, unknown>>): Promise<void> } },
+  callId: string,
+  callerId: string,
+): Promise<CallerProfile | null> {
+  let profile: CallerProfile | null = null;
+  try {
+    profile = await deps.profiles.get(callerId);
+  } catch {
+    return null;
+  }
+  if (!profile) return null;
+  const { pin, ...visible } = profile;
+  await deps.conversations.updateContext(callId, { profile: { ...visible, hasPin: typeof pin === 'string' && pin.length > 0 } });
+  return profile;
+}
