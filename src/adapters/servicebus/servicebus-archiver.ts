@@ -1,5 +1,5 @@
-// The archiver: a peek-lock receiver on the archive queue with bounded concurrency (p-queue) and
-// automatic lock renewal. Throttling holds the message (lock renewed) and retries it after the
+// The archiver: a peek-lock streaming receiver on the archive queue with bounded concurrency
+// (maxConcurrentCalls and a p-queue of the same size) and automatic lock renewal. Throttling holds the message (lock renewed) and retries it after the
 // store's retry-after while the receive loop stops fetching; after too many throttled attempts the
 // message is abandoned (redelivered later). Poison is dead-lettered with its reason; the broker
 // dead-letters a message that reached its max delivery count.
@@ -31,9 +31,8 @@ export class ServiceBusArchiver {
   readonly #settled;
   readonly #receiveErrors;
   #receiver: ServiceBusReceiver | null = null;
-  #loop: Promise<void> | null = null;
+  #sub: { close(): Promise<void> } | null = null;
   #inFlight = 0;
-  #wake: (() => void) | null = null;
 
   constructor(
     private readonly deps: { client: ServiceBusClient; processor: ArchiveProcessor; registry: Registry; log: Logger },
@@ -53,55 +52,35 @@ export class ServiceBusArchiver {
   }
 
   start(): void {
-    if (this.#loop) return;
-    this.#receiver = this.deps.client.createReceiver(this.cfg.queue, {
+    if (this.#sub) return;
+    const receiver = this.deps.client.createReceiver(this.cfg.queue, {
       receiveMode: 'peekLock',
       maxAutoLockRenewalDurationInMs: this.cfg.lockRenewalMs,
       skipParsingBodyAsJson: true,
     });
-    this.#loop = this.#run();
-  }
-
-  async #run(): Promise<void> {
-    const signal = this.#stop.signal;
-    let backoff = 250;
-    while (!signal.aborted) {
-      await this.gate.wait(signal);
-      // Keep up to one extra round of messages locked and ready, so a worker that finishes finds the
-      // next message without waiting for a receive round trip (locks renew automatically).
-      // Refill in batches (each receive costs a credit/drain round trip): once at most one round is
-      // left, fetch up to two rounds.
-      const free = this.cfg.concurrency * 2 - this.#inFlight;
-      if (this.#inFlight > this.cfg.concurrency) {
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        this.#wake = null;
-        continue;
-      }
-      let msgs: ServiceBusReceivedMessage[];
-      try {
-        msgs = await (this.#receiver as ServiceBusReceiver).receiveMessages(free, { maxWaitTimeInMs: this.cfg.receiveWaitMs, abortSignal: signal });
-        backoff = 250;
-      } catch (err) {
-        if (signal.aborted) break;
-        this.#receiveErrors.inc();
-        this.deps.log.warn({ err }, 'archive receive failed; backing off');
-        await sleep(backoff, signal);
-        backoff = Math.min(backoff * 2, 10_000);
-        continue;
-      }
-      for (const m of msgs) {
-        this.#inFlight++;
-        void this.#pq
-          .add(() => this.#handle(m))
-          .catch((err: unknown) => this.deps.log.error({ err }, 'archive handler failed'))
-          .finally(() => {
+    this.#receiver = receiver;
+    // A streaming receiver: the SDK holds at most `concurrency` messages and grants new credit only
+    // as handlers finish, so while handlers wait out a throttle nothing new is fetched (no spinning).
+    this.#sub = receiver.subscribe(
+      {
+        processMessage: async (m) => {
+          if (this.#stop.signal.aborted) return;
+          this.#inFlight++;
+          try {
+            await this.gate.wait(this.#stop.signal);
+            await this.#pq.add(() => this.#handle(m));
+          } finally {
             this.#inFlight--;
-            const w = this.#wake;
-            this.#wake = null;
-            w?.();
-          });
-      }
-    }
+          }
+        },
+        processError: async (args) => {
+          if (this.#stop.signal.aborted) return;
+          this.#receiveErrors.inc();
+          this.deps.log.warn({ err: args.error, source: args.errorSource }, 'archive receiver error');
+        },
+      },
+      { autoCompleteMessages: false, maxConcurrentCalls: this.cfg.concurrency },
+    );
   }
 
   async #handle(m: ServiceBusReceivedMessage): Promise<void> {
@@ -143,10 +122,10 @@ export class ServiceBusArchiver {
 
   /** Stops receiving, lets in-flight messages finish (up to timeoutMs), closes the receiver. */
   async stop(timeoutMs = 30_000): Promise<void> {
-    this.#stop.abort();
-    this.#wake?.();
-    await this.#loop?.catch(() => undefined);
+    const sub = this.#sub;
+    await sub?.close().catch(() => undefined);
     await Promise.race([this.#pq.onIdle(), sleep(timeoutMs)]);
+    this.#stop.abort();
     await this.#receiver?.close().catch(() => undefined);
   }
 
