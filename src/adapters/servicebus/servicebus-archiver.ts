@@ -59,8 +59,9 @@ export class ServiceBusArchiver {
       skipParsingBodyAsJson: true,
     });
     this.#receiver = receiver;
-    // A streaming receiver: the SDK holds at most `concurrency` messages and grants new credit only
-    // as handlers finish, so while handlers wait out a throttle nothing new is fetched (no spinning).
+    // A streaming receiver: the SDK holds at most 2 x concurrency messages (one round writing, one
+    // locked and ready) and grants new credit only as handlers finish, so while handlers wait out a
+    // throttle nothing new is fetched (no spinning). The p-queue bounds Cosmos writes to `concurrency`.
     this.#sub = receiver.subscribe(
       {
         processMessage: async (m) => {
@@ -79,7 +80,7 @@ export class ServiceBusArchiver {
           this.deps.log.warn({ err: args.error, source: args.errorSource }, 'archive receiver error');
         },
       },
-      { autoCompleteMessages: false, maxConcurrentCalls: this.cfg.concurrency },
+      { autoCompleteMessages: false, maxConcurrentCalls: this.cfg.concurrency * 2 },
     );
   }
 
