@@ -46,9 +46,14 @@ Consumes SERVICEBUS_ARCHIVE_QUEUE (peek-lock, ARCHIVE_CONCURRENCY in flight) and
 transcript into the Cosmos DB 'transcripts' container of COSMOS_DATABASE. Serves /healthz, /readyz
 and /metrics on PORT. SIGTERM: finish in-flight messages, then exit 0.
 `,
-  async run() {
-    process.stderr.write('voice-worker archiver: the archive pipeline is not built yet\n');
-    return 1;
+  async run(args) {
+    parseArgs({ args, options: {}, strict: true });
+    const config = loadConfig();
+    const log = createLogger({ level: config.logLevel });
+    const worker = await createWorker(config, log, { role: 'archiver' });
+    installProcessHandlers(worker.lifecycle, log, (code) => process.exit(code));
+    await worker.start();
+    return -1;
   },
 };
 

@@ -60,6 +60,7 @@ const schema = z.object({
   ARCHIVER_IN_SERVE: bool.optional().transform((v) => v ?? true),
   ARCHIVE_CONCURRENCY: int(1, 256).optional().transform((v) => v ?? 16),
   SPOOL_DIR: z.string().min(1).optional().transform((v) => v ?? '.spool'),
+  API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   ACS_CONNECTION_STRING: z
     .string()
     .regex(/endpoint=https?:\/\/[^;]+;accesskey=[^;]+/i, 'must look like endpoint=https://...;accesskey=...')
@@ -181,6 +182,8 @@ export interface Config {
     readonly concurrency: number;
     readonly spoolDir: string;
   };
+  /** Bearer token for the operator REST routes; unset = loopback clients only. */
+  readonly apiToken: string | undefined;
   readonly acs: {
     readonly connectionString: string | undefined;
     readonly endpoint: string | undefined;
@@ -346,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: raw.ARCHIVE_CONCURRENCY,
       spoolDir: raw.SPOOL_DIR,
     },
+    apiToken: raw.API_TOKEN,
     acs: {
       connectionString: raw.ACS_CONNECTION_STRING,
       endpoint: raw.ACS_ENDPOINT,

@@ -21,6 +21,9 @@ import { wireEdge, type Edge } from './server/edge-wiring.js';
 import { createConversationClients, wireConversation, type ConversationWiring } from './conversation-wiring.js';
 import type { LiveCall } from './domain/live-call.js';
 import { wireMedia, type MediaPath } from './server/media-wiring.js';
+import { wireArchive, type ArchiveRole, type ArchiveWiring } from './archive-wiring.js';
+import { trackCallForArchive } from './domain/archive/job-builder.js';
+import { loadCallerProfile } from './adapters/cosmos/cached-profile-store.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -50,6 +53,8 @@ export interface Worker {
   readonly conversation: ConversationWiring;
   /** The media WebSocket path: sessions, playout scheduler, metrics. */
   readonly media: MediaPath;
+  /** The archive pipeline: queue, finalizer hook, archive store, caller profiles. */
+  readonly archive: ArchiveWiring;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -66,6 +71,8 @@ export interface WorkerOptions {
   readonly resolveCall?: (callId: string) => Promise<LiveCall | null>;
   /** Delivers a callback held while the call had no owner (default: the edge's state machine, edge.dispatchLocal). */
   readonly dispatchCallback?: (call: LiveCall, env: CallbackEnvelope) => void;
+  /** 'archiver' runs only the archive consumer's side of the archive wiring (no sender). */
+  readonly role?: ArchiveRole;
 }
 
 function memoryState(config: Config, clock: Clock): StateAdapters {
@@ -120,6 +127,10 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   leases.start();
   lifecycle.onClose('leases', () => leases.stop());
 
+  const archive = await wireArchive(
+    { config, log, registry, lifecycle, readiness, routes, calls, conversations: state.conversations, sessions: state.sessions, redis, clock },
+    opts.role ?? 'serve',
+  );
   const acsClient = opts.callControl ? null : createCallAutomationClient(config.acs);
   const control: CallControl =
     opts.callControl ??
@@ -155,6 +166,13 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   lifecycle.onDrain('conversation', () => {
     warmUp.abort();
     return conversation.drain();
+  });
+  // The archive step: markers recorded live, the job built and queued once at finalization.
+  edge.supervisor.onAttach((call) => void trackCallForArchive(call));
+  edge.onFinalize(archive.finalizer);
+  // Caller profile (cache-aside) into the conversation context while the call is answered.
+  edge.onIncoming(async (call, caller) => {
+    await loadCallerProfile({ profiles: archive.profiles, conversations: state.conversations }, call.callId, caller.rawId);
   });
 
   const app = buildServer(
@@ -193,6 +211,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     edge,
     conversation,
     media,
+    archive,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;

@@ -26,4 +26,6 @@ export interface ArchiveJob {
 export interface TranscriptDocument extends ArchiveJob {
   readonly id: string;
   readonly archivedAt: number;
+  /** sha256 of the job's canonical JSON: a redelivery of the same job changes nothing. */
+  readonly contentHash?: string;
 }

@@ -1,0 +1,140 @@
+// One archive message, whichever queue it came from: unpack, validate, write the transcript
+// (idempotent), put the call summary in the session store, drop the claim. Returns what the
+// caller must do with the message: done, retry later (throttled/unavailable), or dead-letter.
+import type { SessionStore } from '../../domain/ports.js';
+import { validateArchiveJob } from '../../domain/archive/job-validation.js';
+import { throttleDelayMs } from '../../domain/archive/message-plan.js';
+import type { ClaimStore } from '../cosmos/cosmos-claim-store.js';
+import { classifyCosmosError, type CosmosFailure } from '../cosmos/cosmos-containers.js';
+import { toDocument, type WriteResult } from '../cosmos/cosmos-archive-store.js';
+import type { TranscriptDocument } from '../../domain/archive-job.js';
+import { counter, histogram, type Registry } from '../../metrics.js';
+import { unpackJob } from './job-codec.js';
+
+/** The write side the processor needs (CosmosArchiveStore, or a fake in unit tests). */
+export interface TranscriptWriter {
+  write(doc: TranscriptDocument): Promise<WriteResult>;
+  getTranscript(callId: string): Promise<TranscriptDocument | null>;
+}
+
+export type ProcessResult =
+  | { readonly kind: 'archived'; readonly write: WriteResult; readonly callId: string }
+  | { readonly kind: 'retry'; readonly afterMs: number; readonly reason: 'throttled' | 'unavailable' }
+  | { readonly kind: 'poison'; readonly reason: string; readonly description: string };
+
+export interface ProcessorDeps {
+  readonly store: TranscriptWriter;
+  readonly sessions: SessionStore | null;
+  readonly claims: ClaimStore | null;
+  readonly registry: Registry;
+  readonly now?: () => number;
+  readonly classify?: (err: unknown) => CosmosFailure;
+}
+
+const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+export class ArchiveProcessor {
+  readonly #now: () => number;
+  readonly #classify: (err: unknown) => CosmosFailure;
+  readonly #results;
+  readonly #throttles;
+  readonly #latency;
+  readonly #lag;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.#now = deps.now ?? Date.now;
+    this.#classify = deps.classify ?? classifyCosmosError;
+    this.#results = counter(deps.registry, 'voice_archive_results_total', 'Archive messages by result', ['result']);
+    this.#throttles = counter(deps.registry, 'voice_archive_throttles_total', 'Archive writes throttled or refused by the store', ['status']);
+    this.#latency = histogram(deps.registry, 'voice_archive_write_seconds', 'Archive store write latency');
+    this.#lag = histogram(deps.registry, 'voice_archive_lag_seconds', 'Call end to transcript archived', [], LAG_BUCKETS);
+  }
+
+  async process(body: unknown, props: Record<string, unknown>, attempt: number): Promise<ProcessResult> {
+    try {
+      return await this.#process(body, props);
+    } catch (err) {
+      const f = this.#classify(err);
+      if (f.kind === 'final') {
+        this.#results.inc({ result: 'poison' });
+        return { kind: 'poison', reason: 'StoreRejected', description: `archive store answered ${f.status}` };
+      }
+      this.#throttles.inc({ status: String(f.status) });
+      this.#results.inc({ result: f.kind });
+      const afterMs = throttleDelayMs(f.kind === 'throttled' ? f.retryAfterMs : undefined, attempt);
+      return { kind: 'retry', afterMs, reason: f.kind === 'throttled' ? 'throttled' : 'unavailable' };
+    }
+  }
+
+  async #process(body: unknown, props: Record<string, unknown>): Promise<ProcessResult> {
+    const unpacked = await unpackJob(body, props, this.deps.claims);
+    if (!unpacked.ok) {
+      if (unpacked.claimMissing && unpacked.claimId && (await this.deps.store.getTranscript(unpacked.claimId))) {
+        // Archived before; the claim was removed after that. A redelivery changes nothing.
+        this.#results.inc({ result: 'unchanged' });
+        return { kind: 'archived', write: 'unchanged', callId: unpacked.claimId };
+      }
+      this.#results.inc({ result: 'poison' });
+      return { kind: 'poison', reason: 'UnreadableJob', description: unpacked.reason };
+    }
+    const v = validateArchiveJob(unpacked.value);
+    if (!v.ok) {
+      this.#results.inc({ result: 'poison' });
+      return { kind: 'poison', reason: 'InvalidJob', description: v.reason };
+    }
+    const job = v.job;
+    const started = performance.now();
+    const write = await this.deps.store.write(toDocument(job, this.#now()));
+    this.#latency.observe((performance.now() - started) / 1000);
+    this.#results.inc({ result: write });
+    if (write !== 'unchanged') this.#lag.observe(Math.max(0, this.#now() - job.endedAt) / 1000);
+    if (unpacked.claimId) await this.deps.claims?.delete(unpacked.claimId).catch(() => undefined);
+    await this.deps.sessions
+      ?.putSummary(job.callId, {
+        callId: job.callId,
+        outcome: job.outcome,
+        startedAt: job.startedAt,
+        endedAt: job.endedAt,
+        durationMs: job.endedAt - job.startedAt,
+        turnCount: job.counters.turns ?? job.turns.length,
+        bargeIns: job.bargeIns.length,
+        archived: true,
+      })
+      .catch(() => undefined);
+    return { kind: 'archived', write, callId: job.callId };
+  }
+}
+
+/** Holds new work back while the store is throttling: every worker waits for the same deadline. */
+export class ThrottleGate {
+  #until = 0;
+
+  block(ms: number): void {
+    this.#until = Math.max(this.#until, Date.now() + ms);
+  }
+
+  get blockedForMs(): number {
+    return Math.max(0, this.#until - Date.now());
+  }
+
+  async wait(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const ms = this.blockedForMs;
+      if (ms <= 0 || signal?.aborted) return;
+      await sleep(ms, signal);
+    }
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,180 @@
+// Wires the archive pipeline into a worker: Cosmos (configured account, or the embedded server),
+// the archive queue (Service Bus with the spool fallback, or the in-process spooled queue), the
+// archiver (inside serve unless ARCHIVER_IN_SERVE=false; always in the `archiver` role), caller
+// profiles (cache-aside), the transcript and profile routes, readiness and shutdown. Called from
+// main.ts, the composition root; the SDK clients are created here on its behalf.
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { CosmosClient } from '@azure/cosmos';
+import { DefaultAzureCredential } from '@azure/identity';
+import { ServiceBusClient } from '@azure/service-bus';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { counter, type Registry } from './metrics.js';
+import type { Lifecycle } from './server/lifecycle.js';
+import type { CallRegistry } from './domain/live-call.js';
+import type { ArchiveQueue, Clock, ConversationStore, ProfileStore, ReadinessCheck, SessionStore } from './domain/ports.js';
+import { createArchiveFinalizer, type CallFinalizer } from './domain/archive/archive-finalizer.js';
+import { startEmbeddedCosmos, type EmbeddedCosmos } from './adapters/cosmos/embedded-cosmos-server.js';
+import { ensureArchiveContainers } from './adapters/cosmos/cosmos-containers.js';
+import { CosmosArchiveStore } from './adapters/cosmos/cosmos-archive-store.js';
+import { CosmosClaimStore } from './adapters/cosmos/cosmos-claim-store.js';
+import { CosmosProfileStore } from './adapters/cosmos/cosmos-profile-store.js';
+import { CachedProfileStore, MemoryProfileCache, RedisProfileCache, profileCacheKey } from './adapters/cosmos/cached-profile-store.js';
+import { FileSpool } from './adapters/spool/file-spool.js';
+import { ArchiveProcessor } from './adapters/servicebus/archive-processor.js';
+import { ServiceBusArchiveQueue, DEFAULT_QUEUE_CONFIG } from './adapters/servicebus/servicebus-archive-queue.js';
+import { ServiceBusArchiver, DEFAULT_ARCHIVER_CONFIG } from './adapters/servicebus/servicebus-archiver.js';
+import { InProcessArchiveQueue } from './adapters/servicebus/in-process-archive-queue.js';
+import { ensureServiceBusAbortControllerCompat } from './adapters/servicebus/abort-controller-compat.js';
+import type { RedisClient } from './adapters/redis/redis-client.js';
+import { transcriptRoutes } from './server/transcript-routes.js';
+import { profileRoutes } from './server/profile-routes.js';
+
+export type ArchiveRole = 'serve' | 'archiver';
+
+export interface ArchiveWiringDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly lifecycle: Lifecycle;
+  readonly readiness: ReadinessCheck[];
+  readonly routes: FastifyPluginAsync[];
+  readonly calls: CallRegistry;
+  readonly conversations: ConversationStore;
+  readonly sessions: SessionStore;
+  readonly redis: RedisClient | null;
+  readonly clock: Clock;
+}
+
+export interface ArchiveWiring {
+  readonly queue: ArchiveQueue;
+  /** The finalizer hook: call lifecycle → archive job → queue. */
+  readonly finalizer: CallFinalizer;
+  readonly archive: CosmosArchiveStore;
+  readonly profiles: ProfileStore;
+  readonly cosmos: CosmosClient;
+  /** The embedded Cosmos-compatible server when no COSMOS_ENDPOINT is configured. */
+  readonly embeddedCosmos: EmbeddedCosmos | null;
+  readonly serviceBus: ServiceBusClient | null;
+  /** The Service Bus archiver when this worker runs one. */
+  readonly archiver: ServiceBusArchiver | null;
+  readonly spoolDepth: () => number;
+}
+
+/** Creates the Cosmos client: key, AAD (DefaultAzureCredential), or the embedded server. */
+export async function createCosmosClient(config: Config): Promise<{ client: CosmosClient; embedded: EmbeddedCosmos | null }> {
+  // The archiver owns throttling (it honours retry-after itself), so the SDK does not retry 429s.
+  const connectionPolicy = { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } };
+  const { endpoint, key, caFile } = config.cosmos;
+  if (!endpoint) {
+    const embedded = await startEmbeddedCosmos();
+    const client = new CosmosClient({ endpoint: embedded.endpoint, key: embedded.key, agent: embedded.agent, connectionPolicy });
+    return { client, embedded };
+  }
+  const agent = caFile ? new Agent({ ca: readFileSync(caFile), keepAlive: true }) : undefined;
+  const auth = key ? { key } : { aadCredentials: new DefaultAzureCredential() };
+  const client = new CosmosClient({ endpoint, ...auth, ...(agent ? { agent } : {}), connectionPolicy });
+  return { client, embedded: null };
+}
+
+/** Creates the Service Bus client from a connection string or a namespace (DefaultAzureCredential). */
+export function createServiceBusClient(config: Config): ServiceBusClient | null {
+  const { connectionString, namespace } = config.serviceBus;
+  if (!connectionString && !namespace) return null;
+  ensureServiceBusAbortControllerCompat();
+  const retryOptions = { maxRetries: 2, timeoutInMs: 5000, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
+  if (connectionString) return new ServiceBusClient(connectionString, { retryOptions });
+  const fqns = (namespace as string).includes('.') ? (namespace as string) : `${namespace}.servicebus.windows.net`;
+  return new ServiceBusClient(fqns, new DefaultAzureCredential(), { retryOptions });
+}
+
+export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = 'serve'): Promise<ArchiveWiring> {
+  const { config, log, registry, lifecycle } = deps;
+  const alog = log.child({ component: 'archive' });
+  const { client: cosmos, embedded } = await createCosmosClient(config);
+  if (embedded) lifecycle.onClose('embedded-cosmos', () => embedded.close());
+  lifecycle.onClose('cosmos', async () => cosmos.dispose());
+  const containers = await ensureArchiveContainers(cosmos, config.cosmos.database);
+  const archive = new CosmosArchiveStore(containers.transcripts);
+  const claims = new CosmosClaimStore(containers.claims);
+  const spool = new FileSpool(config.archive.spoolDir);
+  const processor = new ArchiveProcessor({ store: archive, sessions: deps.sessions, claims, registry });
+  const runArchiver = role === 'archiver' || config.archive.inServe;
+
+  const serviceBus = createServiceBusClient(config);
+  let queue: ArchiveQueue;
+  let archiver: ServiceBusArchiver | null = null;
+  let spoolDepth: () => number;
+  if (serviceBus) {
+    const sbQueue = new ServiceBusArchiveQueue(
+      { sender: serviceBus.createSender(config.serviceBus.archiveQueue), spool, claims, registry, log: alog },
+      DEFAULT_QUEUE_CONFIG,
+    );
+    if (role === 'serve') sbQueue.start();
+    queue = sbQueue;
+    spoolDepth = () => sbQueue.spoolDepth;
+    if (runArchiver) {
+      archiver = new ServiceBusArchiver(
+        { client: serviceBus, processor, registry, log: alog },
+        { ...DEFAULT_ARCHIVER_CONFIG, queue: config.serviceBus.archiveQueue, concurrency: config.archive.concurrency },
+      );
+      archiver.start();
+    }
+    const a = archiver;
+    lifecycle.onDrain('archive', async () => {
+      await sbQueue.stop();
+      await a?.stop(config.shutdownDrainTimeoutMs);
+    });
+    lifecycle.onClose('servicebus', () => serviceBus.close());
+  } else {
+    const local = new InProcessArchiveQueue(
+      { spool, processor: runArchiver ? processor : null, registry, log: alog },
+      { concurrency: config.archive.concurrency, pollMs: 5000 },
+    );
+    local.start();
+    queue = local;
+    spoolDepth = () => local.spoolDepth;
+    lifecycle.onDrain('archive', () => local.stop(config.shutdownDrainTimeoutMs));
+  }
+
+  const cache = deps.redis ? new RedisProfileCache(deps.redis, profileCacheKey(config.appName, config.appEnv)) : new MemoryProfileCache();
+  const profiles = new CachedProfileStore(
+    { store: new CosmosProfileStore(containers.profiles), cache, registry, onCacheError: (err) => alog.warn({ err }, 'profile cache failed') },
+    { ttlSeconds: config.ttl.profile },
+  );
+
+  const finalized = counter(registry, 'voice_archive_finalized_total', 'Finished calls handed to the archive', ['result']);
+  const finalizer = createArchiveFinalizer({
+    queue,
+    conversations: deps.conversations,
+    clock: deps.clock,
+    onResult: (result) => finalized.inc({ result }),
+  });
+
+  deps.readiness.push({
+    name: 'cosmos',
+    async check() {
+      await containers.transcripts.read();
+      return 'ok';
+    },
+  });
+  deps.routes.push(
+    transcriptRoutes({
+      calls: deps.calls,
+      conversations: deps.conversations,
+      sessions: deps.sessions,
+      archive,
+      registry,
+      clock: deps.clock,
+      apiToken: config.apiToken,
+    }),
+    profileRoutes({ profiles, apiToken: config.apiToken }),
+  );
+  alog.info(
+    { cosmos: embedded ? 'embedded' : 'configured', queue: serviceBus ? 'servicebus' : 'in-process', archiver: runArchiver },
+    'archive pipeline wired',
+  );
+  return { queue, finalizer, archive, profiles, cosmos, embeddedCosmos: embedded, serviceBus, archiver, spoolDepth };
+}

@@ -1,0 +1,33 @@
+// Caller profiles for operators: GET /api/profiles/:id (cache-aside read) and PUT /api/profiles/:id
+// (writes the store first, then invalidates the cache). Same operator auth as the transcript route.
+import type { FastifyPluginAsync } from 'fastify';
+import { voiceError } from '../domain/errors.js';
+import type { CallerProfile, ProfileStore } from '../domain/ports.js';
+import { operatorAuth } from './transcript-routes.js';
+
+const PROFILE_ID = /^[A-Za-z0-9+_.:-]{1,128}$/;
+const MAX_PROFILE_BYTES = 16 * 1024;
+
+export function profileRoutes(deps: { profiles: ProfileStore; apiToken: string | undefined }): FastifyPluginAsync {
+  const auth = operatorAuth(deps.apiToken);
+  return async (app) => {
+    app.get<{ Params: { id: string } }>('/api/profiles/:id', { preHandler: auth }, async (req) => {
+      if (!PROFILE_ID.test(req.params.id)) throw voiceError('BAD_REQUEST', 'profile id has invalid characters');
+      const p = await deps.profiles.get(req.params.id);
+      if (!p) throw voiceError('NOT_FOUND', 'no such profile');
+      return p;
+    });
+    app.put<{ Params: { id: string }; Body: unknown }>('/api/profiles/:id', { preHandler: auth, bodyLimit: MAX_PROFILE_BYTES }, async (req, reply) => {
+      const { id } = req.params;
+      if (!PROFILE_ID.test(id)) throw voiceError('BAD_REQUEST', 'profile id has invalid characters');
+      const body = req.body;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw voiceError('BAD_REQUEST', 'profile must be a JSON object');
+      const b = body as Record<string, unknown>;
+      if (b.id !== undefined && b.id !== id) throw voiceError('BAD_REQUEST', 'body id differs from the path id');
+      if (Object.keys(b).some((k) => k.startsWith('_'))) throw voiceError('BAD_REQUEST', 'field names may not start with _');
+      const profile: CallerProfile = { ...b, id };
+      await deps.profiles.put(profile);
+      return reply.code(200).send(profile);
+    });
+  };
+}

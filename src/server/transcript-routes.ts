@@ -1,0 +1,75 @@
+// GET /api/calls/:callId/transcript — hot to cold: live memory (CallRegistry + conversation store),
+// then the Redis cache, then the archive (Cosmos); a Cosmos hit is re-cached (summary TTL). The
+// response header x-transcript-source says which tier answered. Operator-only (see operatorAuth).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { buildArchiveJob, markersOf } from '../domain/archive/job-builder.js';
+import { voiceError } from '../domain/errors.js';
+import type { CallRegistry } from '../domain/live-call.js';
+import type { ArchiveStore, Clock, ConversationStore, SessionStore } from '../domain/ports.js';
+import { counter, type Registry } from '../metrics.js';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * Operator authentication for the REST routes: with API_TOKEN set, `Authorization: Bearer <token>`
+ * compared in constant time; without it, only loopback clients are served.
+ */
+export function operatorAuth(apiToken: string | undefined): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const expected = apiToken ? createHash('sha256').update(apiToken).digest() : null;
+  return async (req) => {
+    if (!expected) {
+      if (!LOOPBACK.test(req.socket.remoteAddress ?? '')) throw voiceError('FORBIDDEN', 'operator API reachable from loopback only (API_TOKEN unset)');
+      return;
+    }
+    const h = req.headers.authorization ?? '';
+    const m = /^Bearer (.+)$/i.exec(h);
+    const given = createHash('sha256').update(m?.[1] ?? '').digest();
+    if (!m || !timingSafeEqual(given, expected)) throw voiceError('UNAUTHENTICATED', 'operator bearer token required');
+  };
+}
+
+export interface TranscriptRouteDeps {
+  readonly calls: CallRegistry;
+  readonly conversations: ConversationStore;
+  readonly sessions: SessionStore;
+  readonly archive: ArchiveStore;
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly apiToken: string | undefined;
+}
+
+export function transcriptRoutes(deps: TranscriptRouteDeps): FastifyPluginAsync {
+  const reads = counter(deps.registry, 'voice_transcript_reads_total', 'Transcript reads by the tier that answered', ['source']);
+  const cache = counter(deps.registry, 'voice_transcript_cache_total', 'Transcript cache (Redis) lookups', ['result']);
+  const auth = operatorAuth(deps.apiToken);
+  return async (app) => {
+    app.get<{ Params: { callId: string } }>('/api/calls/:callId/transcript', { preHandler: auth }, async (req, reply) => {
+      const { callId } = req.params;
+      if (!CALL_ID.test(callId)) throw voiceError('BAD_REQUEST', 'callId has invalid characters');
+      const live = deps.calls.get(callId);
+      if (live) {
+        const conversation = await deps.conversations.getState(callId);
+        const markers = markersOf(live);
+        const job = buildArchiveJob({ call: live, conversation, outcome: 'completed', endedAt: deps.clock.now(), ...(markers ? { markers } : {}) });
+        reads.inc({ source: 'memory' });
+        return reply.header('x-transcript-source', 'memory').send({ ...job, id: callId, live: true, phase: live.phase });
+      }
+      const cached = await deps.sessions.getTranscript(callId).catch(() => null);
+      cache.inc({ result: cached ? 'hit' : 'miss' });
+      if (cached) {
+        reads.inc({ source: 'redis' });
+        return reply.header('x-transcript-source', 'redis').send(cached);
+      }
+      const doc = await deps.archive.getTranscript(callId);
+      if (doc) {
+        reads.inc({ source: 'cosmos' });
+        await deps.sessions.putTranscript(callId, doc).catch((err: unknown) => req.log.warn({ err, callId }, 'transcript re-cache failed'));
+        return reply.header('x-transcript-source', 'cosmos').send(doc);
+      }
+      reads.inc({ source: 'none' });
+      throw voiceError('NOT_FOUND', 'no transcript for this call');
+    });
+  };
+}
