@@ -27,7 +27,6 @@ import { ArchiveProcessor } from './adapters/servicebus/archive-processor.js';
 import { ServiceBusArchiveQueue, DEFAULT_QUEUE_CONFIG } from './adapters/servicebus/servicebus-archive-queue.js';
 import { ServiceBusArchiver, DEFAULT_ARCHIVER_CONFIG } from './adapters/servicebus/servicebus-archiver.js';
 import { InProcessArchiveQueue } from './adapters/servicebus/in-process-archive-queue.js';
-import { ensureServiceBusAbortControllerCompat } from './adapters/servicebus/abort-controller-compat.js';
 import type { RedisClient } from './adapters/redis/redis-client.js';
 import { transcriptRoutes } from './server/transcript-routes.js';
 import { profileRoutes } from './server/profile-routes.js';
@@ -83,7 +82,6 @@ export async function createCosmosClient(config: Config): Promise<{ client: Cosm
 export function createServiceBusClient(config: Config): ServiceBusClient | null {
   const { connectionString, namespace } = config.serviceBus;
   if (!connectionString && !namespace) return null;
-  ensureServiceBusAbortControllerCompat();
   const retryOptions = { maxRetries: 2, timeoutInMs: 5000, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
   if (connectionString) return new ServiceBusClient(connectionString, { retryOptions });
   const fqns = (namespace as string).includes('.') ? (namespace as string) : `${namespace}.servicebus.windows.net`;

@@ -22,7 +22,6 @@ import { FileSpool } from '../../src/adapters/spool/file-spool.js';
 import { ArchiveProcessor } from '../../src/adapters/servicebus/archive-processor.js';
 import { ServiceBusArchiveQueue } from '../../src/adapters/servicebus/servicebus-archive-queue.js';
 import { ServiceBusArchiver, DEFAULT_ARCHIVER_CONFIG } from '../../src/adapters/servicebus/servicebus-archiver.js';
-import { ensureServiceBusAbortControllerCompat } from '../../src/adapters/servicebus/abort-controller-compat.js';
 import { createArchiveFinalizer, type CallFinalizer } from '../../src/domain/archive/archive-finalizer.js';
 import { LiveCall } from '../../src/domain/live-call.js';
 import type { Turn } from '../../src/domain/conversation.js';
@@ -57,7 +56,6 @@ export interface Rig {
 }
 
 export async function startRig(opts: { peer?: AmqpPeerOptions; concurrency?: number; startArchiver?: boolean } = {}): Promise<Rig> {
-  ensureServiceBusAbortControllerCompat();
   const cosmos = await startCosmosServer();
   const cosmosClient = new CosmosClient({
     endpoint: cosmos.endpoint,

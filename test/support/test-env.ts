@@ -1,5 +1,7 @@
 // Per-test configuration: a fresh key prefix (APP_NAME = test-<uuid>) and helpers to remove its keys.
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -14,7 +16,10 @@ export function testAppName(): string {
 
 /** A config for one test: its own key prefix, port 0, quiet logs. */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ APP_NAME: testAppName(), APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
+  const appName = env.APP_NAME ?? testAppName();
+  // Each test's archive spool lives under the OS temp dir, never in the working tree.
+  const spoolDir = join(tmpdir(), 'voice-worker-test', appName);
+  return loadConfig({ APP_NAME: appName, APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SPOOL_DIR: spoolDir, ...env });
 }
 
 /** Deletes every key under `${appName}:` (SCAN, never KEYS). Returns how many it removed. */
