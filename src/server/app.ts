@@ -46,7 +46,8 @@ export function buildServer(deps: ServerDeps, cfg: ServerConfig): FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimitBytes,
     return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    // Close runs after the drain: whatever connection is still open by then is cut.
+    forceCloseConnections: true,
   });
   const httpErrors = counter(deps.registry, 'voice_http_errors_total', 'HTTP requests answered with an error', [
     'route',

@@ -1,6 +1,9 @@
 // Process lifecycle: draining flag, in-flight work tracking, ordered shutdown hooks with a deadline.
 import type { Logger } from '../logger.js';
 
+/** Upper bound on one close hook (closing a client, a server). */
+const CLOSE_HOOK_TIMEOUT_MS = 5000;
+
 type Hook = { readonly name: string; readonly fn: () => Promise<void> | void };
 
 export class Lifecycle {
@@ -60,8 +63,10 @@ export class Lifecycle {
     const drained = (async () => {
       await Promise.allSettled(
         this.#drainers.map(async (h) => {
+          const t0 = Date.now();
           try {
             await h.fn();
+            this.log.debug({ hook: h.name, ms: Date.now() - t0 }, 'drained');
           } catch (err) {
             this.log.error({ err, hook: h.name }, 'drain hook failed');
           }
@@ -76,10 +81,21 @@ export class Lifecycle {
       this.log.warn({ inflight: this.#inflight.size }, 'drain deadline reached; closing with work in flight');
     }
     for (const h of [...this.#closers].reverse()) {
+      const t0 = Date.now();
+      let guard: NodeJS.Timeout | undefined;
       try {
-        await h.fn();
+        // A close hook that hangs (a peer that never answers) must not keep the process alive.
+        const bounded = new Promise<'timeout'>((resolve) => {
+          guard = setTimeout(() => resolve('timeout'), CLOSE_HOOK_TIMEOUT_MS);
+          guard.unref();
+        });
+        const r = await Promise.race([Promise.resolve(h.fn()), bounded]);
+        if (r === 'timeout') this.log.warn({ hook: h.name, ms: CLOSE_HOOK_TIMEOUT_MS }, 'close hook timed out; moving on');
+        else this.log.debug({ hook: h.name, ms: Date.now() - t0 }, 'closed');
       } catch (err) {
         this.log.error({ err, hook: h.name }, 'close hook failed');
+      } finally {
+        clearTimeout(guard);
       }
     }
     this.log.info({ reason, ms: Date.now() - started, outcome }, 'stopped');
