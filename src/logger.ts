@@ -24,6 +24,8 @@ export const REDACT_PATHS: readonly string[] = [
   '*.password',
   'pin',
   '*.pin',
+  'pinDigest',
+  '*.pinDigest',
   'apiKey',
   '*.apiKey',
   'key',

@@ -172,7 +172,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   edge.onFinalize(archive.finalizer);
   // Caller profile (cache-aside) into the conversation context while the call is answered.
   edge.onIncoming(async (call, caller) => {
-    await loadCallerProfile({ profiles: archive.profiles, conversations: state.conversations }, call.callId, caller.rawId);
+    await loadCallerProfile({ profiles: archive.profiles, conversations: state.conversations, sessions: state.sessions }, call.callId, caller.rawId);
   });
 
   const app = buildServer(

@@ -6,6 +6,8 @@ export interface CallAuthState {
   readonly secret: string;
   readonly callerVerified: boolean;
   readonly failedAttempts: number;
+  /** Digest of the caller's PIN from the profile (caller-pin.ts); absent when the profile has none. */
+  readonly pinDigest?: string;
 }
 
 export type CallPhase = 'ringing' | 'answering' | 'connected' | 'streaming' | 'disconnecting' | 'ended';

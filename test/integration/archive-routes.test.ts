@@ -1,6 +1,7 @@
 // The local default (no Service Bus, no Cosmos configured: in-process spooled queue + embedded
 // Cosmos server), the transcript cold-read route (memory → Redis cache → Cosmos, then re-cached),
 // operator auth, and caller profiles read through the Redis cache.
+import { pinDigest } from '../../src/domain/caller-pin.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,10 +95,19 @@ describe('archive routes on the local default', () => {
 
     expect((await put({ name: 'Ada L.', accountBalance: 12, pin: '4321' })).status).toBe(200);
     const callId = randomUUID();
-    const loaded = await loadCallerProfile({ profiles: worker.archive.profiles, conversations: worker.state.conversations }, callId, id);
+    await worker.state.sessions.putAuthState(callId, { secret: 's', callerVerified: false, failedAttempts: 0 });
+    const loaded = await loadCallerProfile(
+      { profiles: worker.archive.profiles, conversations: worker.state.conversations, sessions: worker.state.sessions },
+      callId,
+      id,
+    );
     expect(loaded?.pin).toBe('4321');
     const ctx = (await worker.state.conversations.getState(callId)).context;
+    // The PIN never enters the context; only its per-call digest, in the auth state.
     expect(ctx.profile).toEqual({ id, name: 'Ada L.', accountBalance: 12, hasPin: true });
+    const authState = await worker.state.sessions.getAuthState(callId);
+    expect(authState?.pinDigest).toBe(pinDigest(callId, '4321'));
+    expect(JSON.stringify(ctx)).not.toContain('4321');
 
     expect((await put({ id: 'someone-else' })).status).toBe(400);
     expect((await put([1, 2])).status).toBe(400);

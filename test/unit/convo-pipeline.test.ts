@@ -1,5 +1,6 @@
 // The conversation loop end to end inside one replica: real local responder, real Flite synthesis,
 // memory stores, a fake media outlet standing in for the media path.
+import { pinDigest } from '../../src/domain/caller-pin.js';
 import { describe, expect, it, vi } from 'vitest';
 import type { Responder, ResponderChunk, ResponderInput } from '../../src/domain/ports.js';
 import { LINES, LocalResponder } from '../../src/adapters/responder/local-responder.js';
@@ -149,7 +150,9 @@ describe('conversation loop', () => {
   it('verifies a DTMF PIN (auth state in the session store) and unlocks the balance', async () => {
     const h = harness();
     const { call } = h.newCall();
-    await h.conversations.updateContext(call.callId, { profile: { name: 'Alice', pin: '4321', accountBalance: 42.5 } });
+    // As at IncomingCall: the profile (without its PIN) in the context, the PIN's digest in the auth state.
+    await h.conversations.updateContext(call.callId, { profile: { name: 'Alice', hasPin: true, accountBalance: 42.5 } });
+    await h.sessions.putAuthState(call.callId, { secret: 's', callerVerified: false, failedAttempts: 0, pinDigest: pinDigest(call.callId, '4321') });
     say(call, 'What is my balance?');
     await h.untilTurns(call.callId, 2);
     keypad(call, '1234#');
@@ -170,6 +173,19 @@ describe('conversation loop', () => {
     say(call, 'and my balance again please');
     const after = await h.untilTurns(call.callId, 8);
     expect(after[7]!.text).toBe('Your account balance is $42.50.');
+  });
+
+  it('a known caller with no PIN on file cannot verify with the demo PIN', async () => {
+    const h = harness();
+    const { call } = h.newCall();
+    await h.conversations.updateContext(call.callId, { profile: { name: 'Bob', hasPin: false, accountBalance: 7 } });
+    await h.sessions.putAuthState(call.callId, { secret: 's', callerVerified: false, failedAttempts: 0 });
+    say(call, 'What is my balance?');
+    await h.untilTurns(call.callId, 2);
+    keypad(call, '1234#');
+    const hist = await h.untilTurns(call.callId, 4);
+    expect(hist[3]!.text).toBe(LINES.wrongPin);
+    expect(await h.sessions.getAuthState(call.callId)).toMatchObject({ callerVerified: false, failedAttempts: 1 });
   });
 
   it('a new final transcript supersedes the turn in flight: playback stopped, later sentences dropped', async () => {

@@ -1,9 +1,10 @@
 // Cache-aside caller profiles: read the cache, else the store (Cosmos) and fill the cache for
 // TTL_PROFILE seconds; a write goes to the store first, then invalidates the cache. The cache sits
 // behind the small ProfileCache port so its Redis key scheme can be swapped in one place.
+import { pinDigest } from '../../domain/caller-pin.js';
 import { createHash } from 'node:crypto';
 import type { Redis, Cluster } from 'ioredis';
-import type { CallerProfile, ProfileStore } from '../../domain/ports.js';
+import type { CallerProfile, ProfileStore, SessionStore } from '../../domain/ports.js';
 import { counter, type Registry } from '../../metrics.js';
 
 export interface ProfileCache {
@@ -95,7 +96,11 @@ export class MemoryProfileCache implements ProfileCache {
  * the store unavailable — a call is never refused for that).
  */
 export async function loadCallerProfile(
-  deps: { profiles: ProfileStore; conversations: { updateContext(callId: string, patch: Readonly<Record<string, unknown>>): Promise<void> } },
+  deps: {
+    profiles: ProfileStore;
+    conversations: { updateContext(callId: string, patch: Readonly<Record<string, unknown>>): Promise<void> };
+    sessions: Pick<SessionStore, 'getAuthState' | 'putAuthState'>;
+  },
   callId: string,
   callerId: string,
 ): Promise<CallerProfile | null> {
@@ -107,6 +112,12 @@ export async function loadCallerProfile(
   }
   if (!profile) return null;
   const { pin, ...visible } = profile;
-  await deps.conversations.updateContext(callId, { profile: { ...visible, hasPin: typeof pin === 'string' && pin.length > 0 } });
+  const hasPin = typeof pin === 'string' && pin.length > 0;
+  if (hasPin) {
+    // The auth state was stored before the answer; add the PIN digest to it.
+    const auth = await deps.sessions.getAuthState(callId);
+    if (auth) await deps.sessions.putAuthState(callId, { ...auth, pinDigest: pinDigest(callId, pin) });
+  }
+  await deps.conversations.updateContext(callId, { profile: { ...visible, hasPin } });
   return profile;
 }

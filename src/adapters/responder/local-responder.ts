@@ -1,6 +1,7 @@
 // A deterministic rule-based agent: greets by name, answers opening hours, gives the account balance
 // only after a DTMF PIN check (auth state in the session store), transfers, repeats, says goodbye,
 // and asks again when the transcription is unsure. Slots live in the conversation context.
+import { pinMatchesDigest } from '../../domain/caller-pin.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CallAuthState } from '../../domain/call-records.js';
 import type { Responder, ResponderChunk, ResponderInput, SessionStore } from '../../domain/ports.js';
@@ -57,7 +58,8 @@ export class LocalResponder implements Responder {
     signal.throwIfAborted();
     const { state } = input;
     const ctx = state.context;
-    const profile = (ctx['profile'] ?? {}) as { name?: unknown; pin?: unknown; accountBalance?: unknown };
+    const known = typeof ctx['profile'] === 'object' && ctx['profile'] !== null;
+    const profile = (ctx['profile'] ?? {}) as { name?: unknown; accountBalance?: unknown };
     const name = typeof profile.name === 'string' && profile.name.trim() ? profile.name.trim() : null;
     const turnsHandled = typeof ctx['turnsHandled'] === 'number' ? ctx['turnsHandled'] : 0;
 
@@ -70,7 +72,7 @@ export class LocalResponder implements Responder {
     }
 
     if (input.input.kind === 'dtmf') {
-      yield* this.#verifyPin(input, typeof profile.pin === 'string' ? profile.pin : DEMO_PIN, profile.accountBalance, ctx['pendingIntent']);
+      yield* this.#verifyPin(input, known, profile.accountBalance, ctx['pendingIntent']);
       return;
     }
 
@@ -118,7 +120,12 @@ export class LocalResponder implements Responder {
     }
   }
 
-  async *#verifyPin(input: ResponderInput, expected: string, balance: unknown, pending: unknown): AsyncIterable<ResponderChunk> {
+  /**
+   * The PIN is checked against the digest in the call's auth state (set from the caller's profile).
+   * A known caller without a PIN on file cannot verify; an unknown caller (no profile) may use the
+   * demo PIN, which unlocks only the demo balance.
+   */
+  async *#verifyPin(input: ResponderInput, knownCaller: boolean, balance: unknown, pending: unknown): AsyncIterable<ResponderChunk> {
     const { sessions } = this.deps;
     const prior = await sessions.getAuthState(input.callId);
     const auth: CallAuthState = prior ?? { secret: randomBytes(18).toString('base64url'), callerVerified: false, failedAttempts: 0 };
@@ -131,7 +138,11 @@ export class LocalResponder implements Responder {
       yield { type: 'text', text: LINES.locked };
       return;
     }
-    if (pinMatches(input.input.text, expected)) {
+    const entered = input.input.text;
+    const ok = auth.pinDigest
+      ? pinMatchesDigest(input.callId, entered, auth.pinDigest)
+      : !knownCaller && pinMatches(entered, DEMO_PIN);
+    if (ok) {
       await sessions.putAuthState(input.callId, { ...auth, callerVerified: true });
       yield { type: 'context', patch: { verified: true, pendingIntent: null } };
       yield { type: 'text', text: `${LINES.verified} ` };
