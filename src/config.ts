@@ -99,6 +99,7 @@ const schema = z.object({
   CALL_SILENCE_TIMEOUT_S: int(0, 3600).optional().transform((v) => v ?? 30),
   INCOMING_CALL_MAX_AGE_S: int(1, 3600).optional().transform((v) => v ?? 30),
   INCOMING_CALL_REPLY_BUDGET_MS: int(0, 25_000).optional().transform((v) => v ?? 3000),
+  INCOMING_CALLS_PER_WINDOW: int(0, 1_000_000).optional().transform((v) => v ?? 500),
   MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
   SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
   RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
@@ -217,6 +218,8 @@ export interface Config {
     readonly incomingMaxAgeS: number;
     readonly incomingReplyBudgetMs: number;
     readonly maxConcurrent: number;
+    /** New calls admitted across all replicas per TTL_RATE window (0 = no shared limit). */
+    readonly incomingPerWindow: number;
   };
   readonly shutdownDrainTimeoutMs: number;
   readonly responder: {
@@ -382,6 +385,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       incomingMaxAgeS: raw.INCOMING_CALL_MAX_AGE_S,
       incomingReplyBudgetMs: raw.INCOMING_CALL_REPLY_BUDGET_MS,
       maxConcurrent: raw.MAX_CONCURRENT_CALLS,
+      incomingPerWindow: raw.INCOMING_CALLS_PER_WINDOW,
     },
     shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,
     responder: {

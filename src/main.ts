@@ -18,6 +18,8 @@ import { MemoryEventRouter } from './adapters/memory/memory-event-router.js';
 import type { AffinityStore, CallbackEnvelope, CallControl, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from './domain/ports.js';
 import { AcsCallControl, UnconfiguredCallControl, createCallAutomationClient } from './adapters/acs/call-control.js';
 import { wireEdge, type Edge } from './server/edge-wiring.js';
+import { createAdmission, type SharedRateLimiter } from './server/admission.js';
+import { RedisRateLimiter } from './adapters/redis/redis-admission.js';
 import { createConversationClients, wireConversation, type ConversationWiring } from './conversation-wiring.js';
 import type { LiveCall } from './domain/live-call.js';
 import { wireMedia, type MediaPath } from './server/media-wiring.js';
@@ -96,6 +98,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
 
   let redis: RedisClient | null = null;
   let state: StateAdapters;
+  let limiter: SharedRateLimiter | null = null;
   if (config.state.backend === 'redis') {
     redis = createRedisClient(config.state, log.child({ component: 'redis' }));
     readiness.push(redisReadiness(redis));
@@ -105,6 +108,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     });
     const redisState = createRedisState({ client, registry, log: log.child({ component: 'redis-state' }), clock }, config);
     state = redisState.state;
+    limiter = new RedisRateLimiter({ scripts: redisState.scripts, keys: redisState.keys }, config.ttl);
     readiness.push(...redisState.readiness);
     lifecycle.onClose('redis-state', () => redisState.close());
   } else {
@@ -153,6 +157,10 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     control,
     routes,
     now: () => clock.now(),
+    admit: createAdmission(
+      { calls, limiter, registry, log },
+      { maxConcurrent: config.calls.maxConcurrent, perWindow: config.calls.incomingPerWindow },
+    ),
   });
   edgeRef = edge;
   const conversation = wireConversation(
