@@ -15,7 +15,8 @@ export function probeRedis(url: string, timeoutMs = 500): Promise<boolean> {
   const port = Number(u.port) || 6379;
   return new Promise((resolve) => {
     let done = false;
-    let socket: Socket;
+    const onConnect = () => socket.write('PING\r\n');
+    const socket: Socket = u.protocol === 'rediss:' ? tlsConnect({ host, port, servername: host }, onConnect) : netConnect({ host, port }, onConnect);
     const finish = (ok: boolean) => {
       if (done) return;
       done = true;
@@ -24,8 +25,6 @@ export function probeRedis(url: string, timeoutMs = 500): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
-    const onConnect = () => socket.write('PING\r\n');
-    socket = u.protocol === 'rediss:' ? tlsConnect({ host, port, servername: host }, onConnect) : netConnect({ host, port }, onConnect);
     socket.on('data', (chunk: Buffer) => finish(chunk[0] === 0x2b /* + */ || chunk[0] === 0x2d /* - */));
     socket.on('error', () => finish(false));
     socket.on('close', () => finish(false));
