@@ -48,9 +48,9 @@ function progressLine(p: Progress): string {
 
 function printResult(r: DemoResult, out: NodeJS.WritableStream): void {
   const { demo, sim, baseUrl } = r.report;
-  const shown = r.transcripts.length > ALL_TRANSCRIPTS_UP_TO ? r.transcripts.slice(0, TRANSCRIPTS_SHOWN) : r.transcripts;
-  out.write(`${formatDemoReport({ ...demo, calls: shown }, { width: Math.min(120, Math.max(60, process.stdout.columns ?? 100)) })}\n`);
-  if (shown.length < r.transcripts.length) out.write(`(transcripts of the first ${shown.length} of ${r.transcripts.length} calls shown; --json FILE has them all)\n`);
+  const transcripts = r.transcripts.length > ALL_TRANSCRIPTS_UP_TO ? TRANSCRIPTS_SHOWN : r.transcripts.length;
+  const width = Math.min(120, Math.max(60, process.stdout.columns ?? 100));
+  out.write(`${formatDemoReport(demo, { width, transcripts })}\n`);
   out.write(`\n${formatReport(sim)}`);
   const causes = Object.entries(sim.failuresByCause);
   if (r.exitCode !== 0) {
