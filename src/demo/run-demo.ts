@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createWorker, type Worker } from '../main.js';
 import type { TurnTiming } from '../domain/turn/turn-ports.js';
 import type { SimCall } from '../simulator/sim-call.js';
+import { callerVoice } from '../simulator/caller-audio.js';
 import { startSimulator, type Progress, type Simulator } from '../simulator/simulator.js';
 import type { SimReport } from '../simulator/report.js';
 import { callReportFrom, type DemoCallReport, type DemoReport } from './demo-report.js';
@@ -132,7 +133,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     env.LOG_LEVEL ||= 'warn';
     env.APP_ENV ||= 'demo';
     env.SHUTDOWN_DRAIN_TIMEOUT_MS ||= '5000';
+    // The simulator shares this process's event loop (one 20 ms clock for every simulated call), so
+    // a Redis reply can wait behind it longer than the production default allows.
+    env.REDIS_COMMAND_TIMEOUT_MS ||= '2000';
     const config = loadConfig(env);
+    // The simulated caller's voice is synthesized on this thread (seconds of CPU): do it before the
+    // worker starts, or its Redis commands would time out behind the blocked event loop.
+    await callerVoice(config.media.sampleRate);
     const log = opts.log ?? createLogger({ level: config.logLevel }, process.stderr);
     worker = await createWorker(config, log, { defaultMetrics: false });
     const timings = new Map<string, TurnTiming[]>();

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDemo, type DemoResult } from '../../src/demo/run-demo.js';
 import { silentLogger } from '../../src/logger.js';
+import { freePort } from '../support/free-port.js';
 import { removeKeys, testAppName, testRedisUrl } from '../support/test-env.js';
 
 describe('voice-worker demo', () => {
@@ -43,4 +44,20 @@ describe('voice-worker demo', () => {
     // Each call is a separate conversation.
     expect(new Set(result.transcripts.map((t) => t.callId)).size).toBe(3);
   }, 120_000);
+
+  it('falls back to in-process state when no Redis answers at REDIS_URL', async () => {
+    const nobody = `redis://127.0.0.1:${await freePort()}`;
+    let started: string | undefined;
+    const result = await runDemo({
+      scenario: 'barge-in',
+      env: { APP_NAME: testAppName(), REDIS_URL: nobody, LOG_LEVEL: 'silent' },
+      log: silentLogger(),
+      onStart: (s) => (started = s.state),
+    });
+    expect(started).toMatch(/^memory \(no Redis answered/);
+    expect(result.report.demo.state).toBe(started);
+    expect(result.exitCode).toBe(0);
+    expect(result.transcripts).toHaveLength(1);
+    expect(result.transcripts[0]!.turns.some((x) => x.speaker === 'user')).toBe(true);
+  }, 60_000);
 });
