@@ -92,7 +92,7 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
       lingerS: opts.linger,
-      onStart: (s) => err.write(`voice-worker demo: worker at ${s.baseUrl} · state ${s.state} · responder local · tts local\n  simulated ACS at ${s.simulatorUrl}\n`),
+      onStart: (s) => err.write(`voice-worker demo: worker at ${s.baseUrl} · state ${s.state} · responder ${s.responder} · tts ${s.tts}\n  simulated ACS at ${s.simulatorUrl}\n`),
       onProgress: (p) => {
         last = p;
         if (tty) return;

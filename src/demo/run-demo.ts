@@ -45,6 +45,8 @@ export interface DemoStart {
   readonly state: string;
   readonly simulatorUrl: string;
   readonly spoolDir: string;
+  readonly responder: string;
+  readonly tts: string;
 }
 
 export interface DemoRunReport {
@@ -145,7 +147,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const timings = new Map<string, TurnTiming[]>();
     worker.conversation.onPipeline((call, pipeline) => timings.set(call.callId, pipeline.timings));
     await worker.start();
-    opts.onStart?.({ baseUrl, state, simulatorUrl: sim.url, spoolDir });
+    opts.onStart?.({ baseUrl, state, simulatorUrl: sim.url, spoolDir, responder: worker.conversation.responder.name, tts: config.tts.kind });
 
     const startedAt = Date.now();
     const sr = await sim.runCalls({
