@@ -22,7 +22,7 @@ responder and local TTS; a private spool directory; LOG_LEVEL warn unless set. P
 then prints each call's transcript as the worker stored it and the simulator's latency table.
 Exits 0 when every call succeeded, 1 otherwise (failures by cause are printed).
 
-  --calls N          calls to place (default 3: one per default scenario; 1 with --scenario)
+  --calls N          calls to place (default: one per comma-separated scenario, 3 by default)
   --concurrency C    calls in progress at once (default min(N, 10))
   --scenario X       what callers do (default "${DEFAULT_DEMO_SCENARIOS}": questions; an interrupted
                      reply; PIN by keypad, then the balance). Comma = mix across calls, plus = steps

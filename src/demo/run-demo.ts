@@ -11,6 +11,7 @@ import { createWorker, type Worker } from '../main.js';
 import type { TurnTiming } from '../domain/turn/turn-ports.js';
 import type { SimCall } from '../simulator/sim-call.js';
 import { callerVoice } from '../simulator/caller-audio.js';
+import { parseScenarios } from '../simulator/scenarios.js';
 import { startSimulator, type Progress, type Simulator } from '../simulator/simulator.js';
 import type { SimReport } from '../simulator/report.js';
 import { callReportFrom, type DemoCallReport, type DemoReport } from './demo-report.js';
@@ -119,7 +120,7 @@ function redactUrl(url: string): string {
 
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const scenario = opts.scenario ?? DEFAULT_DEMO_SCENARIOS;
-  const calls = Math.max(1, Math.floor(opts.calls ?? (opts.scenario ? 1 : scenario.split(',').length)));
+  const calls = Math.max(1, Math.floor(opts.calls ?? parseScenarios(scenario).length));
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? Math.min(calls, 10)));
   const env: Record<string, string | undefined> = { ...(opts.env ?? process.env) };
   const state = await chooseState(env);
