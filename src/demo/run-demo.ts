@@ -140,8 +140,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     // a Redis reply can wait behind it longer than the production default allows.
     env.REDIS_COMMAND_TIMEOUT_MS ||= '2000';
     const config = loadConfig(env);
-    // The simulated caller's voice is synthesized on this thread (seconds of CPU): do it before the
-    // worker starts, or its Redis commands would time out behind the blocked event loop.
+    // The simulated caller's voice takes seconds of CPU (one Flite child process per phrase): finish
+    // it before the worker starts, so the worker's first Redis commands do not compete with it.
     await callerVoice(config.media.sampleRate);
     const log = opts.log ?? createLogger({ level: config.logLevel }, process.stderr);
     worker = await createWorker(config, log, { defaultMetrics: false });
