@@ -4,6 +4,7 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createWorker } from './main.js';
 import { installProcessHandlers } from './server/lifecycle.js';
+import { DEMO_HELP, DEMO_SUMMARY, runDemoCommand } from './demo/demo-command.js';
 import { SIMULATE_HELP, SIMULATE_SUMMARY, runSimulate } from './simulator/simulate-command.js';
 
 export interface Command {
@@ -64,17 +65,9 @@ const simulate: Command = {
 };
 
 const demo: Command = {
-  summary: 'serve on embedded defaults plus simulate: whole calls on one machine',
-  help: `Usage: voice-worker demo
-
-Starts the worker on embedded defaults (Redis at REDIS_URL if one answers, else memory; embedded
-Cosmos-compatible server; in-process queue; local responder and TTS), runs a few simulated calls,
-and prints their transcripts and a latency table. Exits 0 when every call succeeded.
-`,
-  async run() {
-    process.stderr.write('voice-worker demo: not built yet\n');
-    return 1;
-  },
+  summary: DEMO_SUMMARY,
+  help: DEMO_HELP,
+  run: runDemoCommand,
 };
 
 export const COMMANDS = { serve, archiver, simulate, demo } as const satisfies Record<string, Command>;

@@ -59,6 +59,8 @@ export interface ConversationWiring {
   readonly gate: PQueueGate;
   /** Starts the conversation loop of a call. The pipeline stops itself on `ended`. */
   attach(call: LiveCall, opts: { callControl: CallControl | null }): TurnPipeline;
+  /** Observes every pipeline attach() starts (reports read its turn timings). */
+  onPipeline(hook: (call: LiveCall, pipeline: TurnPipeline) => void): void;
   /**
    * Compiles the local synthesizer and fills the TTS cache with the fixed lines (filler, fallback,
    * the local agent's answers), sentence by sentence as the pipeline asks for them.
@@ -130,6 +132,7 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
   const inner = buildSynthesizer(deps, config);
   const synthesizer = inner ? new CachedSynthesizer({ inner, cache: deps.ttsCache, counters: metrics.cache }, deps.log.child({ component: 'tts' })) : null;
   const gate = new PQueueGate(config.responder.concurrency);
+  const pipelineHooks: ((call: LiveCall, pipeline: TurnPipeline) => void)[] = [];
   gauge(deps.registry, 'voice_responder_in_flight', 'Responder calls running on this replica', [], function () {
     this.set(gate.load.running);
   });
@@ -141,12 +144,15 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
     synthesizer,
     gate,
     attach(call, opts) {
-      return new TurnPipeline(
+      const pipeline = new TurnPipeline(
         call,
         { conversations: deps.conversations, responder, synthesizer, callControl: opts.callControl, gate, clock: deps.clock, metrics },
         { responderTimeoutMs: config.responder.timeoutMs, ...(config.tts.kind === 'acs' && config.tts.voice ? { voiceName: config.tts.voice } : {}) },
       ).start();
+      for (const hook of pipelineHooks) hook(call, pipeline);
+      return pipeline;
     },
+    onPipeline: (hook) => void pipelineHooks.push(hook),
     async warmUp(signal) {
       if (!synthesizer || config.tts.kind !== 'local') return;
       if (inner instanceof FliteSynthesizer) await inner.warmUp();

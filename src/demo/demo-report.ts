@@ -123,15 +123,17 @@ function row(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 }
 
-/** The printable report. */
-export function formatDemoReport(r: DemoReport, opts: { width?: number } = {}): string {
+/** The printable report; `transcripts` limits how many calls' transcripts are printed (all by default). */
+export function formatDemoReport(r: DemoReport, opts: { width?: number; transcripts?: number } = {}): string {
   const width = opts.width ?? 100;
+  const shown = r.calls.slice(0, opts.transcripts ?? r.calls.length);
   const lines: string[] = [];
   const ok = r.calls.filter((c) => c.ok).length;
   lines.push(`voice-worker demo — ${r.calls.length} calls, ${ok} ok, ${(r.durationMs / 1000).toFixed(1)} s`);
   lines.push(`responder ${r.responder} · tts ${r.tts} · state ${r.state}`);
   lines.push('');
-  for (const c of r.calls) lines.push(...transcript(c, width), '');
+  for (const c of shown) lines.push(...transcript(c, width), '');
+  if (shown.length < r.calls.length) lines.push(`(transcripts of the first ${shown.length} of ${r.calls.length} calls shown)`, '');
 
   const all = (f: (c: DemoCallReport) => readonly number[]) => r.calls.flatMap((c) => [...f(c)]);
   const series: [string, number[]][] = [

@@ -49,7 +49,6 @@ class FliteThread {
     this.#worker = fromSource
       ? new Worker(TS_BOOTSTRAP.replaceAll('ENTRY', JSON.stringify(entry.href)), { eval: true, workerData, execArgv: [] })
       : new Worker(entry, { workerData });
-    this.#worker.unref();
     this.#worker.on('message', (m: FliteResponse) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
@@ -59,6 +58,9 @@ class FliteThread {
     });
     this.#worker.on('error', (err) => this.#fail(voiceError('TTS', 'flite worker crashed', err)));
     this.#worker.on('exit', (code) => this.#fail(voiceError('TTS', `flite worker exited (${code})`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again, which would keep
+    // the process alive after everything else closed.
+    this.#worker.unref();
   }
 
   run(voice: string, text: string, sampleRate: number): Promise<Int16Array> {
