@@ -15,6 +15,11 @@ import { SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js
 import { MAX_CALLER_TURNS, acsUserIdentifier, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
 
+/** How long the caller waits for a greeting, the silence that ends it, and the most it listens. */
+const GREETING_WAIT_MS = 1500;
+const GREETING_QUIET_MS = 400;
+const GREETING_MAX_MS = 10_000;
+
 export interface RunnerDeps {
   readonly control: CallControl;
   readonly callbacks: CallbackSender;
@@ -122,6 +127,11 @@ export class CallRunner implements CallSession, ScenarioContext {
         this.fail(mediaErr.message.startsWith('media-') ? mediaErr.message : 'media-connect-failed');
         if (!this.ended) this.end('caller');
         return;
+      }
+      // Like a person, the caller lets the agent's greeting finish before speaking (if one comes).
+      if (!this.ended && this.steps[0] !== 'silence') {
+        const greeting = await this.waitAgentAudio(0, GREETING_WAIT_MS);
+        if (greeting !== undefined) await this.waitAgentQuiet(GREETING_QUIET_MS, GREETING_MAX_MS);
       }
       for (const step of this.steps) {
         if (this.ended) break;
