@@ -4,6 +4,7 @@
 // Modes: `fast` pushes rounds back to back (inbound CPU per frame); `realtime` paces one frame per call
 // every 20 ms with one call in PLAY_EVERY playing agent audio (inbound + playout CPU per call).
 //   npm run build && node --expose-gc bench/media-micro.mjs [--mode=fast|realtime] [--calls=500] [--rounds=400] [--seconds=8]
+//     [--play-every=4] [--targets=baseline,worker] [--ring-seconds=N]
 import { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -22,6 +23,8 @@ const ROUNDS = Number(arg('rounds', '400'));
 const SECONDS = Number(arg('seconds', '8'));
 const PLAY_EVERY = Number(arg('play-every', '4'));
 const TARGETS = arg('targets', 'baseline,worker').split(',');
+// MEDIA_RING_SECONDS for the worker (default: the worker's own default).
+const RING_SECONDS = arg('ring-seconds', '');
 
 const pcm = readFileSync(new URL('../test/fixtures/speech-16k.pcm', import.meta.url));
 const AGENT = new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.length));
@@ -88,7 +91,7 @@ async function baselineTarget(n) {
 }
 
 async function workerTarget(n, playEvery) {
-  const config = loadConfig({ APP_NAME: 'bench-micro', APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_BACKEND: 'memory', ACS_AUTH_DISABLED_DEV_ONLY: 'true', TTS: 'acs' });
+  const config = loadConfig({ APP_NAME: 'bench-micro', APP_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_BACKEND: 'memory', ACS_AUTH_DISABLED_DEV_ONLY: 'true', TTS: 'acs', ...(RING_SECONDS ? { MEDIA_RING_SECONDS: RING_SECONDS } : {}) });
   const worker = await createWorker(config, silentLogger(), { defaultMetrics: false });
   await worker.start();
   const socks = [];
