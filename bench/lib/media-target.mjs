@@ -23,6 +23,10 @@ const config = loadConfig({
   STATE_BACKEND: 'memory',
   // The per-call secret is still checked; JWT verification is once per connection and not what is measured.
   ACS_AUTH_DISABLED_DEV_ONLY: 'true',
+  // Bench calls never reach the conversation loop; without this the local TTS warm-up (several seconds
+  // of flite synthesis on a worker thread) would run during the measured window, which the baseline
+  // does not pay and a replica pays once before it takes calls.
+  TTS: 'acs',
 });
 const worker = await createWorker(config, silentLogger(), { defaultMetrics: false });
 const { port } = await worker.start();

@@ -13,7 +13,7 @@ import type { LiveCall } from '../domain/live-call.js';
 import type { MediaSession } from '../domain/audio/media-session.js';
 import type { PlayoutSink } from '../domain/audio/playout-channel.js';
 import type { Logger } from '../logger.js';
-import { encodeAudioData, parseInbound, STOP_AUDIO } from '../adapters/acs/media-codec.js';
+import { encodeAudioFrame, parseInbound, STOP_AUDIO } from '../adapters/acs/media-codec.js';
 import { verifyCallSecret, type AcsJwtVerifier } from './acs-auth.js';
 import type { UpgradeHandler } from './app.js';
 import type { MediaMetrics } from './media-metrics.js';
@@ -39,6 +39,8 @@ export interface MediaSocketConfig {
 }
 
 const INBOUND_SAMPLE_MASK = 15;
+/** Outbound audio is JSON text sent from bytes already encoded. */
+const TEXT_FRAME = { binary: false } as const;
 
 export interface MediaSocketServer {
   readonly handle: UpgradeHandler;
@@ -155,7 +157,7 @@ class MediaConnection {
       bufferedAmount: () => ws.bufferedAmount,
       sendFrame: (pcm) => {
         if (ws.readyState !== WebSocket.OPEN) return;
-        ws.send(encodeAudioData(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64')));
+        ws.send(encodeAudioFrame(pcm), TEXT_FRAME);
         deps.metrics.framesOut++;
       },
       sendStop: () => {

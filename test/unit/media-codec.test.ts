@@ -1,7 +1,7 @@
 // The ACS media protocol codec: every documented inbound shape, exact ticks beyond 2^53, rejections
 // with their reason and kind, and the outbound frames.
 import { describe, expect, it } from 'vitest';
-import { encodeAudioData, parseInbound, STOP_AUDIO } from '../../src/adapters/acs/media-codec.js';
+import { encodeAudioData, encodeAudioFrame, parseInbound, STOP_AUDIO } from '../../src/adapters/acs/media-codec.js';
 
 const BIG = '9007199254740993123'; // > 2^53, not representable as a double
 
@@ -85,5 +85,24 @@ describe('media codec: outbound', () => {
   it('emits camelCase audioData and stopAudio', () => {
     expect(JSON.parse(encodeAudioData('AAEC'))).toEqual({ kind: 'audioData', audioData: { data: 'AAEC' } });
     expect(JSON.parse(STOP_AUDIO)).toEqual({ kind: 'stopAudio', stopAudio: {} });
+  });
+
+  it('encodes a PCM frame to the same JSON bytes as the text encoder, from a view into a larger buffer', () => {
+    const backing = new Int16Array(16).map((_, i) => (i % 2 === 0 ? i * 1000 : -i * 1000));
+    const frame = backing.subarray(3, 11);
+    const bytes = encodeAudioFrame(frame);
+    const b64 = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64');
+    expect(bytes.toString('utf8')).toBe(encodeAudioData(b64));
+    const decoded = Buffer.from((JSON.parse(bytes.toString('utf8')) as { audioData: { data: string } }).audioData.data, 'base64');
+    expect(Array.from(new Int16Array(decoded.buffer, decoded.byteOffset, decoded.length / 2))).toEqual(Array.from(frame));
+  });
+
+  it('returns a fresh buffer per frame (the socket may still hold the previous one)', () => {
+    const pcm = new Int16Array([1, 2, 3, 4]);
+    const a = encodeAudioFrame(pcm);
+    pcm[0] = 99;
+    const b = encodeAudioFrame(pcm);
+    expect(a.equals(b)).toBe(false);
+    expect(JSON.parse(a.toString('utf8'))).toEqual({ kind: 'audioData', audioData: { data: Buffer.from(new Int16Array([1, 2, 3, 4]).buffer).toString('base64') } });
   });
 });

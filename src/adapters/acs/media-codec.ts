@@ -205,4 +205,22 @@ export function encodeAudioData(base64: string): string {
   return AUDIO_HEAD + base64 + AUDIO_TAIL;
 }
 
+const AUDIO_HEAD_BYTES = Buffer.from(AUDIO_HEAD, 'latin1');
+const AUDIO_TAIL_BYTES = Buffer.from(AUDIO_TAIL, 'latin1');
+
+/**
+ * One outbound audio frame as the UTF-8 bytes of its JSON text (send as a text frame): the same text
+ * as encodeAudioData, without building the concatenated string and re-encoding it. A fresh buffer per
+ * frame (the socket may still hold it after the call returns).
+ */
+export function encodeAudioFrame(pcm: ArrayBufferView): Buffer {
+  const b64 = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64');
+  const head = AUDIO_HEAD_BYTES.length;
+  const out = Buffer.allocUnsafe(head + b64.length + AUDIO_TAIL_BYTES.length);
+  AUDIO_HEAD_BYTES.copy(out, 0);
+  out.write(b64, head, 'latin1');
+  AUDIO_TAIL_BYTES.copy(out, head + b64.length);
+  return out;
+}
+
 export const STOP_AUDIO = '{"kind":"stopAudio","stopAudio":{}}';

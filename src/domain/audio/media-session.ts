@@ -67,6 +67,8 @@ export class MediaSession {
   attached = false;
   disposed = false;
   readonly #streams = new Map<string, Stream>();
+  /** The stream of the previous frame (mixed audio has one; unmixed speakers alternate in runs). */
+  #last: Stream | null = null;
 
   constructor(
     private readonly deps: MediaSessionDeps,
@@ -183,18 +185,21 @@ export class MediaSession {
   }
 
   #stream(participant: string | null): Stream | null {
+    const last = this.#last;
+    if (last !== null && last.participant === participant) return last;
     const key = participant ?? '';
     const s = this.#streams.get(key);
-    if (s) return s;
+    if (s) return (this.#last = s);
     if (this.#streams.size >= this.cfg.maxStreams || this.disposed) return null;
     const created = new Stream(participant, new PcmRing(this.cfg.ringSeconds * this.sampleRate), this.deps.detectors(this.sampleRate), this.cfg);
     this.#streams.set(key, created);
-    return created;
+    return (this.#last = created);
   }
 
   #closeStreams(): void {
     for (const s of this.#streams.values()) s.vad.close();
     this.#streams.clear();
+    this.#last = null;
   }
 
   #done(d: PlayoutDone): void {
