@@ -19,13 +19,12 @@ import { FileSpool } from '../dist/adapters/spool/file-spool.js';
 import { ArchiveProcessor } from '../dist/adapters/servicebus/archive-processor.js';
 import { ServiceBusArchiveQueue } from '../dist/adapters/servicebus/servicebus-archive-queue.js';
 import { ServiceBusArchiver, DEFAULT_ARCHIVER_CONFIG } from '../dist/adapters/servicebus/servicebus-archiver.js';
-import { ensureServiceBusAbortControllerCompat } from '../dist/adapters/servicebus/abort-controller-compat.js';
 import { buildArchiveJob } from '../dist/domain/archive/job-builder.js';
 import { createRegistry } from '../dist/metrics.js';
 import { silentLogger } from '../dist/logger.js';
 
 const quick = process.argv.includes('--quick');
-const N = quick ? 400 : 3000;
+const N = Number(process.env.BENCH_ARCHIVE_N) || (quick ? 400 : 3000);
 const CONCURRENCY = 16;
 const TURNS = 12;
 
@@ -79,7 +78,6 @@ async function pool(items, n, fn) {
   }));
 }
 
-ensureServiceBusAbortControllerCompat();
 const cosmos = await startEmbeddedCosmos();
 const policy = { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } };
 const client = new CosmosClient({ endpoint: cosmos.endpoint, key: cosmos.key, agent: cosmos.agent, connectionPolicy: policy });
@@ -127,8 +125,10 @@ try {
   archived = -1; // the warm-up job
   t0 = performance.now();
   archiver.start();
+  const progress = process.env.BENCH_PROGRESS ? setInterval(() => console.log(`  … ${archived} archived after ${((performance.now() - t0) / 1000).toFixed(1)} s`), 2000) : null;
   await Promise.race([allDone, new Promise((r) => setTimeout(r, 120_000))]);
   const pipeRate = archived / ((performance.now() - t0) / 1000);
+  if (progress) clearInterval(progress);
 
   // Phase B (latency): calls end at a steady pace (half the raw rate); call end -> archived.
   const M = Math.max(100, Math.floor(N / 2));

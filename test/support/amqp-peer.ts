@@ -342,6 +342,7 @@ export class AmqpPeer {
             ? amqpMessage.modified({ undeliverable_here: state?.undeliverable_here ?? false })
             : amqpMessage.released();
     delivery.update(true, echo.described());
+    markDone(delivery);
     if (!l) return;
     clearTimeout(l.timer);
     this.#locks.delete(token);
@@ -431,6 +432,14 @@ export class AmqpPeer {
         }
         clearTimeout(l.timer);
         this.#locks.delete(t);
+        // Settle the original transfer too: an unsettled delivery keeps its slot in the session's
+        // outgoing window, and after 2,048 of them the link stops delivering.
+        const d = l.delivery as Delivery & { settled?: boolean };
+        if (!d.settled) {
+          const state = status === 'completed' ? amqpMessage.accepted() : status === 'suspended' ? amqpMessage.rejected({}) : amqpMessage.released();
+          d.update(true, state.described());
+        }
+        markDone(d);
         if (status === 'completed') l.queue.completed++;
         else if (status === 'suspended') this.#deadLetter(l.queue, l.msg, String(body['deadletter-reason'] ?? 'suspended'), String(body['deadletter-description'] ?? ''));
         else if (status === 'abandoned') this.#requeue(l.queue, l.msg, 'MaxDeliveryCountExceeded', 'abandoned too often');
@@ -440,6 +449,15 @@ export class AmqpPeer {
     }
     this.#reply(msg.reply_to, msg, { statusCode: 501, statusDescription: `unsupported ${op}` });
   }
+}
+
+/**
+ * rhea frees an outgoing delivery's slot in the session window only once it is settled on both
+ * ends, and the client (receive-settle-mode second) never sends a final settled disposition after
+ * ours: without this, delivery stops after 2,048 messages on one session.
+ */
+function markDone(d: Delivery): void {
+  (d as Delivery & { remote_settled: boolean }).remote_settled = true;
 }
 
 /** The SDK reads a delivery tag as a .NET GUID (first three groups little-endian). */
