@@ -171,7 +171,7 @@ export class MediaLink implements TickSubscriber {
 
   /** Resolves with the arrival time of the first agent frame at or after `since` (or undefined on timeout). */
   waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {
-    if (this.lastOutboundAt >= since) return Promise.resolve(this.lastOutboundAt);
+    if (this.lastOutboundAt > 0 && this.lastOutboundAt >= since) return Promise.resolve(this.lastOutboundAt);
     return this.wait(this.audioWaiters, since, timeoutMs);
   }
 

@@ -67,7 +67,7 @@ describe('e2e: conversation loop (qa, barge-in)', () => {
     expect(history.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const [greeting, ...rest] = history as [Turn, ...Turn[]];
     expect(greeting.speaker).toBe('assistant');
-    // The caller starts talking during the greeting: it may be cut, then only its played words remain.
+    // The caller waits for the greeting; were it cut, only its played words would remain.
     expect(GREETING.startsWith(greeting.text)).toBe(true);
     for (let i = 0; i < 3; i++) {
       const user = rest[2 * i] as Turn;
