@@ -21,7 +21,8 @@ import { ensureArchiveContainers } from './adapters/cosmos/cosmos-containers.js'
 import { CosmosArchiveStore } from './adapters/cosmos/cosmos-archive-store.js';
 import { CosmosClaimStore } from './adapters/cosmos/cosmos-claim-store.js';
 import { CosmosProfileStore } from './adapters/cosmos/cosmos-profile-store.js';
-import { CachedProfileStore, MemoryProfileCache, RedisProfileCache, profileCacheKey } from './adapters/cosmos/cached-profile-store.js';
+import { CachedProfileStore, MemoryProfileCache, RedisProfileCache } from './adapters/cosmos/cached-profile-store.js';
+import { RedisKeys } from './adapters/redis/keys.js';
 import { FileSpool } from './adapters/spool/file-spool.js';
 import { ArchiveProcessor } from './adapters/servicebus/archive-processor.js';
 import { ServiceBusArchiveQueue, DEFAULT_QUEUE_CONFIG } from './adapters/servicebus/servicebus-archive-queue.js';
@@ -137,7 +138,8 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
     lifecycle.onDrain('archive', () => local.stop(config.shutdownDrainTimeoutMs));
   }
 
-  const cache = deps.redis ? new RedisProfileCache(deps.redis, profileCacheKey(config.appName, config.appEnv)) : new MemoryProfileCache();
+  const keys = new RedisKeys(config);
+  const cache = deps.redis ? new RedisProfileCache(deps.redis, (id) => keys.profileCache(id)) : new MemoryProfileCache();
   const profiles = new CachedProfileStore(
     { store: new CosmosProfileStore(containers.profiles), cache, registry, onCacheError: (err) => alog.warn({ err }, 'profile cache failed') },
     { ttlSeconds: config.ttl.profile },

@@ -1,8 +1,8 @@
 // The demo as a function: the simulator (a local ACS), a worker on embedded defaults wired to it,
 // a few scripted calls, then each call's transcript from the conversation store and the latency
 // figures. Everything it starts it stops; the process needs nothing else to exit.
+import { freePort } from './free-port.js';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
@@ -75,19 +75,6 @@ export function workerCallId(call: SimCall): string | null {
   }
 }
 
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Redis when one answers (or is configured explicitly), else in-process memory. */
 async function chooseState(env: Record<string, string | undefined>): Promise<string> {
   if (env.STATE_BACKEND === 'memory') {
@@ -129,7 +116,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   let worker: Worker | undefined;
   try {
     sim = await startSimulator();
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     delete env.ACS_ENDPOINT;
     Object.assign(env, sim.workerEnv(), { PORT: String(port), HOST: '127.0.0.1', PUBLIC_BASE_URL: baseUrl, SPOOL_DIR: spoolDir });

@@ -2,7 +2,6 @@
 // TTL_PROFILE seconds; a write goes to the store first, then invalidates the cache. The cache sits
 // behind the small ProfileCache port so its Redis key scheme can be swapped in one place.
 import { pinDigest } from '../../domain/caller-pin.js';
-import { createHash } from 'node:crypto';
 import type { Redis, Cluster } from 'ioredis';
 import type { CallerProfile, ProfileStore, SessionStore } from '../../domain/ports.js';
 import { counter, type Registry } from '../../metrics.js';
@@ -67,11 +66,6 @@ export class RedisProfileCache implements ProfileCache {
   async delete(id: string): Promise<void> {
     await this.redis.del(this.key(id));
   }
-}
-
-/** `{app}:{env}:profile:{<hash>}:cache` — the raw number never appears in a key. */
-export function profileCacheKey(appName: string, appEnv: string): (id: string) => string {
-  return (id) => `${appName}:${appEnv}:profile:{${createHash('sha256').update(id).digest('base64url').slice(0, 22)}}:cache`;
 }
 
 export class MemoryProfileCache implements ProfileCache {

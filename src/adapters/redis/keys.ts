@@ -1,6 +1,7 @@
 // Builds every Redis key and channel name the worker uses: `{app}:{env}:{type}:{{id}}:{component}`.
 // The id sits in a hash tag so all keys of one call (or one worker) land in one Cluster slot and a Lua
 // script may touch them together. No other module concatenates keys.
+import { createHash } from 'node:crypto';
 import { voiceError } from '../../domain/errors.js';
 
 export interface KeyScope {
@@ -42,6 +43,11 @@ export class RedisKeys {
   }
   conversationMeta(callId: string): string {
     return this.#key('conversation', callId, 'meta');
+  }
+
+  /** Cached caller profile. The caller's number never appears in a key: the id is a hash of it. */
+  profileCache(callerId: string): string {
+    return this.#key('profile', createHash('sha256').update(callerId).digest('base64url').slice(0, 22), 'cache');
   }
 
   // call records
