@@ -126,6 +126,8 @@ describe('media WebSocket', () => {
     call.media!.speak('hello', new Int16Array(3200).fill(1000));
     call.media!.endUtterance('hello');
     await waitFor(() => seen.includes('playoutDone'), 'playoutDone');
+    // playoutDone fires when the last frame is written; let it cross loopback before counting.
+    await waitFor(() => first.inbox.length >= 10, 'ten frames received');
     const out = first.inbox.map((m) => JSON.parse(m) as { kind: string; audioData?: { data: string } });
     expect(out.length).toBe(10);
     expect(out.every((m) => m.kind === 'audioData' && Buffer.from(m.audioData!.data, 'base64').length === 640)).toBe(true);

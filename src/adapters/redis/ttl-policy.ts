@@ -19,6 +19,7 @@ export const KEY_TTL = {
   workerHeartbeat: 'worker',
   rateWindow: 'rate',
   slots: 'lease',
+  profileCache: 'profile',
 } as const satisfies Record<string, keyof TtlPolicy>;
 
 export type KeyKind = keyof typeof KEY_TTL;
