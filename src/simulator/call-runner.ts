@@ -12,7 +12,7 @@ import type { SimIdentity } from './identity.js';
 import { MediaLink } from './media-link.js';
 import { garbageMessages } from './media-messages.js';
 import { SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
-import { MAX_CALLER_TURNS, acsUserIdentifier, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
+import { MAX_CALLER_TURNS, acsUserIdentifier, newSimCall, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
 
 /** How long the caller waits for a greeting, the silence that ends it, and the most it listens. */
@@ -61,39 +61,20 @@ export class CallRunner implements CallSession, ScenarioContext {
   ) {
     const now = performance.now();
     const pstn = index % 2 === 0;
-    this.call = {
-      index,
-      scenario: steps.join('+'),
-      incomingCallContext: Buffer.from(JSON.stringify({ v: 1, n: randomUUID(), r: deps.resourceId, i: index, s: randomUUID() })).toString('base64url'),
-      contextExpiresAt: now + deps.contextTtlMs,
-      serverCallId: Buffer.from(`sim-server-call-${randomUUID()}`).toString('base64url'),
-      correlationId: randomUUID(),
-      caller: pstn ? phoneIdentifier(`+1425555${String(index % 10_000).padStart(4, '0')}`) : acsUserIdentifier(`8:acs:${deps.resourceId}_${randomUUID()}`),
-      callee: phoneIdentifier('+18005550100'),
-      callConnectionId: undefined,
-      state: 'offered',
-      answer: undefined,
-      answers: 0,
-      answerRequests: 0,
-      incomingCallDeliveries: 0,
-      callbacks: [],
-      playRequests: [],
-      hangupRequests: [],
-      mediaOperations: [],
-      mediaConnections: 0,
-      outboundFrames: 0,
-      stopAudioTimes: [],
-      callerTurns: [],
-      outboundAudio: deps.captureOutbound ? [] : undefined,
-      outboundAudioBytes: 0,
-      violations: [],
-      failure: undefined,
-      disconnectedBy: undefined,
-      offeredAt: now,
-      answeredAt: undefined,
-      firstAgentAudioAt: undefined,
-      endedAt: undefined,
-    };
+    this.call = newSimCall(
+      {
+        index,
+        scenario: steps.join('+'),
+        incomingCallContext: Buffer.from(JSON.stringify({ v: 1, n: randomUUID(), r: deps.resourceId, i: index, s: randomUUID() })).toString('base64url'),
+        contextExpiresAt: now + deps.contextTtlMs,
+        serverCallId: Buffer.from(`sim-server-call-${randomUUID()}`).toString('base64url'),
+        correlationId: randomUUID(),
+        caller: pstn ? phoneIdentifier(`+1425555${String(index % 10_000).padStart(4, '0')}`) : acsUserIdentifier(`8:acs:${deps.resourceId}_${randomUUID()}`),
+        callee: phoneIdentifier('+18005550100'),
+        offeredAt: now,
+      },
+      { captureOutbound: deps.captureOutbound === true },
+    );
     this.answeredP = new Promise((r) => (this.answeredResolve = r));
     this.mediaP = new Promise((r) => (this.mediaReady = r));
     this.endedP = new Promise((r) => (this.endedResolve = r));

@@ -87,3 +87,38 @@ export function phoneIdentifier(number: string): CommunicationIdentifierWire {
 export function acsUserIdentifier(id: string): CommunicationIdentifierWire {
   return { kind: 'communicationUser', rawId: id, communicationUser: { id } };
 }
+
+/** What identifies a newly offered call; everything else starts empty. */
+export type SimCallIdentity = Pick<
+  SimCall,
+  'index' | 'scenario' | 'incomingCallContext' | 'contextExpiresAt' | 'serverCallId' | 'correlationId' | 'caller' | 'callee' | 'offeredAt'
+>;
+
+/** A call in state 'offered' with every record field set (one shape for every call). */
+export function newSimCall(id: SimCallIdentity, opts: { captureOutbound?: boolean } = {}): SimCall {
+  return {
+    ...id,
+    callConnectionId: undefined,
+    state: 'offered',
+    answer: undefined,
+    answers: 0,
+    answerRequests: 0,
+    incomingCallDeliveries: 0,
+    callbacks: [],
+    playRequests: [],
+    hangupRequests: [],
+    mediaOperations: [],
+    mediaConnections: 0,
+    outboundFrames: 0,
+    stopAudioTimes: [],
+    callerTurns: [],
+    outboundAudio: opts.captureOutbound ? [] : undefined,
+    outboundAudioBytes: 0,
+    violations: [],
+    failure: undefined,
+    disconnectedBy: undefined,
+    answeredAt: undefined,
+    firstAgentAudioAt: undefined,
+    endedAt: undefined,
+  };
+}

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CallControl, type CallSession } from '../../src/simulator/call-control.js';
-import { phoneIdentifier, type SimCall } from '../../src/simulator/sim-call.js';
+import { newSimCall, phoneIdentifier, type SimCall } from '../../src/simulator/sim-call.js';
 
 function fakeCall(expiresInMs: number): SimCall {
   const now = performance.now();
-  return {
+  return newSimCall({
     index: 0,
     scenario: 'qa',
     incomingCallContext: `ctx-${Math.random()}`,
@@ -13,27 +13,8 @@ function fakeCall(expiresInMs: number): SimCall {
     correlationId: 'corr-1',
     caller: phoneIdentifier('+14255550100'),
     callee: phoneIdentifier('+18005550100'),
-    callConnectionId: undefined,
-    state: 'offered',
-    answer: undefined,
-    answers: 0,
-    answerRequests: 0,
-    incomingCallDeliveries: 0,
-    callbacks: [],
-    playRequests: [],
-    hangupRequests: [],
-    mediaOperations: [],
-    mediaConnections: 0,
-    outboundFrames: 0,
-    stopAudioTimes: [],
-    violations: [],
-    failure: undefined,
-    disconnectedBy: undefined,
     offeredAt: now,
-    answeredAt: undefined,
-    firstAgentAudioAt: undefined,
-    endedAt: undefined,
-  };
+  });
 }
 
 function session(call: SimCall): CallSession & { events: string[] } {
