@@ -2,7 +2,7 @@
 // handling p99 < 5 ms, event-loop delay p99 < 20 ms and playout lateness p99 < 5 ms hold for the
 // whole window, against a bare ws baseline (JSON.parse + base64 decode only) measured in the same run.
 // The load driver runs in its own process. `--quick`: ~10 s windows and a short ladder.
-//   npm run bench:media [-- --quick] [-- --ladder=100,500,1000] [-- --warmup=ms] [-- --play-every=4]
+//   npm run bench:media [-- --quick] [-- --ladder=100,500,1000] [-- --warmup=ms] [-- --play-every=4] [-- --targets=worker]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,9 @@ const WARMUP_MS = warmupArg ? Number(warmupArg.slice(9)) : quick ? 2_000 : 5_000
 const playArg = process.argv.find((a) => a.startsWith('--play-every='));
 // One call in PLAY_EVERY plays agent audio continuously (0: none).
 const PLAY_EVERY = playArg ? Number(playArg.slice(13)) : 4;
+const targetsArg = process.argv.find((a) => a.startsWith('--targets='));
+// Which ladders to run (both by default; the ratio needs both).
+const RUN = targetsArg ? targetsArg.slice(10).split(',') : ['baseline', 'worker'];
 const LIMITS = { inboundP99Ms: 5, loopP99Ms: 20, jitterP99Ms: 5 };
 
 const TARGETS = {
@@ -112,8 +115,9 @@ function print(r) {
 }
 
 console.log(`media bench: ${quick ? 'quick' : 'full'}, warmup ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s, ladder ${LADDER.join(',')}, ${cpus().length} cores, load ${loadavg().map((v) => v.toFixed(1)).join(' ')}, node ${process.version}`);
-const baseline = await ladder('baseline');
-const worker = await ladder('worker');
+const skipped = { rows: [], capacity: 0, topOfLadder: false };
+const baseline = RUN.includes('baseline') ? await ladder('baseline') : skipped;
+const worker = RUN.includes('worker') ? await ladder('worker') : skipped;
 const ratio = baseline.capacity > 0 ? round(worker.capacity / baseline.capacity, 2) : null;
 const at = worker.rows.filter((r) => r.ok).at(-1);
 // CPU-bound estimate (robust to a shared machine's scheduling noise): calls one core could carry at the
