@@ -13,8 +13,8 @@ const ladderArg = process.argv.find((a) => a.startsWith('--ladder='));
 const LADDER = ladderArg ? ladderArg.slice(9).split(',').map(Number) : quick ? [100, 250, 500, 1000] : [250, 500, 750, 1000, 1250, 1500, 2000, 2500];
 const WINDOW_MS = quick ? 10_000 : 60_000;
 const warmupArg = process.argv.find((a) => a.startsWith('--warmup='));
-// Steady state for the worker means every call's audio ring has wrapped once (MEDIA_RING_SECONDS, 10 s by
-// default): until then each new ring page is faulted in on the frame path. --warmup=11000 measures that.
+// Steady state for the worker means every call's audio ring has wrapped once (MEDIA_RING_SECONDS, 2 s by
+// default): until then each new ring page is faulted in on the frame path. --warmup=3000 measures that.
 const WARMUP_MS = warmupArg ? Number(warmupArg.slice(9)) : quick ? 2_000 : 5_000;
 const playArg = process.argv.find((a) => a.startsWith('--play-every='));
 // One call in PLAY_EVERY plays agent audio continuously (0: none).
@@ -69,6 +69,8 @@ async function step(target, n) {
       jitterP99Ms: round(w.jitterP99Ms),
       cpuPctPerCall: round((w.cpuMs / (secs * 1000) / n) * 100, 4),
       cpuPctTotal: round((w.cpuMs / (secs * 1000)) * 100, 1),
+      // Kernel share of that CPU (loopback TCP send and receive are paid here).
+      sysPctTotal: round((w.sysMs / (secs * 1000)) * 100, 1),
       rssKbPerCall: round(w.rssDelta / n / 1024, 1),
       heapKbPerCall: round(w.heapDelta / n / 1024, 1),
       driverMaxLagMs: round(stats.maxLagMs),
@@ -110,7 +112,7 @@ async function ladder(target) {
 function print(r) {
   console.log(
     [r.target.padEnd(8), String(r.n).padStart(5), (r.ok ? ' ok ' : 'FAIL') + (r.retry ? ' (retry)' : ''), `in p99 ${r.inboundP99Ms} ms`, `loop p99 ${r.loopP99Ms} ms`, `jitter p99 ${r.jitterP99Ms} ms`,
-      `cpu ${r.cpuPctTotal}% (${r.cpuPctPerCall}%/call)`, `rss ${r.rssKbPerCall} KB/call`, `heap ${r.heapKbPerCall} KB/call`, `out ${r.outboundFrames}`, `stop ${r.stopAudio}`, `driver lag max ${r.driverMaxLagMs} ms`].join(' | '),
+      `cpu ${r.cpuPctTotal}% (sys ${r.sysPctTotal}%, ${r.cpuPctPerCall}%/call)`, `rss ${r.rssKbPerCall} KB/call`, `heap ${r.heapKbPerCall} KB/call`, `out ${r.outboundFrames}`, `stop ${r.stopAudio}`, `driver lag max ${r.driverMaxLagMs} ms`].join(' | '),
   );
 }
 

@@ -52,6 +52,7 @@ process.on('message', (m) => {
       jitterP99Ms: 0,
       framesIn: frames,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      sysMs: cpu.system / 1000,
       rssDelta: mem.rss - mem0.rss,
       heapDelta: mem.heapUsed - mem0.heapUsed,
     });

@@ -91,6 +91,7 @@ process.on('message', async (m) => {
       sockets: worker.media.server.size,
       sessions: worker.media.sessionCount,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      sysMs: cpu.system / 1000,
       rssDelta: mem.rss - mem0.rss,
       heapDelta: mem.heapUsed - mem0.heapUsed,
       n,

@@ -1,6 +1,8 @@
 // GET /ws/media: the ACS media WebSocket. Authenticated in the upgrade handler before anything is
 // accepted (ACS JWT + per-call secret; refused with HTTP 401 and no socket). Each message is parsed
-// once; audio is base64-decoded into one process-wide scratch buffer and copied into the call's ring;
+// once: AudioData in the exact ACS shape is read straight from the received bytes (audio-data-scan),
+// everything else through the general parser; audio is base64-decoded into one process-wide scratch
+// buffer (the payload must decode to exactly the bytes its length promises) and copied into the call's ring;
 // nothing per frame awaits I/O or logs above trace. A socket that sends mostly garbage is closed
 // with 1007; every socket has an 'error' listener.
 import type { IncomingMessage } from 'node:http';
@@ -14,6 +16,7 @@ import type { MediaSession } from '../domain/audio/media-session.js';
 import type { PlayoutSink } from '../domain/audio/playout-channel.js';
 import type { Logger } from '../logger.js';
 import { encodeAudioFrame, parseInbound, STOP_AUDIO } from '../adapters/acs/media-codec.js';
+import { base64Bytes, newAudioDataSpan, scanAudioData } from '../adapters/acs/audio-data-scan.js';
 import { verifyCallSecret, type AcsJwtVerifier } from './acs-auth.js';
 import type { UpgradeHandler } from './app.js';
 import type { MediaMetrics } from './media-metrics.js';
@@ -39,6 +42,8 @@ export interface MediaSocketConfig {
 }
 
 const INBOUND_SAMPLE_MASK = 15;
+/** The fast path's result: one per process, filled and read within one synchronous message handler. */
+const SPAN = newAudioDataSpan();
 /** Outbound audio is JSON text sent from bytes already encoded. */
 const TEXT_FRAME = { binary: false } as const;
 
@@ -185,19 +190,28 @@ class MediaConnection {
       this.#bad('binary', 'binary');
       return;
     }
-    const msg = parseInbound(data.toString());
     const s = this.session;
+    if (Buffer.isBuffer(data) && scanAudioData(data, SPAN)) {
+      const { dataStart, dataEnd } = SPAN;
+      const bytes = dataEnd > dataStart ? this.scratch.write(data.toString('latin1', dataStart, dataEnd), 0, 'base64') : 0;
+      // A payload that does not decode cleanly goes to the general path, which classifies it.
+      if (bytes === base64Bytes(dataEnd - dataStart, data[dataEnd - 1] ?? 0, data[dataEnd - 2] ?? 0)) {
+        this.#audio(bytes, SPAN.participant, SPAN.silent, sampled, t0);
+        return;
+      }
+    }
+    const msg = parseInbound(data.toString());
     switch (msg.kind) {
       case 'AudioData': {
         const bytes = this.scratch.write(msg.data, 0, 'base64');
-        if (bytes === 0 || (bytes & 1) === 1) {
+        const d = msg.data;
+        if (bytes !== base64Bytes(d.length, d.charCodeAt(d.length - 1), d.charCodeAt(d.length - 2))) {
           s.badFrame();
           this.#bad('shape', 'AudioData');
           return;
         }
-        s.audio(msg.participant, this.pcmView(bytes >> 1), msg.silent);
-        this.deps.metrics.framesIn++;
-        break;
+        this.#audio(bytes, msg.participant, msg.silent, sampled, t0);
+        return;
       }
       case 'AudioMetadata':
         if (msg.encoding.toUpperCase() !== 'PCM') {
@@ -219,6 +233,18 @@ class MediaConnection {
         this.#bad(msg.reason, msg.reason === 'unknown' ? 'unknown' : msg.messageKind);
         return;
     }
+    if (this.#score > 0) this.#score = Math.max(0, this.#score - 1 / 16);
+    if (sampled) this.deps.metrics.inbound.observe((performance.now() - t0) / 1000);
+  }
+
+  #audio(bytes: number, participant: string | null, silent: boolean, sampled: boolean, t0: number): void {
+    if (bytes === 0 || (bytes & 1) === 1) {
+      this.session.badFrame();
+      this.#bad('shape', 'AudioData');
+      return;
+    }
+    this.session.audio(participant, this.pcmView(bytes >> 1), silent);
+    this.deps.metrics.framesIn++;
     if (this.#score > 0) this.#score = Math.max(0, this.#score - 1 / 16);
     if (sampled) this.deps.metrics.inbound.observe((performance.now() - t0) / 1000);
   }

@@ -166,6 +166,32 @@ describe('media WebSocket', () => {
     expect(call.media).toBeNull();
   });
 
+  it('takes AudioData in any valid JSON form, and drops payloads that are not clean base64 before the ring', async () => {
+    const { call, path } = await newCall();
+    const c = await open(path);
+    c.ws.send(METADATA);
+    const f = FRAMES[3]!;
+    // Read from bytes (the exact ACS shape), then through the general parser (pretty-printed, escaped key).
+    c.ws.send(audio(f));
+    c.ws.send(JSON.stringify({ audioData: { silent: false, data: f }, kind: 'AudioData' }, null, 2));
+    c.ws.send(`{"kind":"AudioData","audioData":{"\\u0064ata":"${f}"}}`);
+    // Characters outside the alphabet, a missing padding, whitespace inside: bad frames, in either path.
+    c.ws.send(audio(`${f.slice(0, 100)}!${f.slice(101)}`));
+    c.ws.send(audio(f.replace(/=+$/, '')));
+    c.ws.send(JSON.stringify({ kind: 'AudioData', audioData: { data: `${f.slice(0, 8)}\n${f.slice(8)}`, extra: 1 } }));
+    c.ws.send(audio(f));
+    const session = worker.media.session(call.callId)!;
+    await waitFor(() => session.counters.framesIn + session.counters.badFrames >= 7, 'all frames handled');
+    expect(session.counters.framesIn).toBe(4);
+    expect(session.counters.badFrames).toBe(3);
+    const ring = session.ring(null)!;
+    expect(ring.written).toBe(4 * 320);
+    const last = new Int16Array(320);
+    ring.latest(320, last);
+    expect(Buffer.from(last.buffer)).toEqual(Buffer.from(f, 'base64'));
+    c.ws.close();
+  });
+
   it('closes a garbage-sending socket with 1007 and leaves other calls alone', async () => {
     const good = await newCall();
     const bad = await newCall();
