@@ -185,7 +185,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
 
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
-    { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000 },
+    { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000, apiToken: config.apiToken },
   );
   lifecycle.onClose('http', async () => {
     await app.close();

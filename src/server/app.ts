@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
 import { counter } from '../metrics.js';
 import type { Lifecycle } from './lifecycle.js';
+import { operatorAuth } from './operator-auth.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -24,6 +25,8 @@ export interface ServerDeps {
 export interface ServerConfig {
   readonly bodyLimitBytes: number;
   readonly readinessTimeoutMs: number;
+  /** Guards /metrics like the operator routes (bearer token, or loopback only when unset). */
+  readonly apiToken: string | undefined;
 }
 
 async function checkWithTimeout(c: ReadinessCheck, ms: number): Promise<'ok' | 'degraded' | string> {
@@ -81,7 +84,8 @@ export function buildServer(deps: ServerDeps, cfg: ServerConfig): FastifyInstanc
     return reply.code(200).send({ status: degraded.length > 0 ? 'degraded' : 'ok', degraded, checks });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  // Metrics name call volumes and failure modes: operators only, never the public ingress.
+  app.get('/metrics', { onRequest: operatorAuth(cfg.apiToken) }, async (_req, reply) => {
     const text = await deps.registry.metrics();
     return reply.header('content-type', deps.registry.contentType).send(text);
   });

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { voiceError } from '../domain/errors.js';
 import type { CallerProfile, ProfileStore } from '../domain/ports.js';
-import { operatorAuth } from './transcript-routes.js';
+import { operatorAuth } from './operator-auth.js';
 
 const PROFILE_ID = /^[A-Za-z0-9+_.:-]{1,128}$/;
 const MAX_PROFILE_BYTES = 16 * 1024;

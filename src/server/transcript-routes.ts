@@ -1,34 +1,15 @@
 // GET /api/calls/:callId/transcript — hot to cold: live memory (CallRegistry + conversation store),
 // then the Redis cache, then the archive (Cosmos); a Cosmos hit is re-cached (summary TTL). The
 // response header x-transcript-source says which tier answered. Operator-only (see operatorAuth).
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { buildArchiveJob, markersOf } from '../domain/archive/job-builder.js';
 import { voiceError } from '../domain/errors.js';
 import type { CallRegistry } from '../domain/live-call.js';
 import type { ArchiveStore, Clock, ConversationStore, SessionStore } from '../domain/ports.js';
 import { counter, type Registry } from '../metrics.js';
+import { operatorAuth } from './operator-auth.js';
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-/**
- * Operator authentication for the REST routes: with API_TOKEN set, `Authorization: Bearer <token>`
- * compared in constant time; without it, only loopback clients are served.
- */
-export function operatorAuth(apiToken: string | undefined): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const expected = apiToken ? createHash('sha256').update(apiToken).digest() : null;
-  return async (req) => {
-    if (!expected) {
-      if (!LOOPBACK.test(req.socket.remoteAddress ?? '')) throw voiceError('FORBIDDEN', 'operator API reachable from loopback only (API_TOKEN unset)');
-      return;
-    }
-    const h = req.headers.authorization ?? '';
-    const m = /^Bearer (.+)$/i.exec(h);
-    const given = createHash('sha256').update(m?.[1] ?? '').digest();
-    if (!m || !timingSafeEqual(given, expected)) throw voiceError('UNAUTHENTICATED', 'operator bearer token required');
-  };
-}
 
 export interface TranscriptRouteDeps {
   readonly calls: CallRegistry;

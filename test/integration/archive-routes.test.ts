@@ -37,6 +37,14 @@ describe('archive routes on the local default', () => {
   const metric = async (name: string, label: string, value: string) =>
     (await worker.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels[label] === value)?.value ?? 0;
 
+  it('serves /metrics only with the operator token when API_TOKEN is set', async () => {
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer not-the-token-at-all' } })).status).toBe(401);
+    const ok = await fetch(`${url}/metrics`, { headers: auth });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('voice_http_errors_total');
+  });
+
   it('reads a transcript from memory while live, from Cosmos after archiving, then from the cache', async () => {
     const callId = randomUUID();
     const call = new LiveCall({ callId, from: '4:+14255550111', to: '4:+14255550112', correlationId: null, startedAt: Date.now() - 2000, log: silentLogger() });
@@ -124,6 +132,11 @@ describe('operator routes without API_TOKEN', () => {
       expect(res.status).toBe(404);
       const remote = await worker.app.inject({ method: 'GET', url: `/api/calls/${randomUUID()}/transcript`, remoteAddress: '203.0.113.7' });
       expect(remote.statusCode).toBe(403);
+      // Metrics follow the same rule: loopback scrapes work, the ingress gets 403.
+      expect((await fetch(`${url}/metrics`)).status).toBe(200);
+      const remoteMetrics = await worker.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '203.0.113.7' });
+      expect(remoteMetrics.statusCode).toBe(403);
+      expect((await worker.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '203.0.113.7' })).statusCode).toBe(200);
     } finally {
       await worker.stop('test');
       await rm(dir, { recursive: true, force: true });
