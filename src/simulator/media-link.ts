@@ -76,7 +76,7 @@ export class MediaLink implements TickSubscriber {
 
   /** Opens the socket (Authorization + ACS headers) and starts streaming; rejects if the upgrade fails. */
   async connect(): Promise<void> {
-    const token = await this.identity.issue();
+    const token = await this.identity.token();
     const ccid = this.call.callConnectionId ?? '';
     this.closing = false;
     const sock = await MediaSocket.open({
