@@ -3,6 +3,7 @@
 // every 20 ms per call from real speech (looped, each call at its own phase), paced by the simulator's
 // frame clock, frames pre-built and stamped with their tick's time. Reports what it sent, what it
 // received and how late its own clock ran (a late driver invalidates the step). Build first.
+// LOAD_PHASES=1: every stream's frame in one burst per 20 ms (default: spread over four 5 ms slots).
 //   IPC: {type:'run', port, calls:[{callId, secret}], durationMs, headers?} → {type:'connected', n} → {type:'done', stats}
 import { readFileSync } from 'node:fs';
 import { runMediaLoad } from '../../dist/simulator/media-load.js';

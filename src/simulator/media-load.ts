@@ -81,7 +81,7 @@ function count(stats: MediaLoadStats, data: RawData): void {
   else stats.otherIn++;
 }
 
-/** Connects every stream, streams for `durationMs`, closes them and reports. */
+/** Connects every stream, streams for `durationMs`, starts closing them and reports. */
 export async function runMediaLoad(o: MediaLoadOptions): Promise<MediaLoadStats> {
   const rate = o.sampleRate ?? 16000;
   const bytes = frameBytes(rate);
@@ -119,7 +119,8 @@ export async function runMediaLoad(o: MediaLoadOptions): Promise<MediaLoadStats>
   } finally {
     running = false;
     clock.stop();
-    for (const s of socks) s.terminate();
+    // A close handshake, not a drop: frames already written reach the worker before the close frame.
+    for (const s of socks) s.close(1000);
   }
   stats.lateTicks = clock.lateTicks;
   stats.skippedTicks = clock.skippedTicks;
