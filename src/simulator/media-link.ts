@@ -76,14 +76,19 @@ export class MediaLink implements TickSubscriber {
 
   /** Opens the socket (Authorization + ACS headers) and starts streaming; rejects if the upgrade fails. */
   async connect(): Promise<void> {
+    this.closing = false;
     const token = await this.identity.token();
     const ccid = this.call.callConnectionId ?? '';
-    this.closing = false;
     const sock = await MediaSocket.open({
       url: this.opts.url,
       headers: { authorization: `Bearer ${token}`, 'x-ms-call-connection-id': ccid, 'x-ms-call-correlation-id': this.call.correlationId },
     });
     this.sock = sock;
+    if (this.closing) {
+      // close() ran while the upgrade was in flight: do not start streaming on the new socket.
+      sock.close(1000);
+      return;
+    }
     sock.onMessage((data, isBinary) => this.receive(data, isBinary));
     sock.onClose((code) => {
       const wasOpen = this.open;
