@@ -1,5 +1,5 @@
 // Call Automation callbacks: CloudEvents 1.0 arrays POSTed to the callbackUri the worker gave in its
-// answer, each with a fresh ACS JWT, delivered in order per call, retried on failure, and (at the
+// answer, each with an ACS JWT (see identity.ts on reuse), delivered in order per call, retried on failure, and (at the
 // configured rate) delivered a second time with the same event id.
 import { randomUUID } from 'node:crypto';
 import { deliver, type DeliveryOptions, DEFAULT_DELIVERY } from './delivery.js';
@@ -69,7 +69,7 @@ export class CallbackSender {
       subject: `calling/callConnections/${ccid}`,
     };
     const body = JSON.stringify([event]);
-    const headers = async () => ({ authorization: `Bearer ${await this.opts.identity.issue()}` });
+    const headers = async () => ({ authorization: `Bearer ${await this.opts.identity.token()}` });
     const rec = { type, id, status: 0, attempts: 0, duplicated: false };
     call.callbacks.push(rec);
     const r = await deliver(answer.callbackUri, body, headers, this.opts.delivery ?? DEFAULT_DELIVERY);

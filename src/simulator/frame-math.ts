@@ -35,9 +35,10 @@ export function msToTicks(ms: number): number {
 }
 
 /**
- * Which tick of a drift-free 20 ms clock is due at `nowMs` for a clock started at `startMs`.
- * The pump sends every frame from `sent` up to this index, so a late timer catches up rather than drifting.
+ * How many ticks of a drift-free clock (period `periodMs`, 20 ms by default) are due at `nowMs` for a
+ * clock started at `startMs`. The pump drives every tick from `sent` up to this count, so a late timer
+ * catches up rather than drifting.
  */
-export function dueTick(startMs: number, nowMs: number): number {
-  return nowMs < startMs ? 0 : Math.floor((nowMs - startMs) / FRAME_MS) + 1;
+export function dueTick(startMs: number, nowMs: number, periodMs = FRAME_MS): number {
+  return nowMs < startMs ? 0 : Math.floor((nowMs - startMs) / periodMs) + 1;
 }

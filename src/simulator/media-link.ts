@@ -1,12 +1,15 @@
 // One simulated ACS media stream: a WebSocket client to the worker's transportUrl. Sends AudioMetadata
-// first, then one AudioData per tick of the shared FrameClock (caller speech or silence, pre-encoded),
-// transcription results timed to the speech, DTMF tones; receives the worker's audioData / stopAudio.
-import { WebSocket, type RawData } from 'ws';
+// first, then one AudioData per tick of the shared FrameClock (caller speech or silence, pre-built
+// frames stamped with the tick's time, see client-frames.ts), transcription results timed to the
+// speech, DTMF tones; receives the worker's audioData / stopAudio.
+import type { RawData } from 'ws';
 import type { CallerVoice, EncodedUtterance } from './caller-audio.js';
-import type { FrameClock, TickSubscriber } from './frame-clock.js';
+import { audioBodies, audioShape, silenceBody, type AudioBody, type AudioShape } from './client-frames.js';
+import type { ClockTick, FrameClock, TickSubscriber } from './frame-clock.js';
 import { FRAME_MS, base64DecodedLength } from './frame-math.js';
 import type { SimIdentity } from './identity.js';
-import { audioDataHead, audioDataTail, audioMetadata, dtmfData, transcriptionData, transcriptionMetadata } from './media-messages.js';
+import { audioMetadata, dtmfData, transcriptionData, transcriptionMetadata } from './media-messages.js';
+import { MediaSocket } from './media-socket.js';
 import { MAX_CAPTURE_BYTES, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
 
@@ -25,31 +28,21 @@ const DTMF_GAP_TICKS = 10;
 const MAX_BUFFERED = 512 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-const headCache = new WeakMap<readonly string[], string[]>();
-function headsOf(frames: readonly string[]): string[] {
-  let h = headCache.get(frames);
-  if (!h) {
-    h = frames.map(audioDataHead);
-    headCache.set(frames, h);
-  }
-  return h;
-}
-
 interface Waiter {
   readonly since: number;
   readonly resolve: (t: number | undefined) => void;
 }
 
 export class MediaLink implements TickSubscriber {
-  ws: WebSocket | undefined;
+  private sock: MediaSocket | undefined;
   private open = false;
   private closing = false;
   private startTick = -1;
-  private readonly silenceHead: string;
-  private readonly speechTail: string;
-  private readonly silenceTail: string;
+  private readonly silenceBody: AudioBody;
+  private readonly speechShape: AudioShape;
+  private readonly silenceShape: AudioShape;
   private speech: EncodedUtterance | undefined;
-  private speechHeads: string[] = [];
+  private speechBodies: AudioBody[] = [];
   private speechPos = 0;
   private speechStartTick = 0;
   private finalDueTick = -1;
@@ -72,9 +65,9 @@ export class MediaLink implements TickSubscriber {
     private readonly identity: SimIdentity,
     private readonly stats: SimStats,
   ) {
-    this.silenceHead = audioDataHead(voice.silenceFrame);
-    this.speechTail = audioDataTail(opts.participantRawId, false);
-    this.silenceTail = audioDataTail(opts.participantRawId, true);
+    this.silenceBody = silenceBody(voice.silenceFrame);
+    this.speechShape = audioShape(this.silenceBody.length, opts.participantRawId, false);
+    this.silenceShape = audioShape(this.silenceBody.length, opts.participantRawId, true);
   }
 
   get isOpen(): boolean {
@@ -83,28 +76,21 @@ export class MediaLink implements TickSubscriber {
 
   /** Opens the socket (Authorization + ACS headers) and starts streaming; rejects if the upgrade fails. */
   async connect(): Promise<void> {
-    const token = await this.identity.issue();
-    const ccid = this.call.callConnectionId ?? '';
-    const ws = new WebSocket(this.opts.url, {
-      headers: { authorization: `Bearer ${token}`, 'x-ms-call-connection-id': ccid, 'x-ms-call-correlation-id': this.call.correlationId },
-      perMessageDeflate: false,
-      handshakeTimeout: 10_000,
-      maxPayload: 1024 * 1024,
-    });
-    this.ws = ws;
     this.closing = false;
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, res) => {
-        reject(new Error(`media upgrade refused: HTTP ${res.statusCode}`));
-        res.resume();
-        ws.terminate();
-      });
-      ws.once('error', reject);
+    const token = await this.identity.token();
+    const ccid = this.call.callConnectionId ?? '';
+    const sock = await MediaSocket.open({
+      url: this.opts.url,
+      headers: { authorization: `Bearer ${token}`, 'x-ms-call-connection-id': ccid, 'x-ms-call-correlation-id': this.call.correlationId },
     });
-    ws.on('error', () => undefined);
-    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
-    ws.on('close', (code) => {
+    this.sock = sock;
+    if (this.closing) {
+      // close() ran while the upgrade was in flight: do not start streaming on the new socket.
+      sock.close(1000);
+      return;
+    }
+    sock.onMessage((data, isBinary) => this.receive(data, isBinary));
+    sock.onClose((code) => {
       const wasOpen = this.open;
       this.open = false;
       this.clock.remove(this);
@@ -113,9 +99,9 @@ export class MediaLink implements TickSubscriber {
     this.call.mediaConnections++;
     this.open = true;
     const sub = `${this.call.callConnectionId}-${this.call.mediaConnections}`;
-    ws.send(audioMetadata(sub, this.voice.sampleRate, this.voice.frameBytes));
+    sock.sendText(audioMetadata(sub, this.voice.sampleRate, this.voice.frameBytes));
     if (this.opts.transcription) {
-      ws.send(transcriptionMetadata(sub, this.opts.transcription.locale, ccid, this.call.correlationId));
+      sock.sendText(transcriptionMetadata(sub, this.opts.transcription.locale, ccid, this.call.correlationId));
     }
     this.startTick = -1;
     this.clock.add(this);
@@ -126,9 +112,9 @@ export class MediaLink implements TickSubscriber {
     this.closing = true;
     this.clock.remove(this);
     this.open = false;
-    if (!this.ws) return;
-    if (drop) this.ws.terminate();
-    else if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code);
+    if (!this.sock) return;
+    if (drop) this.sock.terminate();
+    else this.sock.close(code);
   }
 
   /** Starts speaking an utterance; `done` resolves (with the time) once the Final transcript is sent. */
@@ -140,7 +126,7 @@ export class MediaLink implements TickSubscriber {
       this.finalResolve = resolve;
     });
     this.speech = u;
-    this.speechHeads = headsOf(u.frames);
+    this.speechBodies = audioBodies(u.frames);
     this.speechPos = 0;
     this.finalDueTick = -1;
     this.onsetResolve = onset;
@@ -154,9 +140,9 @@ export class MediaLink implements TickSubscriber {
   }
 
   sendRaw(messages: readonly string[]): void {
-    if (!this.open || !this.ws) return;
+    if (!this.open || !this.sock?.open) return;
     for (const m of messages) {
-      this.ws.send(m);
+      this.sock.sendText(m);
       this.stats.framesSent++;
     }
   }
@@ -213,11 +199,12 @@ export class MediaLink implements TickSubscriber {
     this.dtmfResolve = undefined;
   }
 
-  onTick(tick: number, iso: string): void {
-    const ws = this.ws;
-    if (!this.open || !ws) return;
+  onTick(now: ClockTick): void {
+    const sock = this.sock;
+    if (!this.open || !sock?.open) return;
+    const tick = now.tick;
     if (this.startTick < 0) this.startTick = tick;
-    if (ws.bufferedAmount > MAX_BUFFERED) {
+    if (sock.buffered > MAX_BUFFERED) {
       this.stats.framesDropped++;
       return;
     }
@@ -228,13 +215,13 @@ export class MediaLink implements TickSubscriber {
         this.onsetResolve?.(performance.now());
         this.onsetResolve = undefined;
       }
-      ws.send((this.speechHeads[this.speechPos] as string) + iso + this.speechTail);
+      sock.writeFrame((this.speechBodies[this.speechPos] as AudioBody).frameAt(now.atMs, now.iso, this.speechShape));
       this.speechPos++;
       const t = this.opts.transcription;
       const offsetMs = (this.speechStartTick - this.startTick) * FRAME_MS;
       if (t?.intermediate && this.speechPos === Math.ceil(u.frames.length / 2)) {
         const half = u.words.slice(0, Math.max(1, Math.floor(u.words.length / 2)));
-        ws.send(transcriptionData(half, offsetMs, this.speechPos * FRAME_MS, this.opts.callerRawId, 'Intermediate'));
+        sock.sendText(transcriptionData(half, offsetMs, this.speechPos * FRAME_MS, this.opts.callerRawId, 'Intermediate'));
         this.stats.framesSent++;
       }
       if (this.speechPos >= u.frames.length) {
@@ -243,13 +230,13 @@ export class MediaLink implements TickSubscriber {
         this.finalMessage = t ? transcriptionData(u.words, offsetMs, u.durationMs, this.opts.callerRawId, 'Final') : '';
       }
     } else {
-      ws.send(this.silenceHead + iso + this.silenceTail);
+      sock.writeFrame(this.silenceBody.frameAt(now.atMs, now.iso, this.silenceShape));
     }
     this.stats.framesSent++;
     if (this.finalDueTick >= 0 && tick >= this.finalDueTick) {
       this.finalDueTick = -1;
       if (this.finalMessage) {
-        ws.send(this.finalMessage);
+        sock.sendText(this.finalMessage);
         this.stats.framesSent++;
       }
       this.finalResolve?.(performance.now());
@@ -258,7 +245,7 @@ export class MediaLink implements TickSubscriber {
     if (this.dtmfQueue.length > 0 && tick >= this.nextDtmfTick) {
       const tone = this.dtmfQueue.shift() as string;
       if (this.opts.dtmf) {
-        ws.send(dtmfData(tone));
+        sock.sendText(dtmfData(tone));
         this.stats.framesSent++;
       }
       this.nextDtmfTick = tick + DTMF_GAP_TICKS;

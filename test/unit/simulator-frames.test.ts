@@ -3,6 +3,7 @@ import { base64DecodedLength, dueTick, frameBytes, framesFor, msToTicks, sampleR
 import { encodeFrames, resampleLinear } from '../../src/simulator/caller-audio.js';
 import { audioDataHead, audioDataTail, transcriptionData } from '../../src/simulator/media-messages.js';
 import { parseScenarios } from '../../src/simulator/scenarios.js';
+import { FrameClock, type ClockTick } from '../../src/simulator/frame-clock.js';
 
 describe('frame pacing math', () => {
   it('frame sizes per format', () => {
@@ -67,24 +68,53 @@ describe('frame pacing math', () => {
 });
 
 describe('FrameClock', () => {
-  it('drives every subscriber once per tick with one shared timestamp, in order', async () => {
-    const { FrameClock } = await import('../../src/simulator/frame-clock.js');
-    const clock = new FrameClock();
-    const seen: { who: string; tick: number; iso: string }[] = [];
-    const a = { onTick: (tick: number, iso: string) => seen.push({ who: 'a', tick, iso }) };
-    const b = { onTick: (tick: number, iso: string) => seen.push({ who: 'b', tick, iso }) };
-    clock.add(a);
-    clock.add(b);
-    for (let i = 0; i < 500 && seen.length < 8; i++) await new Promise((r) => setTimeout(r, 10));
+  type Seen = { who: string; tick: number; slot: number; iso: string };
+  const sub = (who: string, seen: Seen[]) => ({ onTick: (t: ClockTick) => seen.push({ who, tick: t.tick, slot: t.slot, iso: t.iso }) });
+  async function drive(clock: FrameClock, seen: Seen[], n: number): Promise<void> {
+    for (let i = 0; i < 500 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 10));
     clock.stop();
-    const ticksA = seen.filter((s) => s.who === 'a').map((s) => s.tick);
-    const ticksB = seen.filter((s) => s.who === 'b').map((s) => s.tick);
-    expect(ticksA.length).toBeGreaterThan(1);
-    expect(ticksA).toEqual(ticksB);
-    for (let i = 1; i < ticksA.length; i++) expect(ticksA[i]).toBe((ticksA[i - 1] as number) + 1);
-    for (let i = 0; i < seen.length; i += 2) expect(seen[i]?.iso).toBe(seen[i + 1]?.iso);
-    const t0 = Date.parse(seen[0]!.iso);
-    const t1 = Date.parse(seen[2]!.iso);
-    expect(t1 - t0).toBe(20);
+  }
+
+  it('gives every subscriber one frame per 20 ms tick, consecutive ticks, timestamps 20 ms apart', async () => {
+    const clock = new FrameClock();
+    const seen: Seen[] = [];
+    clock.add(sub('a', seen));
+    clock.add(sub('b', seen));
+    await drive(clock, seen, 12);
+    for (const who of ['a', 'b']) {
+      const mine = seen.filter((s) => s.who === who);
+      expect(mine.length).toBeGreaterThan(2);
+      for (let i = 1; i < mine.length; i++) {
+        expect(mine[i]!.tick).toBe(mine[i - 1]!.tick + 1);
+        expect(Date.parse(mine[i]!.iso) - Date.parse(mine[i - 1]!.iso)).toBe(20);
+      }
+    }
+  });
+
+  it('spreads subscribers over the phases of the 20 ms period (slots 5 ms apart), least loaded first', async () => {
+    const clock = new FrameClock(4);
+    const seen: Seen[] = [];
+    for (const who of ['a', 'b', 'c', 'd', 'e']) clock.add(sub(who, seen));
+    await drive(clock, seen, 30);
+    const phase = (who: string) => new Set(seen.filter((s) => s.who === who).map((s) => s.slot % 4));
+    const phases = ['a', 'b', 'c', 'd'].map((w) => [...phase(w)]);
+    for (const p of phases) expect(p).toHaveLength(1);
+    expect(new Set(phases.flat()).size).toBe(4);
+    expect([...phase('e')]).toEqual(phases[0]);
+    const a = seen.find((s) => s.who === 'a')!;
+    const b = seen.find((s) => s.who === 'b' && s.tick === a.tick)!;
+    expect(Date.parse(b.iso) - Date.parse(a.iso)).toBe(5);
+  });
+
+  it('with one phase drives every subscriber in the same slot with one shared timestamp', async () => {
+    const clock = new FrameClock(1);
+    const seen: Seen[] = [];
+    clock.add(sub('a', seen));
+    clock.add(sub('b', seen));
+    await drive(clock, seen, 8);
+    for (let i = 0; i + 1 < seen.length; i += 2) {
+      expect(seen[i]!.who).toBe('a');
+      expect(seen[i + 1]).toMatchObject({ who: 'b', tick: seen[i]!.tick, iso: seen[i]!.iso });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { createIdentity, DEFAULT_ACS_ISSUER, TOKEN_LIFETIME_S } from '../../src/simulator/identity.js';
+import { createIdentity, DEFAULT_ACS_ISSUER, TOKEN_LIFETIME_S, TOKEN_REUSE_MS } from '../../src/simulator/identity.js';
 
 describe('simulator token issuer', () => {
   it('issues RS256 JWTs for the resource that verify against its JWKS', async () => {
@@ -22,6 +22,14 @@ describe('simulator token issuer', () => {
     const keys = createLocalJWKSet(id.jwks);
     await expect(jwtVerify(a, keys, { issuer: 'https://issuer.test', audience: 'other' })).rejects.toThrow();
     await expect(jwtVerify(a, keys, { issuer: DEFAULT_ACS_ISSUER, audience: 'res-2' })).rejects.toThrow();
+  });
+
+  it('token() reuses one freshly minted, valid token for a moment instead of signing per event', async () => {
+    const id = await createIdentity({ issuer: DEFAULT_ACS_ISSUER, audience: 'res-3' });
+    const [a, b] = await Promise.all([id.token(), id.token()]);
+    expect(a).toBe(b);
+    const { payload } = await jwtVerify(a, createLocalJWKSet(id.jwks), { issuer: DEFAULT_ACS_ISSUER, audience: 'res-3', algorithms: ['RS256'] });
+    expect(Math.abs(payload.iat! - Date.now() / 1000)).toBeLessThanOrEqual(TOKEN_REUSE_MS / 1000 + 1);
   });
 
   it('tokens of another simulator instance do not verify', async () => {
