@@ -2,7 +2,7 @@
 // handling p99 < 5 ms, event-loop delay p99 < 20 ms and playout lateness p99 < 5 ms hold for the
 // whole window, against a bare ws baseline (JSON.parse + base64 decode only) measured in the same run.
 // The load driver runs in its own process. `--quick`: ~10 s windows and a short ladder.
-//   npm run bench:media [-- --quick] [-- --ladder=100,500,1000] [-- --warmup=ms] [-- --play-every=4] [-- --targets=worker]
+//   npm run bench:media [-- --quick] [-- --ladder=100,500,1000] [-- --warmup=ms] [-- --play-every=4] [-- --targets=worker] [-- --phases=1|4]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,10 @@ const PLAY_EVERY = playArg ? Number(playArg.slice(13)) : 4;
 const targetsArg = process.argv.find((a) => a.startsWith('--targets='));
 // Which ladders to run (both by default; the ratio needs both).
 const RUN = targetsArg ? targetsArg.slice(10).split(',') : ['baseline', 'worker'];
+const phasesArg = process.argv.find((a) => a.startsWith('--phases='));
+// How the driver spreads its streams over the 20 ms period: 4 slots of 5 ms (the simulator's own
+// pattern, like calls that started at unrelated times) or 1 (every stream's frame in one burst).
+const PHASES = phasesArg ? Number(phasesArg.slice(9)) : 4;
 const LIMITS = { inboundP99Ms: 5, loopP99Ms: 20, jitterP99Ms: 5 };
 
 const TARGETS = {
@@ -45,7 +49,7 @@ function next(child, type) {
 async function step(target, n) {
   const profile = process.env.BENCH_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const server = fork(TARGETS[target], [], { execArgv: ['--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const driver = fork(new URL('./lib/media-driver.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const driver = fork(new URL('./lib/media-driver.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, LOAD_PHASES: String(PHASES) } });
   try {
     const { port } = await next(server, 'listening');
     server.send({ type: 'prepare', n, playEvery: PLAY_EVERY });
@@ -59,11 +63,14 @@ async function step(target, n) {
     const w = await next(server, 'window');
     const { stats } = await next(driver, 'done');
     const secs = WINDOW_MS / 1000;
-    const ok = w.inboundP99Ms < LIMITS.inboundP99Ms && w.loopP99Ms < LIMITS.loopP99Ms && w.jitterP99Ms < LIMITS.jitterP99Ms && stats.closed === 0;
+    // A driver that skipped periods or dropped frames did not deliver the load: the step does not count.
+    const driverOk = (stats.skippedTicks ?? 0) === 0 && (stats.dropped ?? 0) === 0;
+    const ok = w.inboundP99Ms < LIMITS.inboundP99Ms && w.loopP99Ms < LIMITS.loopP99Ms && w.jitterP99Ms < LIMITS.jitterP99Ms && stats.closed === 0 && driverOk;
     return {
       target,
       n,
       ok,
+      driverOk,
       inboundP99Ms: round(w.inboundP99Ms),
       loopP99Ms: round(w.loopP99Ms),
       jitterP99Ms: round(w.jitterP99Ms),
@@ -75,6 +82,9 @@ async function step(target, n) {
       heapKbPerCall: round(w.heapDelta / n / 1024, 1),
       driverMaxLagMs: round(stats.maxLagMs),
       driverLateTicks: stats.lateTicks,
+      driverSkippedTicks: stats.skippedTicks ?? 0,
+      driverDropped: stats.dropped ?? 0,
+      framesSent: stats.sent,
       outboundFrames: stats.audioIn,
       stopAudio: stats.stopIn,
       socketsClosed: stats.closed,
@@ -111,12 +121,12 @@ async function ladder(target) {
 
 function print(r) {
   console.log(
-    [r.target.padEnd(8), String(r.n).padStart(5), (r.ok ? ' ok ' : 'FAIL') + (r.retry ? ' (retry)' : ''), `in p99 ${r.inboundP99Ms} ms`, `loop p99 ${r.loopP99Ms} ms`, `jitter p99 ${r.jitterP99Ms} ms`,
-      `cpu ${r.cpuPctTotal}% (sys ${r.sysPctTotal}%, ${r.cpuPctPerCall}%/call)`, `rss ${r.rssKbPerCall} KB/call`, `heap ${r.heapKbPerCall} KB/call`, `out ${r.outboundFrames}`, `stop ${r.stopAudio}`, `driver lag max ${r.driverMaxLagMs} ms`].join(' | '),
+    [r.target.padEnd(8), String(r.n).padStart(5), (r.ok ? ' ok ' : 'FAIL') + (r.retry ? ' (retry)' : '') + (r.driverOk ? '' : ' (driver short)'), `in p99 ${r.inboundP99Ms} ms`, `loop p99 ${r.loopP99Ms} ms`, `jitter p99 ${r.jitterP99Ms} ms`,
+      `cpu ${r.cpuPctTotal}% (sys ${r.sysPctTotal}%, ${r.cpuPctPerCall}%/call)`, `rss ${r.rssKbPerCall} KB/call`, `heap ${r.heapKbPerCall} KB/call`, `out ${r.outboundFrames}`, `stop ${r.stopAudio}`, `driver lag max ${r.driverMaxLagMs} ms, skipped ${r.driverSkippedTicks}`].join(' | '),
   );
 }
 
-console.log(`media bench: ${quick ? 'quick' : 'full'}, warmup ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s, ladder ${LADDER.join(',')}, ${cpus().length} cores, load ${loadavg().map((v) => v.toFixed(1)).join(' ')}, node ${process.version}`);
+console.log(`media bench: ${quick ? 'quick' : 'full'}, driver phases ${PHASES}, warmup ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s, ladder ${LADDER.join(',')}, ${cpus().length} cores, load ${loadavg().map((v) => v.toFixed(1)).join(' ')}, node ${process.version}`);
 const skipped = { rows: [], capacity: 0, topOfLadder: false };
 const baseline = RUN.includes('baseline') ? await ladder('baseline') : skipped;
 const worker = RUN.includes('worker') ? await ladder('worker') : skipped;
@@ -139,6 +149,7 @@ const summary = {
   windowMs: WINDOW_MS,
   warmupMs: WARMUP_MS,
   limits: LIMITS,
+  driverPhases: PHASES,
   ladder: LADDER,
   baselineCapacity: baseline.capacity,
   workerCapacity: worker.capacity,
