@@ -84,7 +84,7 @@ export class ArchiveProcessor {
     }
     const job = v.job;
     const started = performance.now();
-    const write = await this.deps.store.write(toDocument(job, this.#now()));
+    const write = await this.deps.store.write(toDocument(job, this.#now(), unpacked.json));
     this.#latency.observe((performance.now() - started) / 1000);
     this.#results.inc({ result: write });
     if (write !== 'unchanged') this.#lag.observe(Math.max(0, this.#now() - job.endedAt) / 1000);

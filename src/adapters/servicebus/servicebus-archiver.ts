@@ -10,6 +10,7 @@ import type { Logger } from '../../logger.js';
 import { counter, gauge, type Registry } from '../../metrics.js';
 import { type ArchiveProcessor, ThrottleGate, sleep } from './archive-processor.js';
 import { SettleBatcher } from './settle-batcher.js';
+import { LockKeeper } from './lock-keeper.js';
 
 export interface ServiceBusArchiverConfig {
   readonly queue: string;
@@ -35,6 +36,7 @@ export class ServiceBusArchiver {
   readonly #settled;
   readonly #receiveErrors;
   #receiver: ServiceBusReceiver | null = null;
+  #locks: LockKeeper<ServiceBusReceivedMessage> | null = null;
   #sub: { close(): Promise<void> } | null = null;
   #inFlight = 0;
 
@@ -59,10 +61,22 @@ export class ServiceBusArchiver {
     if (this.#sub) return;
     const receiver = this.deps.client.createReceiver(this.cfg.queue, {
       receiveMode: 'peekLock',
-      maxAutoLockRenewalDurationInMs: this.cfg.lockRenewalMs,
+      maxAutoLockRenewalDurationInMs: 0, // the LockKeeper renews, only what is still held when due
       skipParsingBodyAsJson: true,
+      skipConvertingDate: true, // archive messages carry no Date properties
     });
     this.#receiver = receiver;
+    const locks = new LockKeeper<ServiceBusReceivedMessage>(
+      {
+        renew: (m) => receiver.renewMessageLock(m),
+        onError: (err, m) => {
+          this.#receiveErrors.inc();
+          this.deps.log.warn({ err, callId: m.messageId }, 'archive lock renewal failed');
+        },
+      },
+      this.cfg.lockRenewalMs,
+    );
+    this.#locks = locks;
     // A streaming receiver: the SDK holds at most 2 x concurrency messages (one round writing, one
     // locked and ready) and grants new credit only as handlers finish, so while handlers wait out a
     // throttle nothing new is fetched (no spinning). The p-queue bounds Cosmos writes to `concurrency`;
@@ -73,12 +87,14 @@ export class ServiceBusArchiver {
         processMessage: async (m) => {
           if (this.#stop.signal.aborted) return;
           this.#inFlight++;
+          locks.hold(m);
           try {
             await this.gate.wait();
             if (this.#stop.signal.aborted) return;
             const settling = await this.#pq.add(() => this.#handle(m));
             await settling?.done;
           } finally {
+            locks.release(m);
             this.#inFlight--;
           }
         },
@@ -114,6 +130,7 @@ export class ServiceBusArchiver {
 
   /** Starts a settlement (sent with the others due in this turn) and tracks it until it is answered. */
   #settle(action: string, m: ServiceBusReceivedMessage, fn: () => Promise<void>, callId: string | undefined): { done: Promise<void> } {
+    this.#locks?.release(m);
     const done = this.#batcher.settle(m, fn).then(
       () => {
         this.#settled.inc({ action });
@@ -138,12 +155,14 @@ export class ServiceBusArchiver {
     await Promise.race([drained, sleep(timeoutMs, timer.signal)]);
     timer.abort();
     this.#stop.abort();
+    this.#locks?.stop();
     await this.#receiver?.close().catch(() => undefined);
   }
 
   /** Closes the receiver at once with messages still locked (their locks expire; the broker redelivers). */
   async abort(): Promise<void> {
     this.#stop.abort();
+    this.#locks?.stop();
     this.#pq.clear();
     await this.#receiver?.close().catch(() => undefined);
   }
