@@ -71,6 +71,12 @@ function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** CPU time (user + system, all threads) of this process since `since`, per document. */
+function cpuPerDoc(since, n) {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / n;
+}
+
 async function pool(items, n, fn) {
   let next = 0;
   await Promise.all(Array.from({ length: n }, async () => {
@@ -90,9 +96,11 @@ try {
   const base = await ensureArchiveContainers(client, 'bench-baseline');
   const baseDocs = Array.from({ length: N }, (_, i) => toDocument(makeJob(i), Date.now()));
   await pool(baseDocs.slice(0, 50), CONCURRENCY, (d) => base.transcripts.items.upsert({ ...d, id: `warm-${d.id}`, callId: `warm-${d.id}` }));
+  let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   await pool(baseDocs, CONCURRENCY, (d) => base.transcripts.items.upsert(d));
   const rawRate = N / ((performance.now() - t0) / 1000);
+  const rawCpu = cpuPerDoc(cpu0, N);
 
   // Pipeline.
   const containers = await ensureArchiveContainers(client, 'bench-pipeline');
@@ -123,11 +131,13 @@ try {
   await pool(Array.from({ length: N }, (_, i) => i), 32, (i) => queue.enqueue(makeJob(i)));
   const archiver = new ServiceBusArchiver({ client: sb, processor, registry, log }, { ...DEFAULT_ARCHIVER_CONFIG, queue: 'call-archive', concurrency: CONCURRENCY });
   archived = -1; // the warm-up job
+  cpu0 = process.cpuUsage();
   t0 = performance.now();
   archiver.start();
   const progress = process.env.BENCH_PROGRESS ? setInterval(() => console.log(`  … ${archived} archived after ${((performance.now() - t0) / 1000).toFixed(1)} s`), 2000) : null;
-  await Promise.race([allDone, new Promise((r) => setTimeout(r, 120_000))]);
+  await Promise.race([allDone, new Promise((r) => setTimeout(r, 120_000).unref())]); // unref: a finished run exits at once
   const pipeRate = archived / ((performance.now() - t0) / 1000);
+  const pipeCpu = cpuPerDoc(cpu0, Math.max(1, archived));
   if (progress) clearInterval(progress);
 
   // Phase B (latency): calls end at a steady pace (half the raw rate); call end -> archived.
@@ -148,7 +158,7 @@ try {
     sends.push(queue.enqueue({ ...makeJob(i), endedAt: Date.now() }));
   }
   await Promise.all(sends);
-  await Promise.race([allDoneB, new Promise((r) => setTimeout(r, 60_000))]);
+  await Promise.race([allDoneB, new Promise((r) => setTimeout(r, 60_000).unref())]);
   clearInterval(check);
   lat.sort((a, b) => a - b);
   await archiver.stop(5000);
@@ -158,6 +168,7 @@ try {
   console.log(`  raw SDK upserts        ${rawRate.toFixed(0)} docs/s`);
   console.log(`  pipeline archived      ${pipeRate.toFixed(0)} calls/s  (backlog of ${N})`);
   console.log(`  ratio                  ${ratio.toFixed(2)}  (target >= 0.80) ${ratio >= 0.8 ? 'OK' : 'BELOW TARGET'}`);
+  console.log(`  CPU per doc (this proc) raw ${rawCpu.toFixed(0)} us, pipeline ${pipeCpu.toFixed(0)} us  (x${(pipeCpu / rawCpu).toFixed(2)}; the embedded Cosmos server runs here in both, the AMQP peer is apart)`);
   console.log(`  call end -> archived   p50 ${pct(lat, 50)} ms  p99 ${pct(lat, 99)} ms  max ${lat[lat.length - 1]} ms  (${lat.length} calls paced at ${(1000 / gapMs).toFixed(0)}/s)`);
   console.log(`  spool writes           ${(await registry.getSingleMetric('voice_archive_spool_writes_total')?.get())?.values[0]?.value ?? 0}`);
 } finally {

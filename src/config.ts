@@ -130,6 +130,7 @@ const schema = z.object({
   TTL_WORKER: ttl(15),
   TTL_PENDING: ttl(60),
   TTL_RATE: ttl(2),
+  TTL_ARCHIVED: ttl(600),
   HISTORY_MAX_TURNS: int(2, 10_000).optional().transform((v) => v ?? 200),
 });
 
@@ -148,6 +149,8 @@ export interface TtlPolicy {
   readonly worker: number;
   readonly pending: number;
   readonly rate: number;
+  /** A call's conversation keys once its transcript is archived (only ever shortens their TTL). */
+  readonly archived: number;
 }
 
 export interface Config {
@@ -335,6 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       worker: raw.TTL_WORKER,
       pending: raw.TTL_PENDING,
       rate: raw.TTL_RATE,
+      archived: raw.TTL_ARCHIVED,
     },
     cosmos: {
       endpoint: raw.COSMOS_ENDPOINT,

@@ -34,6 +34,7 @@ export interface SessionStore {
   getAuthState(callId: string): Promise<CallAuthState | null>;
   saveSession(snapshot: CallSessionSnapshot): Promise<void>;
   loadSession(callId: string): Promise<CallSessionSnapshot | null>;
+  /** After the transcript is archived: the summary (summary TTL); the call's hot conversation may then expire early. */
   putSummary(callId: string, summary: CallSummary): Promise<void>;
   getSummary(callId: string): Promise<CallSummary | null>;
   /** Cold-read cache of an archived transcript (summary TTL). */

@@ -1,5 +1,6 @@
-// Outages: Service Bus unreachable while calls end (spool, then drain), and the archiver killed
-// with messages locked (redelivery after lock expiry, archived once).
+// Outages: Service Bus unreachable while calls end (spool, then drain), the archiver killed with
+// messages locked (redelivery after lock expiry, archived once), and a store slower than the lock
+// duration (locks kept, nothing redelivered).
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRig, waitFor, QUEUE, type Rig } from './archive-rig.js';
 
@@ -50,5 +51,25 @@ describe('archive pipeline outages', () => {
     expect(await r.writes('created')).toBe(40);
     expect(await r.writes('replaced')).toBe(0);
     expect(r.peer.deadLetters(QUEUE)).toHaveLength(0);
+  });
+
+  it('keeps the locks of messages held longer than the lock duration: none redelivered', async () => {
+    rig = await startRig({ peer: { lockDurationMs: 1500 }, concurrency: 4, startArchiver: false });
+    const r = rig;
+    // Every transcript write takes longer than the lock lasts; the archiver must renew to keep it.
+    r.interceptCosmos((req, _res, next) => {
+      if (req.method === 'POST' && (req.url ?? '').endsWith('/docs')) setTimeout(next, 3500);
+      else next();
+    });
+    const ended = await Promise.all(Array.from({ length: 8 }, () => r.endCall(2)));
+    r.archiver.start();
+    await waitFor(async () => (await r.writes('created')) >= 8 && r.peer.locked(QUEUE) === 0, 30_000, 'all archived');
+    const docs = await r.allTranscripts();
+    for (const c of ended) expect(docs.find((d) => d.id === c.callId)?.turns).toEqual(c.turns);
+    expect(await r.writes('unchanged')).toBe(0); // no second delivery was processed
+    const settled = await r.registry.getSingleMetric('voice_archive_settlements_total')?.get();
+    expect(settled?.values.find((v) => v.labels.action === 'complete')?.value).toBe(8);
+    expect(settled?.values.find((v) => v.labels.action === 'complete-failed')?.value ?? 0).toBe(0);
+    expect(r.peer.completed(QUEUE)).toBe(8);
   });
 });

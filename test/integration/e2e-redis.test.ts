@@ -1,6 +1,6 @@
 // Issue 6 through the simulator: after real calls (a qa call and a barge-in call) on a real worker,
 // every key under the worker's prefix expires, and the call's conversation, session and auth keys
-// exist with the TTLs of the policy.
+// exist with the TTLs of the policy (the conversation's shortened to TTL_ARCHIVED once archived).
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/adapters/redis/keys.js';
@@ -67,18 +67,21 @@ describe('e2e: Redis keys after simulated calls', () => {
     try {
       for (const call of e.sim.calls) {
         const id = workerCallId(call);
-        const expected: [string, KeyKind][] = [
-          [keys.conversationHistory(id), 'conversationHistory'],
-          [keys.conversationContext(id), 'conversationContext'],
-          [keys.callSession(id), 'callSession'],
-          [keys.callAuth(id), 'callAuth'],
+        // Archived (summary written): the conversation keys now expire after TTL_ARCHIVED.
+        await eventually(async () => ((await e.worker.state.sessions.getSummary(id)) ? true : undefined), 20_000);
+        const archivedS = Math.min(config.ttl.archived, ttlFor(config.ttl, 'conversationContext'));
+        const expected: [string, KeyKind, number][] = [
+          [keys.conversationHistory(id), 'conversationHistory', archivedS],
+          [keys.conversationContext(id), 'conversationContext', archivedS],
+          [keys.callSession(id), 'callSession', ttlFor(config.ttl, 'callSession')],
+          [keys.callAuth(id), 'callAuth', ttlFor(config.ttl, 'callAuth')],
           // every callback the simulator delivered was claimed once (de-duplication) for TTL_DEDUP
-          ...call.callbacks.map((cb): [string, KeyKind] => [keys.claim('event', cb.id), 'claim']),
+          ...call.callbacks.map((cb): [string, KeyKind, number] => [keys.claim('event', cb.id), 'claim', ttlFor(config.ttl, 'claim')]),
         ];
         expect(call.callbacks.length).toBeGreaterThan(0);
-        for (const [key, kind] of expected) {
+        for (const [key, kind, policyS] of expected) {
           const ttlMs = await r.pttl(key);
-          const policyMs = ttlFor(config.ttl, kind) * 1000;
+          const policyMs = policyS * 1000;
           expect(ttlMs, `${kind} of call ${call.index} (-2 = missing, -1 = no TTL)`).toBeGreaterThan(0);
           expect(ttlMs, kind).toBeLessThanOrEqual(policyMs);
           expect(ttlMs, kind).toBeGreaterThan(policyMs - TTL_SLACK_S * 1000);

@@ -268,7 +268,7 @@ export class AmqpPeer {
 
   #pump(q: QueueState): void {
     for (const s of q.senders) {
-      while (q.ready.length > 0 && s.sendable()) {
+      while (q.ready.length > 0 && s.sendable() && unclaimedCredit(s) > 0) {
         const m = q.ready.shift() as StoredMessage;
         m.deliveryCount++;
         const tag = randomBytes(16);
@@ -449,6 +449,18 @@ export class AmqpPeer {
     }
     this.#reply(msg.reply_to, msg, { statusCode: 501, statusDescription: `unsupported ${op}` });
   }
+}
+
+/**
+ * Credit the receiver granted that no transfer waiting in the session has claimed yet. rhea spends
+ * credit only when it writes the transfers (next tick), and sendable() stays true until the session
+ * buffer (2,048 deliveries) is full: a loop on sendable() alone would lock and encode up to 2,048
+ * messages the receiver never asked for (a stall of a few hundred ms with a deep queue).
+ */
+function unclaimedCredit(s: Sender): number {
+  const link = s as unknown as { credit: number; session: { outgoing: { next_delivery_id: number; next_pending_delivery: number } } };
+  const waiting = link.session.outgoing.next_delivery_id - link.session.outgoing.next_pending_delivery;
+  return link.credit - waiting;
 }
 
 /**

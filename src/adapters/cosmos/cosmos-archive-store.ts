@@ -12,7 +12,16 @@ export type WriteResult = 'created' | 'unchanged' | 'replaced';
 type Stored = TranscriptDocument & { callerKey?: string; _etag?: string };
 
 export function contentHash(job: ArchiveJob): string {
-  return createHash('sha256').update(JSON.stringify(job)).digest('base64url');
+  return contentHashOf(JSON.stringify(job));
+}
+
+/**
+ * The same hash from the job's JSON as it travelled (encodeJob is JSON.stringify, and parsing then
+ * re-serialising that text gives it back unchanged): the archiver hashes the bytes it received
+ * instead of serialising the job a second time.
+ */
+export function contentHashOf(json: string | Uint8Array): string {
+  return createHash('sha256').update(json).digest('base64url');
 }
 
 /** A stable, non-reversible key for per-caller queries (the raw number stays only in the document). */
@@ -20,8 +29,10 @@ export function callerKey(caller: string): string {
   return createHash('sha256').update(caller).digest('base64url').slice(0, 32);
 }
 
-export function toDocument(job: ArchiveJob, archivedAt: number): TranscriptDocument & { callerKey: string } {
-  return { ...job, id: job.callId, archivedAt, contentHash: contentHash(job), callerKey: callerKey(job.caller) };
+/** `json`: the job's encoded form when at hand (see contentHashOf). */
+export function toDocument(job: ArchiveJob, archivedAt: number, json?: Uint8Array): TranscriptDocument & { callerKey: string } {
+  const hash = json ? contentHashOf(json) : contentHash(job);
+  return { ...job, id: job.callId, archivedAt, contentHash: hash, callerKey: callerKey(job.caller) };
 }
 
 function strip(doc: Stored): TranscriptDocument {
@@ -33,8 +44,8 @@ function strip(doc: Stored): TranscriptDocument {
 export class CosmosArchiveStore implements ArchiveStore {
   constructor(private readonly container: Container) {}
 
-  async write(doc: TranscriptDocument): Promise<WriteResult> {
-    const body = { ...doc, callerKey: callerKey(doc.caller) };
+  async write(doc: TranscriptDocument & { callerKey?: string }): Promise<WriteResult> {
+    const body = doc.callerKey === undefined ? { ...doc, callerKey: callerKey(doc.caller) } : doc;
     try {
       await this.container.items.create(body);
       return 'created';

@@ -1,17 +1,19 @@
 // SessionStore and TtsCache over Redis: plain SET ... EX / SET NX EX (one round trip each, TTL in the
-// same command), JSON values for records, raw bytes for audio.
+// same command), JSON values for records, raw bytes for audio. The archived call's summary is one
+// script that also shortens the TTL of the call's conversation keys (same hash tag, one round trip).
 import type { TtlPolicy } from '../../config.js';
 import type { TranscriptDocument } from '../../domain/archive-job.js';
 import type { CallAuthState, CallSessionSnapshot, CallSummary } from '../../domain/call-records.js';
 import type { SessionStore, TtsCache } from '../../domain/ports.js';
 import type { RedisClient } from './redis-client.js';
 import type { ClaimKind, RedisKeys } from './keys.js';
-import { toBackendError } from './redis-errors.js';
-import { ttlFor, type KeyKind } from './ttl-policy.js';
+import { checkCode, toBackendError } from './redis-errors.js';
+import type { RedisScripts } from './scripts.js';
+import { ARCHIVED_CONVERSATION, ttlFor, type KeyKind } from './ttl-policy.js';
 
 export class RedisSessionStore implements SessionStore {
   constructor(
-    private readonly deps: { client: RedisClient; keys: RedisKeys },
+    private readonly deps: { client: RedisClient; scripts: RedisScripts; keys: RedisKeys },
     private readonly ttl: TtlPolicy,
   ) {}
 
@@ -62,8 +64,20 @@ export class RedisSessionStore implements SessionStore {
   loadSession(callId: string): Promise<CallSessionSnapshot | null> {
     return this.#get(this.deps.keys.callSession(callId), 'loadSession');
   }
-  putSummary(callId: string, summary: CallSummary): Promise<void> {
-    return this.#put('callSummary', this.deps.keys.callSummary(callId), summary, 'putSummary');
+  async putSummary(callId: string, summary: CallSummary): Promise<void> {
+    const k = this.deps.keys;
+    const conversation = ARCHIVED_CONVERSATION.kinds.map((kind) => k[kind](callId));
+    let reply: unknown;
+    try {
+      reply = await this.deps.scripts.run(
+        'archiveSummary',
+        [k.callSummary(callId), ...conversation],
+        [JSON.stringify(summary), ttlFor(this.ttl, 'callSummary'), this.ttl[ARCHIVED_CONVERSATION.ttl]],
+      );
+    } catch (err) {
+      throw toBackendError(err, 'putSummary');
+    }
+    checkCode((reply as unknown[])[0], `summary ${callId}`);
   }
   getSummary(callId: string): Promise<CallSummary | null> {
     return this.#get(this.deps.keys.callSummary(callId), 'getSummary');

@@ -87,7 +87,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
   return {
     state: {
       conversations: outbox,
-      sessions: new RedisSessionStore({ client, keys }, ttl),
+      sessions: new RedisSessionStore({ client, scripts, keys }, ttl),
       ttsCache: new ResilientTtsCache({ inner: new RedisTtsCache({ client, keys }, ttl), isUp, registry }),
       affinity: new RedisAffinityStore({ client, scripts, keys }, ttl),
       router,

@@ -21,7 +21,8 @@ export type ScriptName =
   | 'takeHeld'
   | 'rateLimit'
   | 'acquireSlot'
-  | 'releaseSlot';
+  | 'releaseSlot'
+  | 'archiveSummary';
 
 export interface ScriptDef {
   readonly name: string;

@@ -24,6 +24,15 @@ export const KEY_TTL = {
 
 export type KeyKind = keyof typeof KEY_TTL;
 
+/**
+ * Once a call's transcript is archived (Cosmos holds it), its hot conversation keys may expire
+ * early: their TTL drops to this kind's, never rising above what it was.
+ */
+export const ARCHIVED_CONVERSATION = {
+  kinds: ['conversationContext', 'conversationHistory', 'conversationMeta'],
+  ttl: 'archived',
+} as const satisfies { kinds: readonly KeyKind[]; ttl: keyof TtlPolicy };
+
 /** Seconds a key of this kind lives after its last write. */
 export function ttlFor(policy: TtlPolicy, kind: KeyKind): number {
   return policy[KEY_TTL[kind]];

@@ -84,7 +84,7 @@ export class ArchiveProcessor {
     }
     const job = v.job;
     const started = performance.now();
-    const write = await this.deps.store.write(toDocument(job, this.#now()));
+    const write = await this.deps.store.write(toDocument(job, this.#now(), unpacked.json));
     this.#latency.observe((performance.now() - started) / 1000);
     this.#results.inc({ result: write });
     if (write !== 'unchanged') this.#lag.observe(Math.max(0, this.#now() - job.endedAt) / 1000);
@@ -105,9 +105,16 @@ export class ArchiveProcessor {
   }
 }
 
-/** Holds new work back while the store is throttling: every worker waits for the same deadline. */
+/**
+ * Holds new work back while the store is throttling: every worker waits for the same deadline.
+ * All waiters share one timer and one listener on the owner's stop signal, however many messages
+ * are held (a listener per waiting message would pile up on that long-lived signal).
+ */
 export class ThrottleGate {
   #until = 0;
+  #timer: Promise<void> | null = null;
+
+  constructor(private readonly signal?: AbortSignal) {}
 
   block(ms: number): void {
     this.#until = Math.max(this.#until, Date.now() + ms);
@@ -117,11 +124,15 @@ export class ThrottleGate {
     return Math.max(0, this.#until - Date.now());
   }
 
-  async wait(signal?: AbortSignal): Promise<void> {
+  /** Resolves once no block is in force, or at once when the stop signal has fired. */
+  async wait(): Promise<void> {
     for (;;) {
       const ms = this.blockedForMs;
-      if (ms <= 0 || signal?.aborted) return;
-      await sleep(ms, signal);
+      if (ms <= 0 || this.signal?.aborted) return;
+      this.#timer ??= sleep(ms, this.signal).finally(() => {
+        this.#timer = null;
+      });
+      await this.#timer;
     }
   }
 }

@@ -15,12 +15,12 @@ import { encodeJob } from './job-codec.js';
 import { spoolMetrics } from './servicebus-archive-queue.js';
 
 export class InProcessArchiveQueue implements ArchiveQueue {
-  readonly gate = new ThrottleGate();
+  readonly #stop = new AbortController();
+  readonly gate = new ThrottleGate(this.#stop.signal);
   readonly #metrics;
   readonly #deadLetters;
   readonly #pq: PQueue;
   readonly #busy = new Set<string>();
-  readonly #stop = new AbortController();
   #loop: Promise<void> | null = null;
   #kick: (() => void) | null = null;
   #pending = false;
@@ -51,7 +51,7 @@ export class InProcessArchiveQueue implements ArchiveQueue {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       this.#pending = false;
-      await this.gate.wait(signal);
+      await this.gate.wait();
       let entries: Awaited<ReturnType<FileSpool['list']>> = [];
       try {
         entries = await this.deps.spool.list();
@@ -70,6 +70,7 @@ export class InProcessArchiveQueue implements ArchiveQueue {
         const t = setTimeout(done, this.cfg.pollMs);
         function done() {
           clearTimeout(t);
+          signal.removeEventListener('abort', done); // one per wait would pile up on the stop signal
           resolve();
         }
         this.#kick = done;
@@ -98,7 +99,7 @@ export class InProcessArchiveQueue implements ArchiveQueue {
           return;
         }
         this.gate.block(r.afterMs);
-        await sleep(r.afterMs, this.#stop.signal);
+        await this.gate.wait(); // at least r.afterMs: block() above set the deadline
       }
     } catch (err) {
       this.deps.log.error({ err }, 'spool entry failed; will retry');

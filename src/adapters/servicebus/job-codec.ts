@@ -44,7 +44,7 @@ function peekMeta(json: Buffer): { version: number; endedAt: number } {
 }
 
 export type Unpacked =
-  | { readonly ok: true; readonly value: unknown; readonly claimId: string | null }
+  | { readonly ok: true; readonly value: unknown; readonly json: Buffer; readonly claimId: string | null }
   | { readonly ok: false; readonly reason: string; readonly claimId: string | null; readonly claimMissing?: boolean };
 
 /** Reverses packJob. Never throws: a body that cannot be read is reported with a reason. */
@@ -58,12 +58,13 @@ export async function unpackJob(body: unknown, props: Record<string, unknown>, c
       if (!claims) return { ok: false, reason: 'claim check without a claim store', claimId: ref.claim };
       const payload = await claims.get(ref.claim);
       if (!payload) return { ok: false, reason: 'claim not found', claimId: ref.claim, claimMissing: true };
-      return { ok: true, value: JSON.parse(gunzipSync(payload).toString('utf8')), claimId: ref.claim };
+      const json = gunzipSync(payload);
+      return { ok: true, value: JSON.parse(json.toString('utf8')), json, claimId: ref.claim };
     }
     const enc = props[ARCHIVE_PROPS.encoding];
     if (enc !== undefined && enc !== 'gzip' && enc !== 'identity') return { ok: false, reason: `unknown content-encoding ${String(enc)}`, claimId: null };
     const json = enc === 'gzip' ? gunzipSync(buf) : buf;
-    return { ok: true, value: JSON.parse(json.toString('utf8')), claimId: null };
+    return { ok: true, value: JSON.parse(json.toString('utf8')), json, claimId: null };
   } catch (err) {
     if ((err as { code?: unknown }).code !== undefined && typeof (err as { code?: unknown }).code === 'number') throw err;
     return { ok: false, reason: `body unreadable: ${(err as Error).message}`, claimId: null };

@@ -125,12 +125,15 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
       delay = this.cfg.drainMinMs;
       if (this.deps.spool.depth > 0) continue;
       // Idle until a job is spooled (or a slow safety poll).
+      // The abort listener goes when the wait ends, however it ends: one per wait would pile up
+      // on the queue's long-lived stop signal.
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.cfg.drainMaxMs);
         const done = () => {
           clearTimeout(t);
+          signal.removeEventListener('abort', done);
           resolve();
         };
+        const t = setTimeout(done, this.cfg.drainMaxMs);
         this.#kick = done;
         signal.addEventListener('abort', done, { once: true });
       });
