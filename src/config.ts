@@ -84,6 +84,7 @@ const schema = z.object({
   MEDIA_CHANNELS: z.enum(['mixed', 'unmixed']).optional().transform((v) => v ?? 'mixed'),
   MEDIA_RING_SECONDS: int(1, 120).optional().transform((v) => v ?? 2),
   MEDIA_MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).optional().transform((v) => v ?? 256 * 1024),
+  MEDIA_PLAYOUT_FRAMES_PER_WRITE: int(1, 5).optional().transform((v) => v ?? 2),
   VAD_MODE: int(0, 3).optional().transform((v) => v ?? 3),
   VAD_ONSET_FRAMES: int(1, 50).optional().transform((v) => v ?? 2),
   VAD_HANGOVER_MS: int(0, 5000).optional().transform((v) => v ?? 400),
@@ -207,6 +208,8 @@ export interface Config {
     readonly channels: 'mixed' | 'unmixed';
     readonly ringSeconds: number;
     readonly maxPayloadBytes: number;
+    /** Outbound 20 ms frames per scheduler wake-up and socket write (the playout lead is this × 20 ms). */
+    readonly playoutFramesPerWrite: number;
     readonly vadMode: number;
     readonly vadOnsetFrames: number;
     readonly vadHangoverMs: number;
@@ -375,6 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       channels: raw.MEDIA_CHANNELS,
       ringSeconds: raw.MEDIA_RING_SECONDS,
       maxPayloadBytes: raw.MEDIA_MAX_PAYLOAD_BYTES,
+      playoutFramesPerWrite: raw.MEDIA_PLAYOUT_FRAMES_PER_WRITE,
       vadMode: raw.VAD_MODE,
       vadOnsetFrames: raw.VAD_ONSET_FRAMES,
       vadHangoverMs: raw.VAD_HANGOVER_MS,

@@ -108,15 +108,15 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
       if (!call) return refuse(socket, 'unknown_call');
       if (socket.destroyed) return;
       const live = call;
-      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, live));
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, live, socket));
     })();
   };
 
-  const accept = (ws: WebSocket, call: LiveCall): void => {
+  const accept = (ws: WebSocket, call: LiveCall, socket: Duplex): void => {
     const session = deps.sessionFor(call);
     const previous = open.get(call.callId);
     if (previous) previous.replace();
-    const conn = new MediaConnection(ws, session, deps, cfg, pcmView, scratch, () => {
+    const conn = new MediaConnection(ws, socket, session, deps, cfg, pcmView, scratch, () => {
       if (open.get(call.callId) === conn) open.delete(call.callId);
     });
     open.set(call.callId, conn);
@@ -146,6 +146,7 @@ class MediaConnection {
 
   constructor(
     private readonly ws: WebSocket,
+    socket: Duplex,
     private readonly session: MediaSession,
     private readonly deps: MediaSocketDeps,
     private readonly cfg: MediaSocketConfig,
@@ -168,6 +169,10 @@ class MediaConnection {
       sendStop: () => {
         if (ws.readyState === WebSocket.OPEN) ws.send(STOP_AUDIO);
       },
+      // The TCP socket under ws (ws writes each frame synchronously with compression off): a wake-up's
+      // frames leave in one write.
+      cork: () => socket.cork(),
+      uncork: () => socket.uncork(),
     };
     session.attach(sink);
     this.#log.debug({ reconnect: session.counters.connects > 0 }, 'media socket open');

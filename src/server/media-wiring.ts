@@ -61,7 +61,9 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
   const mlog = log.child({ component: 'media' });
   const metrics = new MediaMetrics(deps.registry);
   metrics.start();
-  const scheduler = new PlayoutScheduler(deps.clock ?? realClock, { ...DEFAULT_PLAYOUT, ...deps.playout }, {
+  const perWrite = config.media.playoutFramesPerWrite;
+  const batching = { tickMs: DEFAULT_PLAYOUT.frameMs * perWrite, leadMs: DEFAULT_PLAYOUT.frameMs * perWrite, maxBurst: perWrite + 2, maxLagMs: DEFAULT_PLAYOUT.frameMs * (perWrite + 2) };
+  const scheduler = new PlayoutScheduler(deps.clock ?? realClock, { ...DEFAULT_PLAYOUT, ...batching, ...deps.playout }, {
     onFrameSent: (lateMs) => {
       if ((++lateSamples & 7) === 0) metrics.playoutLateness.observe(Math.max(0, lateMs) / 1000);
     },

@@ -32,25 +32,40 @@ class FakeClock implements PlayoutClock {
 }
 
 class Sink implements PlayoutSink {
-  frames: { at: number; pcm: Int16Array }[] = [];
+  frames: { at: number; pcm: Int16Array; write: number }[] = [];
   stops = 0;
   buffered = 0;
+  /** Transport writes: a frame sent outside cork/uncork is a write of its own. */
+  writes = 0;
+  #corked = 0;
+  #pending = false;
+  cork(): void {
+    this.#corked++;
+  }
+  uncork(): void {
+    if (--this.#corked === 0 && this.#pending) {
+      this.#pending = false;
+      this.writes++;
+    }
+  }
   constructor(private readonly clock: FakeClock) {}
   bufferedAmount(): number {
     return this.buffered;
   }
   sendFrame(pcm: Int16Array): void {
-    this.frames.push({ at: this.clock.now(), pcm: pcm.slice() });
+    if (this.#corked > 0) this.#pending = true;
+    else this.writes++;
+    this.frames.push({ at: this.clock.now(), pcm: pcm.slice(), write: this.writes + (this.#corked > 0 ? 1 : 0) });
   }
   sendStop(): void {
     this.stops++;
   }
 }
 
-function setup(rate = 16000, leadMs = 2) {
+function setup(rate = 16000, leadMs = 2, tickMs = 20, maxBurst = 3) {
   const clock = new FakeClock();
   const stats = { late: [] as number[], slow: 0, resync: 0 };
-  const scheduler = new PlayoutScheduler(clock, { frameMs: 20, maxBurst: 3, maxLagMs: 100, maxBufferedBytes: 1000, leadMs }, {
+  const scheduler = new PlayoutScheduler(clock, { frameMs: 20, tickMs, maxBurst, maxLagMs: 100, maxBufferedBytes: 1000, leadMs }, {
     onFrameSent: (ms) => stats.late.push(ms),
     onSlowSocket: () => stats.slow++,
     onResync: () => stats.resync++,
@@ -81,6 +96,32 @@ describe('playout', () => {
     // the samples went out in order, unchanged
     const joined = sink.frames.flatMap((f) => [...f.pcm]);
     expect(joined).toEqual([...ramp(16000)]);
+  });
+
+  it('waking every 40 ms sends two 20 ms frames per call in one write, still 50/s, none late, samples in order', () => {
+    const { clock, ch, sink, done, stats } = setup(16000, 40, 40, 4);
+    ch.speak('u1', ramp(16000 * 2)); // two seconds
+    ch.endUtterance('u1');
+    clock.advance(2100);
+    expect(sink.frames.length).toBe(100);
+    expect(sink.frames.every((f) => f.pcm.length === 320)).toBe(true);
+    // One write per wake-up carrying two frames, wake-ups 40 ms apart.
+    expect(sink.writes).toBe(50);
+    const byWrite = new Map<number, number[]>();
+    for (const f of sink.frames) byWrite.set(f.write, [...(byWrite.get(f.write) ?? []), f.at]);
+    expect([...byWrite.values()].every((ats) => ats.length === 2 && ats[0] === ats[1])).toBe(true);
+    const starts = [...byWrite.values()].map((ats) => ats[0] as number);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBe(40);
+    expect(Math.max(...stats.late)).toBeLessThanOrEqual(0);
+    expect(sink.frames.flatMap((f) => [...f.pcm])).toEqual([...ramp(32000)]);
+    expect(done).toEqual([{ utteranceId: 'u1', playedMs: 2000, totalMs: 2000, interrupted: false }]);
+  });
+
+  it('refuses a wake-up period that is not whole frames or that the lead does not cover', () => {
+    const hooks = { onFrameSent: () => undefined, onSlowSocket: () => undefined, onResync: () => undefined };
+    const cfg = { frameMs: 20, maxBurst: 3, maxLagMs: 100, maxBufferedBytes: 1000 };
+    expect(() => new PlayoutScheduler(new FakeClock(), { ...cfg, tickMs: 30, leadMs: 40 }, hooks)).toThrow(RangeError);
+    expect(() => new PlayoutScheduler(new FakeClock(), { ...cfg, tickMs: 60, leadMs: 20 }, hooks)).toThrow(RangeError);
   });
 
   it('catches up after a late tick without bursting beyond maxBurst, then recovers the 50/s rate', () => {

@@ -11,6 +11,9 @@ export interface PlayoutSink {
   /** Sends exactly one frame of PCM16 (valid until the call returns). */
   sendFrame(pcm: Int16Array): void;
   sendStop(): void;
+  /** Frames sent between cork and uncork may leave in one transport write. */
+  cork?(): void;
+  uncork?(): void;
 }
 
 export interface PlayoutDone {
@@ -121,11 +124,21 @@ export class PlayoutChannel implements MediaOutlet {
   pump(now: number, slot: number, s: PlayoutScheduler): boolean {
     const sink = this.#sink;
     if (!sink || this.#queue.length === 0) return false;
-    const { frameMs, maxBurst, maxLagMs, maxBufferedBytes, leadMs } = s.cfg;
     if (this.#nextDue === null) this.#nextDue = slot;
+    // Everything this wake-up sends to the socket leaves in one write.
+    sink.cork?.();
+    try {
+      return this.#send(sink, now, slot, s);
+    } finally {
+      sink.uncork?.();
+    }
+  }
+
+  #send(sink: PlayoutSink, now: number, slot: number, s: PlayoutScheduler): boolean {
+    const { frameMs, maxBurst, maxLagMs, maxBufferedBytes, leadMs } = s.cfg;
     const horizon = now + leadMs;
     let burst = 0;
-    while (this.#nextDue <= horizon && burst < maxBurst) {
+    while ((this.#nextDue as number) <= horizon && burst < maxBurst) {
       if (sink.bufferedAmount() > maxBufferedBytes) {
         if (!this.#slow) {
           this.#slow = true;
@@ -149,9 +162,9 @@ export class PlayoutChannel implements MediaOutlet {
       }
       sink.sendFrame(this.#frame);
       this.framesOut++;
-      s.hooks.onFrameSent(now - this.#nextDue);
+      s.hooks.onFrameSent(now - (this.#nextDue as number));
       u.sent += n;
-      this.#nextDue += frameMs;
+      this.#nextDue = (this.#nextDue as number) + frameMs;
       burst++;
       if (u.ended && u.sent >= u.queued) this.#finish(false);
       if (this.#queue.length === 0) {
@@ -159,7 +172,7 @@ export class PlayoutChannel implements MediaOutlet {
         return false;
       }
     }
-    if (now - this.#nextDue > maxLagMs) {
+    if (now - (this.#nextDue as number) > maxLagMs) {
       this.#nextDue = slot + frameMs;
       s.hooks.onResync();
     }

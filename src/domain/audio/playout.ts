@@ -1,5 +1,6 @@
-// Paced outbound audio for every call on the replica: ONE scheduler, one timer aligned to a 20 ms grid
-// on the monotonic clock. Each tick sends the frames that are due per call, catches up when the timer
+// Paced outbound audio for every call on the replica: ONE scheduler, one timer aligned to a grid of
+// tickMs (a multiple of the 20 ms frame) on the monotonic clock. Each tick sends every 20 ms frame due
+// before the next tick (leadMs ahead), in one write per socket (the sink's cork/uncork), catches up when the timer
 // ran late (at most maxBurst frames per call per tick), and re-anchors a call that fell further behind
 // than maxLagMs instead of bursting. A socket whose send buffer is over the limit is paused (counted),
 // never queued without bound.
@@ -14,6 +15,12 @@ export interface PlayoutClock {
 
 export interface PlayoutConfig {
   readonly frameMs: number;
+  /**
+   * Wake-up period, a multiple of frameMs (default: frameMs). With 40 ms, each wake-up sends a call's
+   * next two frames in one socket write: half the send system calls, each costing more than handling
+   * an inbound frame, for 20 ms more lead (leadMs must cover tickMs).
+   */
+  readonly tickMs?: number;
   /** Frames one call may send in one tick while catching up. */
   readonly maxBurst: number;
   /** Behind by more than this after a tick: re-anchor the call's schedule to now. */
@@ -42,6 +49,7 @@ export interface PlayoutHooks {
 export class PlayoutScheduler {
   readonly #active = new Set<PlayoutChannel>();
   readonly #origin: number;
+  readonly #tickMs: number;
   #cancel: (() => void) | null = null;
   #stopped = false;
   #inTick = false;
@@ -53,6 +61,8 @@ export class PlayoutScheduler {
     readonly hooks: PlayoutHooks,
   ) {
     this.#origin = clock.now();
+    this.#tickMs = cfg.tickMs ?? cfg.frameMs;
+    if (this.#tickMs % cfg.frameMs !== 0 || cfg.leadMs < this.#tickMs - cfg.frameMs) throw new RangeError('tickMs must be a multiple of frameMs, covered by leadMs');
   }
 
   /** Channels with something to send. */
@@ -82,7 +92,9 @@ export class PlayoutScheduler {
     this.#cancel = null;
     this.ticks++;
     const now = this.clock.now();
-    const slot = this.gridNow(now + this.cfg.leadMs);
+    // The first frame of a channel that starts now: the earliest due time this wake-up is responsible for
+    // (with tickMs = frameMs, the slot leadMs ahead; with longer ticks, earlier by the extra frames).
+    const slot = this.gridNow(now + this.cfg.leadMs - this.#tickMs + this.cfg.frameMs);
     this.#inTick = true;
     try {
       for (const ch of this.#active) {
@@ -96,7 +108,8 @@ export class PlayoutScheduler {
 
   #arm(): void {
     const now = this.clock.now();
-    const next = this.gridNow(now) + this.cfg.frameMs;
+    const t = this.#tickMs;
+    const next = this.#origin + (Math.floor((now - this.#origin) / t) + 1) * t;
     this.#cancel = this.clock.schedule(() => this.tick(), Math.max(0, Math.ceil(next - now)));
   }
 
