@@ -1,14 +1,14 @@
-// Simulator capacity: N concurrent media streams (default 1,000) for D seconds (default 15, ramp BENCH_RAMP=10 s) against a
+// Simulator capacity: N concurrent media streams (default 1,000) for D seconds (default 40, ramp BENCH_RAMP=20 s: 50 new calls a second, then ~20 s with all N streaming) against a
 // trivial sink in a child process. Reports the simulator's own event-loop delay, late ticks, frames
 // sent vs the ideal 50 per second per stream, and what the sink received. Build first (npm run build).
-//   BENCH_CALLS=1000 BENCH_SECONDS=15 node bench/simulator.mjs
+//   BENCH_CALLS=1000 BENCH_SECONDS=40 BENCH_RAMP=20 node bench/simulator.mjs
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../dist/simulator/simulator.js';
 
 const calls = Number(process.env.BENCH_CALLS ?? 1000);
-const seconds = Number(process.env.BENCH_SECONDS ?? 15);
-const rampS = Number(process.env.BENCH_RAMP ?? 10);
+const seconds = Number(process.env.BENCH_SECONDS ?? 40);
+const rampS = Number(process.env.BENCH_RAMP ?? 20);
 
 const sim = await startSimulator();
 const sink = fork(fileURLToPath(new URL('./simulator-sink.mjs', import.meta.url)), [sim.acsConnectionString]);

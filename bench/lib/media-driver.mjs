@@ -3,9 +3,8 @@
 // every 20 ms per call from real speech (looped, each call at its own phase), paced by the simulator's
 // frame clock, frames pre-built and stamped with their tick's time. Reports what it sent, what it
 // received and how late its own clock ran (a late driver invalidates the step). Build first.
-// Every stream's frame goes out in one burst per 20 ms (clock phases = 1): as the previous driver did,
-// so results stay comparable, and measured ~13 % less driver CPU per frame than spreading the streams
-// over four 5 ms slots as the simulator does (LOAD_PHASES=4 to measure the worker under that pattern).
+// Clock phases from LOAD_PHASES (bench/media.mjs sets it: 4 slots of 5 ms by default, as the simulator
+// does; 1 = every stream's frame in one burst per 20 ms, ~13 % less driver CPU per frame).
 //   IPC: {type:'run', port, calls:[{callId, secret}], durationMs, headers?} → {type:'connected', n} → {type:'done', stats}
 import { readFileSync } from 'node:fs';
 import { runMediaLoad } from '../../dist/simulator/media-load.js';
