@@ -85,6 +85,8 @@ describe('playout', () => {
     ch.speak('u1', ramp(16000)); // one second
     ch.endUtterance('u1');
     expect(ch.speaking).toBe(true);
+    // An idle channel starts at once: the first frame does not wait for the next wake-up.
+    expect(sink.frames.map((f) => f.at)).toEqual([1000]);
     clock.advance(1000);
     expect(sink.frames.length).toBe(50);
     expect(sink.frames.every((f) => f.pcm.length === 320)).toBe(true);
@@ -222,7 +224,9 @@ describe('playout', () => {
     ch.speak('u0', ramp(640));
     ch.endUtterance('u0');
     clock.advance(1000);
-    expect(sink.frames.length).toBe(50);
+    // The first frame leaves at once (t = 0), then one every 20 ms: 0, 20, ..., 1000 ms.
+    expect(sink.frames.length).toBe(51);
+    expect(sink.frames.map((f) => f.at - 1000)).toEqual(Array.from({ length: 51 }, (_, i) => i * 20));
     expect(scheduled).toBeLessThanOrEqual(scheduler.ticks + 1);
   });
 

@@ -73,6 +73,12 @@ export class PlayoutScheduler {
   /** A channel has frames to send: include it from the next grid slot. */
   activate(ch: PlayoutChannel): void {
     if (this.#stopped) return;
+    if (!this.#active.has(ch) && !this.#inTick) {
+      // A channel that was idle starts now rather than at the next wake-up (up to tickMs away): its
+      // first frames leave at once, on the same grid, never ahead by more than leadMs.
+      const now = this.clock.now();
+      if (!ch.pump(now, this.#slot(now), this)) return;
+    }
     this.#active.add(ch);
     if (!this.#cancel && !this.#inTick) this.#arm();
   }
@@ -92,9 +98,7 @@ export class PlayoutScheduler {
     this.#cancel = null;
     this.ticks++;
     const now = this.clock.now();
-    // The first frame of a channel that starts now: the earliest due time this wake-up is responsible for
-    // (with tickMs = frameMs, the slot leadMs ahead; with longer ticks, earlier by the extra frames).
-    const slot = this.gridNow(now + this.cfg.leadMs - this.#tickMs + this.cfg.frameMs);
+    const slot = this.#slot(now);
     this.#inTick = true;
     try {
       for (const ch of this.#active) {
@@ -104,6 +108,14 @@ export class PlayoutScheduler {
       this.#inTick = false;
     }
     if (this.#active.size > 0 && !this.#stopped) this.#arm();
+  }
+
+  /**
+   * The first due time of a channel that starts at `now`: the earliest one this wake-up is responsible
+   * for (with tickMs = frameMs, the slot leadMs ahead; with longer ticks, earlier by the extra frames).
+   */
+  #slot(now: number): number {
+    return this.gridNow(now + this.cfg.leadMs - this.#tickMs + this.cfg.frameMs);
   }
 
   #arm(): void {
