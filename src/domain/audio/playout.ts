@@ -70,7 +70,7 @@ export class PlayoutScheduler {
     return this.#active.size;
   }
 
-  /** A channel has frames to send: include it from the next grid slot. */
+  /** A channel has frames to send: an idle one starts at once, then every wake-up serves it. */
   activate(ch: PlayoutChannel): void {
     if (this.#stopped) return;
     if (!this.#active.has(ch) && !this.#inTick) {
