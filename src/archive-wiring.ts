@@ -11,7 +11,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { counter, type Registry } from './metrics.js';
+import { counter, histogram, type Registry } from './metrics.js';
 import type { Lifecycle } from './server/lifecycle.js';
 import type { CallRegistry } from './domain/live-call.js';
 import type { ArchiveQueue, Clock, ConversationStore, ProfileStore, ReadinessCheck, SessionStore } from './domain/ports.js';
@@ -96,7 +96,8 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
   if (embedded) lifecycle.onClose('embedded-cosmos', () => embedded.close());
   lifecycle.onClose('cosmos', async () => cosmos.dispose());
   const containers = await ensureArchiveContainers(cosmos, config.cosmos.database);
-  const archive = new CosmosArchiveStore(containers.transcripts);
+  const bulkOps = histogram(registry, 'voice_archive_bulk_ops', 'Transcript creates per Cosmos bulk request', [], [1, 2, 4, 8, 16, 32, 50]);
+  const archive = new CosmosArchiveStore(containers.transcripts, { bulk: config.archive.bulkWrites, onBulkBatch: (n) => bulkOps.observe(n) });
   const claims = new CosmosClaimStore(containers.claims);
   const spool = new FileSpool(config.archive.spoolDir);
   const processor = new ArchiveProcessor({ store: archive, sessions: deps.sessions, claims, registry });

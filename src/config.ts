@@ -59,6 +59,7 @@ const schema = z.object({
   SERVICEBUS_ARCHIVE_QUEUE: z.string().min(1).optional().transform((v) => v ?? 'call-archive'),
   ARCHIVER_IN_SERVE: bool.optional().transform((v) => v ?? true),
   ARCHIVE_CONCURRENCY: int(1, 256).optional().transform((v) => v ?? 16),
+  ARCHIVE_BULK_WRITES: bool.optional().transform((v) => v ?? true),
   SPOOL_DIR: z.string().min(1).optional().transform((v) => v ?? '.spool'),
   API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   ACS_CONNECTION_STRING: z
@@ -185,6 +186,8 @@ export interface Config {
   readonly archive: {
     readonly inServe: boolean;
     readonly concurrency: number;
+    /** Transcript creates received together leave in one Cosmos bulk request. */
+    readonly bulkWrites: boolean;
     readonly spoolDir: string;
   };
   /** Bearer token for the operator REST routes; unset = loopback clients only. */
@@ -357,6 +360,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     archive: {
       inServe: raw.ARCHIVER_IN_SERVE,
       concurrency: raw.ARCHIVE_CONCURRENCY,
+      bulkWrites: raw.ARCHIVE_BULK_WRITES,
       spoolDir: raw.SPOOL_DIR,
     },
     apiToken: raw.API_TOKEN,

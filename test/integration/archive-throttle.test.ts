@@ -2,6 +2,7 @@
 // keeps serving, every call is archived once afterwards, and retries follow the server's retry-after.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -37,18 +38,41 @@ describe('archive under Cosmos throttling', () => {
     const server = cosmos.server;
     const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeAllListeners('request');
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const pk = req.headers['x-ms-documentdb-partitionkey'];
-      const isWrite = (req.method === 'POST' || req.method === 'PUT') && /\/colls\/transcripts\/docs/.test(req.url ?? '');
-      if (isWrite && typeof pk === 'string') attempts.set(pk, (attempts.get(pk) ?? 0) + 1);
-      if (isWrite && Date.now() < throttleUntil) {
-        throttled++;
-        req.resume();
-        res.writeHead(429, { 'content-type': 'application/json', 'x-ms-retry-after-ms': String(RETRY_AFTER_MS), 'x-ms-substatus': '3200' });
-        res.end(JSON.stringify({ code: 'TooManyRequests', message: 'Request rate is large' }));
-        return;
-      }
+    const pass = (req: IncomingMessage, res: ServerResponse) => {
       for (const h of handlers) h.call(server, req, res);
+    };
+    const refuse = (res: ServerResponse) => {
+      throttled++;
+      res.writeHead(429, { 'content-type': 'application/json', 'x-ms-retry-after-ms': String(RETRY_AFTER_MS), 'x-ms-substatus': '3200' });
+      res.end(JSON.stringify({ code: 'TooManyRequests', message: 'Request rate is large' }));
+    };
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const isWrite = (req.method === 'POST' || req.method === 'PUT') && /\/colls\/transcripts\/docs/.test(req.url ?? '') && !req.headers['x-ms-documentdb-isquery'];
+      if (!isWrite) return pass(req, res);
+      const pk = req.headers['x-ms-documentdb-partitionkey'];
+      if (typeof pk === 'string') {
+        // A single-document write: its partition key is in a header.
+        attempts.set(pk, (attempts.get(pk) ?? 0) + 1);
+        if (Date.now() < throttleUntil) {
+          req.resume();
+          return refuse(res);
+        }
+        return pass(req, res);
+      }
+      // A bulk request: the partition key of each operation is in the body. Read it, count each
+      // operation as an attempt for its call, then refuse or hand the same bytes to the server.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const ops = JSON.parse(body.toString('utf8')) as unknown;
+        for (const op of Array.isArray(ops) ? (ops as { partitionKey?: string }[]) : []) {
+          if (typeof op.partitionKey === 'string') attempts.set(op.partitionKey, (attempts.get(op.partitionKey) ?? 0) + 1);
+        }
+        if (Date.now() < throttleUntil) return refuse(res);
+        const replay = Object.assign(Readable.from([body]), { headers: req.headers, method: req.method, url: req.url, httpVersion: req.httpVersion, socket: req.socket });
+        pass(replay as unknown as IncomingMessage, res);
+      });
     });
     worker = await createWorker(
       testConfig({

@@ -1,11 +1,32 @@
 // The `transcripts` container: id = callId, partition key /callId. Writes are idempotent: the
 // first write creates; a later write of the same content changes nothing; different content
 // (a newer job for the same call) replaces the document only if it was not changed meanwhile (etag).
+// Creates of documents up to BULK_DOC_MAX_BYTES go out in Cosmos bulk requests, one per event-loop
+// turn (BulkCreator): a backlog drains with one HTTP request per batch instead of one per call. A
+// conflict (already archived) then takes the same read-compare-replace path as a single create. Any
+// other bulk outcome is redone as a single create, whose error carries the status and retry-after
+// that the bulk API drops; after a failed bulk request, creates go singly for a cool-down (30 s,
+// doubling while bulk keeps failing): a throttled or bulk-less store is asked twice for a document at
+// most once per cool-down, and the retry-after it gives is honoured from the single create on.
 import { createHash } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import type { ArchiveJob, TranscriptDocument } from '../../domain/archive-job.js';
 import type { ArchiveStore } from '../../domain/ports.js';
 import { isConflict, isNotFound } from './cosmos-containers.js';
+import { BulkCreator } from './bulk-creator.js';
+
+/** Documents larger than this (JSON bytes, as received) are created one request each. */
+export const BULK_DOC_MAX_BYTES = 256 * 1024;
+const BULK_COOLDOWN_MIN_MS = 30_000;
+const BULK_COOLDOWN_MAX_MS = 300_000;
+
+export interface ArchiveStoreOptions {
+  /** Coalesce creates into bulk requests (default true). */
+  readonly bulk?: boolean;
+  /** Called with the operation count of each bulk request sent. */
+  readonly onBulkBatch?: (ops: number) => void;
+  readonly now?: () => number;
+}
 
 export type WriteResult = 'created' | 'unchanged' | 'replaced';
 
@@ -42,20 +63,54 @@ function strip(doc: Stored): TranscriptDocument {
 }
 
 export class CosmosArchiveStore implements ArchiveStore {
-  constructor(private readonly container: Container) {}
+  readonly #bulk: BulkCreator | null;
+  readonly #now: () => number;
+  #bulkPausedUntil = 0;
+  #bulkCooldownMs = BULK_COOLDOWN_MIN_MS;
 
-  async write(doc: TranscriptDocument & { callerKey?: string }): Promise<WriteResult> {
+  constructor(
+    private readonly container: Container,
+    opts: ArchiveStoreOptions = {},
+  ) {
+    this.#bulk = opts.bulk === false ? null : new BulkCreator(container, undefined, opts.onBulkBatch);
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /**
+   * `bytes`: the document's approximate JSON size when known (the job as received); a known small
+   * document is created through the bulk path, anything else with a request of its own.
+   */
+  async write(doc: TranscriptDocument & { callerKey?: string }, bytes?: number): Promise<WriteResult> {
     const body = doc.callerKey === undefined ? { ...doc, callerKey: callerKey(doc.caller) } : doc;
-    try {
-      await this.container.items.create(body);
-      return 'created';
-    } catch (err) {
-      if (!isConflict(err)) throw err;
+    const status = this.#bulk && bytes !== undefined && bytes <= BULK_DOC_MAX_BYTES && this.#now() >= this.#bulkPausedUntil ? await this.#bulkCreate(body, doc.callId, bytes) : -1;
+    if (status >= 200 && status < 300) return 'created';
+    if (status !== 409) {
+      try {
+        await this.container.items.create(body);
+        return 'created';
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
     }
     const { resource, etag } = await this.container.item(doc.id, doc.callId).read<Stored>();
     if (resource && resource.contentHash === doc.contentHash) return 'unchanged';
     await this.container.item(doc.id, doc.callId).replace(body, etag ? { accessCondition: { type: 'IfMatch', condition: etag } } : {});
     return 'replaced';
+  }
+
+  /** The operation's status from a bulk request; -1 when the request as a whole failed. */
+  async #bulkCreate(body: object, callId: string, bytes: number): Promise<number> {
+    try {
+      const status = await (this.#bulk as BulkCreator).create(body as Record<string, unknown>, callId, bytes);
+      this.#bulkCooldownMs = BULK_COOLDOWN_MIN_MS;
+      return status;
+    } catch {
+      if (this.#now() >= this.#bulkPausedUntil) {
+        this.#bulkPausedUntil = this.#now() + this.#bulkCooldownMs;
+        this.#bulkCooldownMs = Math.min(BULK_COOLDOWN_MAX_MS, this.#bulkCooldownMs * 2);
+      }
+      return -1;
+    }
   }
 
   async upsertTranscript(doc: TranscriptDocument): Promise<void> {

@@ -13,7 +13,8 @@ import { unpackJob } from './job-codec.js';
 
 /** The write side the processor needs (CosmosArchiveStore, or a fake in unit tests). */
 export interface TranscriptWriter {
-  write(doc: TranscriptDocument): Promise<WriteResult>;
+  /** `bytes`: the job's size as received, when known (lets the store batch small documents). */
+  write(doc: TranscriptDocument, bytes?: number): Promise<WriteResult>;
   getTranscript(callId: string): Promise<TranscriptDocument | null>;
 }
 
@@ -84,7 +85,7 @@ export class ArchiveProcessor {
     }
     const job = v.job;
     const started = performance.now();
-    const write = await this.deps.store.write(toDocument(job, this.#now(), unpacked.json));
+    const write = await this.deps.store.write(toDocument(job, this.#now(), unpacked.json), unpacked.json.length);
     this.#latency.observe((performance.now() - started) / 1000);
     this.#results.inc({ result: write });
     if (write !== 'unchanged') this.#lag.observe(Math.max(0, this.#now() - job.endedAt) / 1000);
