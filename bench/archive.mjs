@@ -39,7 +39,7 @@ const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
 const ROUNDS = roundsArg ? Number(roundsArg.slice(9)) : quick ? 1 : 3;
 // --cosmos=inproc: the Cosmos stand-in in this process (how earlier runs measured; its CPU then falls on both sides).
 const COSMOS_INPROC = process.argv.includes('--cosmos=inproc');
-const WARMUP = Math.min(300, N);
+const WARMUP = Math.min(1000, N);
 // --bulk=off: the archiver creates each transcript with a request of its own (ARCHIVE_BULK_WRITES=false).
 const BULK = !process.argv.includes('--bulk=off');
 const CONCURRENCY = 16;
