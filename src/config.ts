@@ -104,6 +104,7 @@ const schema = z.object({
   INCOMING_CALLS_PER_WINDOW: int(0, 1_000_000).optional().transform((v) => v ?? 500),
   MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
   SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
+  V8_PRETENURING: bool.optional().transform((v) => v ?? false),
   RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
   RESPONDER_CONCURRENCY: int(1, 10_000).optional().transform((v) => v ?? 64),
   RESPONDER_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 8000),
@@ -231,6 +232,8 @@ export interface Config {
     readonly incomingPerWindow: number;
   };
   readonly shutdownDrainTimeoutMs: number;
+  /** V8 allocation-site pretenuring (off by default: see v8-tuning.ts). */
+  readonly v8Pretenuring: boolean;
   readonly responder: {
     readonly kind: 'local' | 'openai';
     readonly concurrency: number;
@@ -400,6 +403,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       incomingPerWindow: raw.INCOMING_CALLS_PER_WINDOW,
     },
     shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,
+    v8Pretenuring: raw.V8_PRETENURING,
     responder: {
       kind: raw.RESPONDER,
       concurrency: raw.RESPONDER_CONCURRENCY,

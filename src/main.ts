@@ -1,4 +1,5 @@
 // The composition root: the only place SDK clients are created and adapters wired together.
+import { applyV8Tuning } from './v8-tuning.js';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from './config.js';
 import type { ReadinessCheck } from './domain/ports.js';
@@ -88,6 +89,7 @@ function memoryState(config: Config, clock: Clock): StateAdapters {
 }
 
 export async function createWorker(config: Config, log: Logger, opts: WorkerOptions = {}): Promise<Worker> {
+  applyV8Tuning({ pretenuring: config.v8Pretenuring });
   const clock = opts.clock ?? systemClock;
   const registry = createRegistry({ defaultMetrics: opts.defaultMetrics ?? true, labels: { worker: config.workerId } });
   const lifecycle = new Lifecycle({ drainTimeoutMs: config.shutdownDrainTimeoutMs }, log);

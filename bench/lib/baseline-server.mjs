@@ -3,6 +3,10 @@
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { applyV8Tuning } from '../../dist/v8-tuning.js';
+
+// The worker's V8 setting (dist/v8-tuning.js), so the two targets differ in code, not in VM flags.
+applyV8Tuning({ pretenuring: false });
 
 const scratch = Buffer.allocUnsafeSlow(64 * 1024);
 const samples = [];

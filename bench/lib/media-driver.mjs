@@ -8,6 +8,10 @@
 //   IPC: {type:'run', port, calls:[{callId, secret}], durationMs, headers?} → {type:'connected', n} → {type:'done', stats}
 import { readFileSync } from 'node:fs';
 import { runMediaLoad } from '../../dist/simulator/media-load.js';
+import { applyV8Tuning } from '../../dist/v8-tuning.js';
+
+// As `voice-worker simulate` runs (dist/v8-tuning.js).
+applyV8Tuning({ pretenuring: false });
 
 const pcm = readFileSync(new URL('../../test/fixtures/speech-16k.pcm', import.meta.url));
 

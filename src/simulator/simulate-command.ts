@@ -1,6 +1,7 @@
 // `voice-worker simulate`: starts the local ACS, prints the environment the worker needs, places
 // calls at the worker, shows live progress on a TTY, prints the final table (and --json), and exits
 // non-zero when any call failed.
+import { applyV8Tuning } from '../v8-tuning.js';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';
@@ -123,6 +124,8 @@ export async function runSimulate(args: string[]): Promise<number> {
     // A misconfigured worker (wrong access key) would warn once per request: show the first few.
     warn: (msg: string) => void (++warnings <= 5 && process.stderr.write(`warning: ${msg}${warnings === 5 ? ' (further warnings suppressed)' : ''}\n`)),
   };
+  // The simulator streams audio like the worker receives it: the same V8 setting (see v8-tuning.ts).
+  applyV8Tuning({ pretenuring: false });
   const sim = await startSimulator({ host: values.host, port, accessKey: values['access-key'], resourceId: values['resource-id'], issuer: values.issuer, log });
   const tty = process.stderr.isTTY && !values.quiet;
   try {

@@ -59,6 +59,12 @@ describe('loadConfig', () => {
     }).toThrow(TypeError);
   });
 
+  it('turns V8 allocation-site pretenuring off unless V8_PRETENURING=true', () => {
+    expect(loadConfig({}).v8Pretenuring).toBe(false);
+    expect(loadConfig({ V8_PRETENURING: 'true' }).v8Pretenuring).toBe(true);
+    expect(problemsOf({ V8_PRETENURING: 'sometimes' }).map((p) => p.split(':')[0])).toEqual(['V8_PRETENURING']);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(8080);
   });
