@@ -5,6 +5,10 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../dist/simulator/simulator.js';
+import { applyV8Tuning } from '../dist/v8-tuning.js';
+
+// As `voice-worker simulate` runs (V8_PRETENURING=true: V8's default, for comparison).
+applyV8Tuning({ pretenuring: process.env.V8_PRETENURING === 'true' });
 
 const calls = Number(process.env.BENCH_CALLS ?? 1000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 40);
