@@ -45,15 +45,12 @@ const BULK = !process.argv.includes('--bulk=off');
 const CONCURRENCY = 16;
 const TURNS = 12;
 
-// The local AMQP peer (test support code, TypeScript) runs in its own process, as a broker would,
-// so its CPU is not charged to the pipeline under test.
-async function startPeerProcess() {
-  const code = `import { AmqpPeer } from './test/support/amqp-peer.ts';
-    const p = await AmqpPeer.start({ lockDurationMs: 30000 });
-    process.stdout.write(JSON.stringify({ cs: p.connectionString() }) + '\\n');
-    process.stdin.on('end', () => p.close().then(() => process.exit(0)));
-    process.stdin.resume();`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+/**
+ * Runs `code` (an ES module, from the repository root) in a process of its own; it writes one JSON
+ * line when ready and exits when its stdin closes. Returns that line's object, the pid and stop().
+ */
+async function startStandIn(code, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
     cwd: new URL('..', import.meta.url).pathname,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -63,37 +60,36 @@ async function startPeerProcess() {
     const [chunk] = await once(child.stdout, 'data');
     buf += chunk;
   }
-  return { cs: JSON.parse(buf.split('\n')[0]).cs, pid: child.pid, stop: () => { child.stdin.end(); return once(child, 'exit'); } };
+  return { ready: JSON.parse(buf.split('\n')[0]), pid: child.pid, stop: () => { child.stdin.end(); return once(child, 'exit'); } };
+}
+
+// The local AMQP peer (test support code, TypeScript) runs in its own process, as a broker would,
+// so its CPU is not charged to the pipeline under test.
+async function startPeerProcess() {
+  const p = await startStandIn(`import { AmqpPeer } from './test/support/amqp-peer.ts';
+    const p = await AmqpPeer.start({ lockDurationMs: 30000 });
+    process.stdout.write(JSON.stringify({ cs: p.connectionString() }) + '\\n');
+    process.stdin.on('end', () => p.close().then(() => process.exit(0)));
+    process.stdin.resume();`, ['--import', 'tsx']);
+  return { cs: p.ready.cs, pid: p.pid, stop: p.stop };
 }
 
 // The Cosmos-compatible server (the same embedded server the demo uses) in a process of its own.
 async function startCosmosProcess() {
-  const code = `import { startEmbeddedCosmos } from './dist/adapters/cosmos/embedded-cosmos-server.js';
+  const c = await startStandIn(`import { startEmbeddedCosmos } from './dist/adapters/cosmos/embedded-cosmos-server.js';
     const c = await startEmbeddedCosmos();
     process.stdout.write(JSON.stringify({ endpoint: c.endpoint, key: c.key, cert: c.cert }) + '\\n');
     process.stdin.on('end', () => c.close().then(() => process.exit(0)));
-    process.stdin.resume();`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-    cwd: new URL('..', import.meta.url).pathname,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let buf = '';
-  child.stdout.setEncoding('utf8');
-  while (!buf.includes('\n')) {
-    const [chunk] = await once(child.stdout, 'data');
-    buf += chunk;
-  }
-  const { endpoint, key, cert } = JSON.parse(buf.split('\n')[0]);
-  const agent = new Agent({ ca: cert, keepAlive: true });
+    process.stdin.resume();`);
+  const agent = new Agent({ ca: c.ready.cert, keepAlive: true });
   return {
-    endpoint,
-    key,
+    endpoint: c.ready.endpoint,
+    key: c.ready.key,
     agent,
-    pid: child.pid,
+    pid: c.pid,
     close: () => {
       agent.destroy();
-      child.stdin.end();
-      return once(child, 'exit');
+      return c.stop();
     },
   };
 }
