@@ -97,7 +97,15 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
   lifecycle.onClose('cosmos', async () => cosmos.dispose());
   const containers = await ensureArchiveContainers(cosmos, config.cosmos.database);
   const bulkOps = histogram(registry, 'voice_archive_bulk_ops', 'Transcript creates per Cosmos bulk request', [], [1, 2, 4, 8, 16, 32, 50]);
-  const archive = new CosmosArchiveStore(containers.transcripts, { bulk: config.archive.bulkWrites, onBulkBatch: (n) => bulkOps.observe(n) });
+  const bulkPauses = counter(registry, 'voice_archive_bulk_pauses_total', 'Cosmos bulk requests that failed (creates then go singly for a cool-down)');
+  const archive = new CosmosArchiveStore(containers.transcripts, {
+    bulk: config.archive.bulkWrites,
+    onBulkBatch: (n) => bulkOps.observe(n),
+    onBulkPaused: (err, pausedMs) => {
+      bulkPauses.inc();
+      alog.warn({ err, pausedMs }, 'Cosmos bulk request failed: creating transcripts one by one for a while');
+    },
+  });
   const claims = new CosmosClaimStore(containers.claims);
   const spool = new FileSpool(config.archive.spoolDir);
   const processor = new ArchiveProcessor({ store: archive, sessions: deps.sessions, claims, registry });

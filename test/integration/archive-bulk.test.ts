@@ -111,7 +111,8 @@ describe('archive store: Cosmos bulk creates', () => {
 
   it('a failed bulk request is redone singly, then creates go singly for a cool-down', async () => {
     let now = 1_000_000;
-    const store = new CosmosArchiveStore(containers.transcripts, { now: () => now });
+    const pauses: number[] = [];
+    const store = new CosmosArchiveStore(containers.transcripts, { now: () => now, onBulkPaused: (_err, ms) => pauses.push(ms) });
     const jobs = Array.from({ length: 5 }, (_, i) => job(`fallback ${i}`));
     failBulk = 503;
     const before = { ...requests };
@@ -120,6 +121,7 @@ describe('archive store: Cosmos bulk creates', () => {
       expect(results).toEqual(Array(5).fill('created'));
       expect(requests.bulk - before.bulk).toBe(1);
       expect(requests.single - before.single).toBe(5);
+      expect(pauses).toEqual([30_000]); // reported once per failed request, not per document
       // Within the cool-down, no bulk request is tried.
       const more = job('during cool-down');
       expect(await store.write(toDocument(more, Date.now()), 500)).toBe('created');

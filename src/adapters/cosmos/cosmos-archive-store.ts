@@ -25,6 +25,8 @@ export interface ArchiveStoreOptions {
   readonly bulk?: boolean;
   /** Called with the operation count of each bulk request sent. */
   readonly onBulkBatch?: (ops: number) => void;
+  /** A bulk request failed: creates go singly until `pausedMs` has passed. */
+  readonly onBulkPaused?: (err: unknown, pausedMs: number) => void;
   readonly now?: () => number;
 }
 
@@ -65,6 +67,7 @@ function strip(doc: Stored): TranscriptDocument {
 export class CosmosArchiveStore implements ArchiveStore {
   readonly #bulk: BulkCreator | null;
   readonly #now: () => number;
+  readonly #onBulkPaused: ((err: unknown, pausedMs: number) => void) | undefined;
   #bulkPausedUntil = 0;
   #bulkCooldownMs = BULK_COOLDOWN_MIN_MS;
 
@@ -74,6 +77,7 @@ export class CosmosArchiveStore implements ArchiveStore {
   ) {
     this.#bulk = opts.bulk === false ? null : new BulkCreator(container, undefined, opts.onBulkBatch);
     this.#now = opts.now ?? Date.now;
+    this.#onBulkPaused = opts.onBulkPaused;
   }
 
   /**
@@ -104,10 +108,12 @@ export class CosmosArchiveStore implements ArchiveStore {
       const status = await (this.#bulk as BulkCreator).create(body as Record<string, unknown>, callId, bytes);
       this.#bulkCooldownMs = BULK_COOLDOWN_MIN_MS;
       return status;
-    } catch {
+    } catch (err) {
       if (this.#now() >= this.#bulkPausedUntil) {
-        this.#bulkPausedUntil = this.#now() + this.#bulkCooldownMs;
-        this.#bulkCooldownMs = Math.min(BULK_COOLDOWN_MAX_MS, this.#bulkCooldownMs * 2);
+        const pausedMs = this.#bulkCooldownMs;
+        this.#bulkPausedUntil = this.#now() + pausedMs;
+        this.#bulkCooldownMs = Math.min(BULK_COOLDOWN_MAX_MS, pausedMs * 2);
+        this.#onBulkPaused?.(err, pausedMs);
       }
       return -1;
     }
