@@ -5,9 +5,10 @@
 // turn (BulkCreator): a backlog drains with one HTTP request per batch instead of one per call. A
 // conflict (already archived) then takes the same read-compare-replace path as a single create. Any
 // other bulk outcome is redone as a single create, whose error carries the status and retry-after
-// that the bulk API drops; after a failed bulk request, creates go singly for a cool-down (30 s,
-// doubling while bulk keeps failing): a throttled or bulk-less store is asked twice for a document at
-// most once per cool-down, and the retry-after it gives is honoured from the single create on.
+// that the bulk API drops; after a failed bulk request (or an operation answered 429 or 5xx),
+// creates go singly for a cool-down (30 s, doubling while bulk keeps failing): a throttled or
+// bulk-less store is asked twice for a document at most once per cool-down, and the retry-after it
+// gives is honoured from the single create on.
 import { createHash } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import type { ArchiveJob, TranscriptDocument } from '../../domain/archive-job.js';
@@ -102,21 +103,29 @@ export class CosmosArchiveStore implements ArchiveStore {
     return 'replaced';
   }
 
-  /** The operation's status from a bulk request; -1 when the request as a whole failed. */
+  /**
+   * The operation's status from a bulk request; -1 when the request as a whole failed. A failed
+   * request, or an operation throttled or refused by the service (429, 5xx), pauses bulk creates.
+   */
   async #bulkCreate(body: object, callId: string, bytes: number): Promise<number> {
+    let status: number;
     try {
-      const status = await (this.#bulk as BulkCreator).create(body as Record<string, unknown>, callId, bytes);
-      this.#bulkCooldownMs = BULK_COOLDOWN_MIN_MS;
-      return status;
+      status = await (this.#bulk as BulkCreator).create(body as Record<string, unknown>, callId, bytes);
     } catch (err) {
-      if (this.#now() >= this.#bulkPausedUntil) {
-        const pausedMs = this.#bulkCooldownMs;
-        this.#bulkPausedUntil = this.#now() + pausedMs;
-        this.#bulkCooldownMs = Math.min(BULK_COOLDOWN_MAX_MS, pausedMs * 2);
-        this.#onBulkPaused?.(err, pausedMs);
-      }
+      this.#pauseBulk(err);
       return -1;
     }
+    if (status === 429 || status === 0 || status >= 500) this.#pauseBulk(new Error(`bulk create operation answered ${status}`));
+    else this.#bulkCooldownMs = BULK_COOLDOWN_MIN_MS;
+    return status;
+  }
+
+  #pauseBulk(err: unknown): void {
+    if (this.#now() < this.#bulkPausedUntil) return; // one report per episode, not per document
+    const pausedMs = this.#bulkCooldownMs;
+    this.#bulkPausedUntil = this.#now() + pausedMs;
+    this.#bulkCooldownMs = Math.min(BULK_COOLDOWN_MAX_MS, pausedMs * 2);
+    this.#onBulkPaused?.(err, pausedMs);
   }
 
   async upsertTranscript(doc: TranscriptDocument): Promise<void> {
