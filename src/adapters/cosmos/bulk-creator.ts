@@ -16,7 +16,6 @@ export interface BulkCreatorConfig {
 
 export const DEFAULT_BULK_CREATOR: BulkCreatorConfig = { maxOps: 50, maxBytes: 1024 * 1024 };
 
-
 interface Pending {
   readonly op: OperationInput;
   readonly bytes: number;
@@ -28,13 +27,11 @@ export class BulkCreator {
   #batch: Pending[] = [];
   #bytes = 0;
   #scheduled = false;
-  /** Bulk requests sent, and operations they carried (for the batch-size metric). */
-  requests = 0;
-  operations = 0;
 
   constructor(
     private readonly container: Container,
     private readonly cfg: BulkCreatorConfig = DEFAULT_BULK_CREATOR,
+    /** Called with the operation count of each bulk request sent (the batch-size metric). */
     private readonly onBatch?: (ops: number) => void,
   ) {}
 
@@ -63,8 +60,6 @@ export class BulkCreator {
     if (batch.length === 0) return;
     this.#batch = [];
     this.#bytes = 0;
-    this.requests++;
-    this.operations += batch.length;
     this.onBatch?.(batch.length);
     this.container.items.bulk(
       batch.map((p) => p.op),
