@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { WebSocketServer } from 'ws';
 import { loadConfig } from '../dist/config.js';
-import { createWorker } from '../dist/main.js';
+import { createWorker } from '../dist/wiring/create-worker.js';
 import { silentLogger } from '../dist/logger.js';
 import { LiveCall } from '../dist/domain/live-call.js';
 import { clientTextFrame } from './lib/ws-wire.mjs';

@@ -14,7 +14,7 @@ import { loadConfig } from '../dist/config.js';
 import { silentLogger } from '../dist/logger.js';
 import { createRegistry } from '../dist/metrics.js';
 import { createRedisClient, waitForReady } from '../dist/adapters/redis/redis-client.js';
-import { createRedisState } from '../dist/adapters/redis/redis-wiring.js';
+import { createRedisState } from '../dist/wiring/redis-wiring.js';
 import { countRoundTrips } from '../dist/adapters/redis/round-trips.js';
 
 const quick = process.argv.includes('--quick');

@@ -9,7 +9,7 @@ import { LiveCall } from '../src/domain/live-call.js';
 import type { MediaOutlet } from '../src/domain/call-events.js';
 import { MemoryConversationStore } from '../src/adapters/memory/memory-conversation-store.js';
 import { MemorySessionStore, MemoryTtsCache } from '../src/adapters/memory/memory-session-store.js';
-import { wireConversation, type ConversationWiring } from '../src/conversation-wiring.js';
+import { wireConversation, type ConversationWiring } from '../src/wiring/conversation-wiring.js';
 import type { Responder } from '../src/domain/ports.js';
 
 const rounds = process.argv.includes('--short') ? 3 : 20;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { createWorker } from './main.js';
+import { createWorker } from './wiring/create-worker.js';
 import { installProcessHandlers } from './server/lifecycle.js';
 import { DEMO_HELP, DEMO_SUMMARY, runDemoCommand } from './demo/demo-command.js';
 import { SIMULATE_HELP, SIMULATE_SUMMARY, runSimulate } from './simulator/simulate-command.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../dist/config.js';
-import { createWorker } from '../../dist/main.js';
+import { createWorker } from '../../dist/wiring/create-worker.js';
 import { silentLogger } from '../../dist/logger.js';
 import { LiveCall } from '../../dist/domain/live-call.js';
 import { histogramPercentileMs } from './percentile.mjs';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createWorker, type Worker } from '../main.js';
+import { createWorker, type Worker } from '../wiring/create-worker.js';
 import type { TurnTiming } from '../domain/turn/turn-ports.js';
 import type { SimCall } from '../simulator/sim-call.js';
 import { callerVoice } from '../simulator/caller-audio.js';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeKeys, testConfig, testRedisUrl } from '../support/test-env.js';
 import { silentLogger } from '../../src/logger.js';
-import { createWorker, type Worker } from '../../src/main.js';
+import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { LiveCall } from '../../src/domain/live-call.js';
 import { waitFor } from './archive-rig.js';
 import { loadCallerProfile } from '../../src/adapters/cosmos/cached-profile-store.js';

@@ -12,7 +12,7 @@ import { startCosmosServer, type CosmosServer } from '../support/cosmos-server.j
 import { AmqpPeer } from '../support/amqp-peer.js';
 import { testConfig } from '../support/test-env.js';
 import { silentLogger } from '../../src/logger.js';
-import { createWorker, type Worker } from '../../src/main.js';
+import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { LiveCall } from '../../src/domain/live-call.js';
 import type { TranscriptDocument } from '../../src/domain/archive-job.js';
 import { waitFor } from './archive-rig.js';

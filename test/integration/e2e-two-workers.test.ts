@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import type { SimCall } from '../../src/simulator/sim-call.js';
-import { createWorker, type Worker } from '../../src/main.js';
+import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { silentLogger } from '../../src/logger.js';
 import type { LiveCall } from '../../src/domain/live-call.js';
 import { eventually, workerCallId } from '../support/e2e.js';

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createWorker, type Worker } from '../../src/main.js';
+import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { silentLogger } from '../../src/logger.js';
 import { LiveCall } from '../../src/domain/live-call.js';
 import { testConfig } from '../support/test-env.js';

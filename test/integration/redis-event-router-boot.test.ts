@@ -2,7 +2,7 @@
 // a callback another replica forwards to it afterwards is delivered (not held forever).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient, waitForReady, type RedisClient } from '../../src/adapters/redis/redis-client.js';
-import { createRedisState, type RedisState } from '../../src/adapters/redis/redis-wiring.js';
+import { createRedisState, type RedisState } from '../../src/wiring/redis-wiring.js';
 import type { CallbackEnvelope } from '../../src/domain/ports.js';
 import { silentLogger } from '../../src/logger.js';
 import { createRegistry } from '../../src/metrics.js';

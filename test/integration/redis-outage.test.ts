@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient, redisReadiness, type RedisClient } from '../../src/adapters/redis/redis-client.js';
-import { createRedisState, type RedisState } from '../../src/adapters/redis/redis-wiring.js';
+import { createRedisState, type RedisState } from '../../src/wiring/redis-wiring.js';
 import { silentLogger } from '../../src/logger.js';
 import { createRegistry, type Registry } from '../../src/metrics.js';
 import { startRedisServer, type PrivateRedis } from '../support/redis-server.js';

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorker, type Worker } from '../../src/main.js';
+import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { silentLogger } from '../../src/logger.js';
 import { startRedisServer, type PrivateRedis } from '../support/redis-server.js';
 import { testConfig } from '../support/test-env.js';

@@ -13,7 +13,7 @@ import { MemoryConversationStore } from '../../src/adapters/memory/memory-conver
 import { MemorySessionStore, MemoryTtsCache } from '../../src/adapters/memory/memory-session-store.js';
 import { MemoryCallControl } from '../../src/adapters/memory/memory-call-control.js';
 import { FliteSynthesizer } from '../../src/adapters/tts/flite-synthesizer.js';
-import { wireConversation, type ConversationWiring } from '../../src/conversation-wiring.js';
+import { wireConversation, type ConversationWiring } from '../../src/wiring/conversation-wiring.js';
 import { FakeMediaOutlet } from './fake-media-outlet.js';
 
 /** Counts calls to a real synthesizer. */

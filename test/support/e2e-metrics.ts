@@ -1,5 +1,5 @@
 // Reads a worker's Prometheus counters in tests: the sum of a metric's series matching some labels.
-import type { Worker } from '../../src/main.js';
+import type { Worker } from '../../src/wiring/create-worker.js';
 
 export async function counterTotal(worker: Worker, name: string, labels: Record<string, string> = {}): Promise<number> {
   const m = worker.registry.getSingleMetric(name);

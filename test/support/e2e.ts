@@ -2,7 +2,7 @@
 // binds a port chosen first so PUBLIC_BASE_URL (callback and media URLs) names it exactly.
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import type { SimCall } from '../../src/simulator/sim-call.js';
-import { createWorker, type Worker, type WorkerOptions } from '../../src/main.js';
+import { createWorker, type Worker, type WorkerOptions } from '../../src/wiring/create-worker.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { freePort } from './free-port.js';
 import { removeKeys, testConfig, testRedisUrl } from './test-env.js';

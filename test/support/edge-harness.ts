@@ -1,7 +1,7 @@
 // A worker wired to a test JWKS server and the ACS answer stub, plus helpers to deliver Event Grid
 // IncomingCall events and ACS callbacks the way ACS does.
 import { randomUUID } from 'node:crypto';
-import { createWorker, type Worker } from '../../src/main.js';
+import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { silentLogger } from '../../src/logger.js';
 import { startAcsAnswerStub, type AcsAnswerStub } from './acs-answer-stub.js';
 import { freePort } from './free-port.js';

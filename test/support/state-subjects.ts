@@ -10,7 +10,7 @@ import { MemoryConversationStore } from '../../src/adapters/memory/memory-conver
 import { MemoryEventRouter } from '../../src/adapters/memory/memory-event-router.js';
 import { MemorySessionStore, MemoryTtsCache } from '../../src/adapters/memory/memory-session-store.js';
 import { createRedisClient, waitForReady, type RedisClient } from '../../src/adapters/redis/redis-client.js';
-import { createRedisState, type RedisState } from '../../src/adapters/redis/redis-wiring.js';
+import { createRedisState, type RedisState } from '../../src/wiring/redis-wiring.js';
 import type { ContractSubject } from './contract.js';
 import { removeClusterKeys } from './redis-cluster.js';
 import { removeKeys, testConfig } from './test-env.js';

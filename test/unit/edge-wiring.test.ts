@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { wireEdge } from '../../src/server/edge-wiring.js';
+import { wireEdge } from '../../src/wiring/edge-wiring.js';
 import { Lifecycle } from '../../src/server/lifecycle.js';
 import { CallRegistry, LiveCall } from '../../src/domain/live-call.js';
 import { keepAuthAlive } from '../../src/server/auth-keeper.js';

@@ -1,5 +1,5 @@
 // Builds the ioredis client (single node or cluster) with bounded timeouts and a bounded offline
-// queue, so a Redis outage never hangs a call. Only main.ts calls this.
+// queue, so a Redis outage never hangs a call. Only the wiring (src/wiring) calls this.
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import type { ReadinessCheck } from '../../domain/ports.js';
 import type { Logger } from '../../logger.js';

@@ -13,11 +13,11 @@ import type { VoiceDetectorFactory } from '../domain/audio/vad.js';
 import { createFvadFactory } from '../adapters/audio/fvad.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
-import { createAcsJwtVerifier, type AcsJwtVerifier } from './acs-auth.js';
-import type { UpgradeHandler } from './app.js';
-import type { Lifecycle } from './lifecycle.js';
-import { MediaMetrics } from './media-metrics.js';
-import { createMediaSocketServer, type MediaSocketServer } from './media-socket.js';
+import { createAcsJwtVerifier, type AcsJwtVerifier } from '../server/acs-auth.js';
+import type { UpgradeHandler } from '../server/app.js';
+import type { Lifecycle } from '../server/lifecycle.js';
+import { MediaMetrics } from '../server/media-metrics.js';
+import { createMediaSocketServer, type MediaSocketServer } from '../server/media-socket.js';
 
 export interface MediaWiringDeps {
   readonly config: Config;

@@ -6,21 +6,21 @@
 // calls to this replica; live calls are not dropped (their sockets stay open, conversation writes go
 // to the outbox, reads come from memory). While the outbox still holds writes or replays them after
 // Redis returns, the `redis-outbox` check reports 'degraded' (200 with status degraded).
-import type { Config } from '../../config.js';
-import type { AffinityStore, Clock, ConversationStore, EventRouter, ReadinessCheck, SessionStore, TtsCache } from '../../domain/ports.js';
-import type { Logger } from '../../logger.js';
-import { counter, gauge, type Registry } from '../../metrics.js';
-import { MemoryConversationStore } from '../memory/memory-conversation-store.js';
-import { RedisKeys } from './keys.js';
-import { RedisAffinityStore } from './redis-affinity.js';
-import type { RedisClient } from './redis-client.js';
-import { RedisConversationStore } from './redis-conversation-store.js';
-import { RedisEventRouter } from './redis-event-router.js';
-import { RedisSessionStore, RedisTtsCache } from './redis-session-store.js';
-import { ResilientConversationStore } from './resilient-conversation-store.js';
-import { ResilientTtsCache } from './resilient-tts-cache.js';
-import { RedisScripts } from './scripts.js';
-import { WorkerRegistry } from './worker-registry.js';
+import type { Config } from '../config.js';
+import type { AffinityStore, Clock, ConversationStore, EventRouter, ReadinessCheck, SessionStore, TtsCache } from '../domain/ports.js';
+import type { Logger } from '../logger.js';
+import { counter, gauge, type Registry } from '../metrics.js';
+import { MemoryConversationStore } from '../adapters/memory/memory-conversation-store.js';
+import { RedisKeys } from '../adapters/redis/keys.js';
+import { RedisAffinityStore } from '../adapters/redis/redis-affinity.js';
+import type { RedisClient } from '../adapters/redis/redis-client.js';
+import { RedisConversationStore } from '../adapters/redis/redis-conversation-store.js';
+import { RedisEventRouter } from '../adapters/redis/redis-event-router.js';
+import { RedisSessionStore, RedisTtsCache } from '../adapters/redis/redis-session-store.js';
+import { ResilientConversationStore } from '../adapters/redis/resilient-conversation-store.js';
+import { ResilientTtsCache } from '../adapters/redis/resilient-tts-cache.js';
+import { RedisScripts } from '../adapters/redis/scripts.js';
+import { WorkerRegistry } from '../adapters/redis/worker-registry.js';
 
 /** Seconds a call's in-process conversation copy survives without a write. */
 export const MIRROR_IDLE_S = 600;

@@ -2,22 +2,22 @@
 // none for acs, where ACS speaks with playText), the per-replica responder gate, metrics, and a
 // TurnPipeline per call. The composition root calls createConversationClients + wireConversation;
 // whoever creates or resumes a LiveCall calls attach(call).
-import type { Config } from './config.js';
-import type { DomainLogger, LiveCall } from './domain/live-call.js';
-import type { CallControl, Clock, ConversationStore, Responder, SessionStore, Synthesizer, TtsCache } from './domain/ports.js';
-import { ConfigError } from './domain/errors.js';
-import { TurnPipeline } from './domain/turn/turn-pipeline.js';
-import type { TurnMetrics } from './domain/turn/turn-ports.js';
-import { counter, gauge, histogram, type Registry } from './metrics.js';
-import { LINES, LocalResponder } from './adapters/responder/local-responder.js';
-import { SentenceChunker } from './domain/turn/sentence-chunker.js';
-import { FAILURE_GOODBYE_LINE, FALLBACK_LINE, FILLER_LINE } from './domain/turn/turn-policy.js';
-import { OpenAIResponder } from './adapters/responder/openai-responder.js';
-import { createOpenAIClient, type OpenAIClientHandle } from './adapters/responder/openai-client.js';
-import { PQueueGate } from './adapters/responder/p-queue-gate.js';
-import { FliteSynthesizer, isFliteVoice } from './adapters/tts/flite-synthesizer.js';
-import { AzureSpeechSynthesizer, azureSpeechEndpoint } from './adapters/tts/azure-speech-synthesizer.js';
-import { CachedSynthesizer, type TtsCacheCounters } from './adapters/tts/cached-synthesizer.js';
+import type { Config } from '../config.js';
+import type { DomainLogger, LiveCall } from '../domain/live-call.js';
+import type { CallControl, Clock, ConversationStore, Responder, SessionStore, Synthesizer, TtsCache } from '../domain/ports.js';
+import { ConfigError } from '../domain/errors.js';
+import { TurnPipeline } from '../domain/turn/turn-pipeline.js';
+import type { TurnMetrics } from '../domain/turn/turn-ports.js';
+import { counter, gauge, histogram, type Registry } from '../metrics.js';
+import { LINES, LocalResponder } from '../adapters/responder/local-responder.js';
+import { SentenceChunker } from '../domain/turn/sentence-chunker.js';
+import { FAILURE_GOODBYE_LINE, FALLBACK_LINE, FILLER_LINE } from '../domain/turn/turn-policy.js';
+import { OpenAIResponder } from '../adapters/responder/openai-responder.js';
+import { createOpenAIClient, type OpenAIClientHandle } from '../adapters/responder/openai-client.js';
+import { PQueueGate } from '../adapters/responder/p-queue-gate.js';
+import { FliteSynthesizer, isFliteVoice } from '../adapters/tts/flite-synthesizer.js';
+import { AzureSpeechSynthesizer, azureSpeechEndpoint } from '../adapters/tts/azure-speech-synthesizer.js';
+import { CachedSynthesizer, type TtsCacheCounters } from '../adapters/tts/cached-synthesizer.js';
 
 export const DEFAULT_AZURE_VOICE = 'en-US-JennyNeural';
 const HISTORY_TOKEN_BUDGET = 3000;

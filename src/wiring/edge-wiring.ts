@@ -8,13 +8,13 @@ import type { CallRegistry, LiveCall } from '../domain/live-call.js';
 import type { AffinityStore, CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
-import { createAcsJwtVerifier } from './acs-auth.js';
-import { keepAuthAlive } from './auth-keeper.js';
-import { createCallAnswerer, snapshotOf, type IncomingHook } from './call-answerer.js';
-import { callbackRoutes, type DispatchOutcome } from './callback-routes.js';
-import { edgeMetrics, type EdgeMetrics } from './edge-metrics.js';
-import { incomingCallRoutes } from './incoming-call-routes.js';
-import type { Lifecycle } from './lifecycle.js';
+import { createAcsJwtVerifier } from '../server/acs-auth.js';
+import { keepAuthAlive } from '../server/auth-keeper.js';
+import { createCallAnswerer, snapshotOf, type IncomingHook } from '../server/call-answerer.js';
+import { callbackRoutes, type DispatchOutcome } from '../server/callback-routes.js';
+import { edgeMetrics, type EdgeMetrics } from '../server/edge-metrics.js';
+import { incomingCallRoutes } from '../server/incoming-call-routes.js';
+import type { Lifecycle } from '../server/lifecycle.js';
 
 export interface EdgeDeps {
   readonly config: Config;

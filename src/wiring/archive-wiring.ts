@@ -2,35 +2,35 @@
 // the archive queue (Service Bus with the spool fallback, or the in-process spooled queue), the
 // archiver (inside serve unless ARCHIVER_IN_SERVE=false; always in the `archiver` role), caller
 // profiles (cache-aside), the transcript and profile routes, readiness and shutdown. Called from
-// main.ts, the composition root; the SDK clients are created here on its behalf.
+// create-worker.ts, the composition root; the SDK clients are created here on its behalf.
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { CosmosClient } from '@azure/cosmos';
 import { DefaultAzureCredential } from '@azure/identity';
 import { ServiceBusClient } from '@azure/service-bus';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Config } from './config.js';
-import type { Logger } from './logger.js';
-import { counter, histogram, type Registry } from './metrics.js';
-import type { Lifecycle } from './server/lifecycle.js';
-import type { CallRegistry } from './domain/live-call.js';
-import type { ArchiveQueue, Clock, ConversationStore, ProfileStore, ReadinessCheck, SessionStore } from './domain/ports.js';
-import { createArchiveFinalizer, type CallFinalizer } from './domain/archive/archive-finalizer.js';
-import { startEmbeddedCosmos, type EmbeddedCosmos } from './adapters/cosmos/embedded-cosmos-server.js';
-import { ensureArchiveContainers } from './adapters/cosmos/cosmos-containers.js';
-import { CosmosArchiveStore } from './adapters/cosmos/cosmos-archive-store.js';
-import { CosmosClaimStore } from './adapters/cosmos/cosmos-claim-store.js';
-import { CosmosProfileStore } from './adapters/cosmos/cosmos-profile-store.js';
-import { CachedProfileStore, MemoryProfileCache, RedisProfileCache } from './adapters/cosmos/cached-profile-store.js';
-import { RedisKeys } from './adapters/redis/keys.js';
-import { FileSpool } from './adapters/spool/file-spool.js';
-import { ArchiveProcessor } from './adapters/servicebus/archive-processor.js';
-import { ServiceBusArchiveQueue, DEFAULT_QUEUE_CONFIG } from './adapters/servicebus/servicebus-archive-queue.js';
-import { ServiceBusArchiver, DEFAULT_ARCHIVER_CONFIG } from './adapters/servicebus/servicebus-archiver.js';
-import { InProcessArchiveQueue } from './adapters/servicebus/in-process-archive-queue.js';
-import type { RedisClient } from './adapters/redis/redis-client.js';
-import { transcriptRoutes } from './server/transcript-routes.js';
-import { profileRoutes } from './server/profile-routes.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { counter, histogram, type Registry } from '../metrics.js';
+import type { Lifecycle } from '../server/lifecycle.js';
+import type { CallRegistry } from '../domain/live-call.js';
+import type { ArchiveQueue, Clock, ConversationStore, ProfileStore, ReadinessCheck, SessionStore } from '../domain/ports.js';
+import { createArchiveFinalizer, type CallFinalizer } from '../domain/archive/archive-finalizer.js';
+import { startEmbeddedCosmos, type EmbeddedCosmos } from '../adapters/cosmos/embedded-cosmos-server.js';
+import { ensureArchiveContainers } from '../adapters/cosmos/cosmos-containers.js';
+import { CosmosArchiveStore } from '../adapters/cosmos/cosmos-archive-store.js';
+import { CosmosClaimStore } from '../adapters/cosmos/cosmos-claim-store.js';
+import { CosmosProfileStore } from '../adapters/cosmos/cosmos-profile-store.js';
+import { CachedProfileStore, MemoryProfileCache, RedisProfileCache } from '../adapters/cosmos/cached-profile-store.js';
+import { RedisKeys } from '../adapters/redis/keys.js';
+import { FileSpool } from '../adapters/spool/file-spool.js';
+import { ArchiveProcessor } from '../adapters/servicebus/archive-processor.js';
+import { ServiceBusArchiveQueue, DEFAULT_QUEUE_CONFIG } from '../adapters/servicebus/servicebus-archive-queue.js';
+import { ServiceBusArchiver, DEFAULT_ARCHIVER_CONFIG } from '../adapters/servicebus/servicebus-archiver.js';
+import { InProcessArchiveQueue } from '../adapters/servicebus/in-process-archive-queue.js';
+import type { RedisClient } from '../adapters/redis/redis-client.js';
+import { transcriptRoutes } from '../server/transcript-routes.js';
+import { profileRoutes } from '../server/profile-routes.js';
 
 export type ArchiveRole = 'serve' | 'archiver';
 
