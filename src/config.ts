@@ -62,6 +62,7 @@ const schema = z.object({
   ARCHIVE_BULK_WRITES: bool.optional().transform((v) => v ?? true),
   SPOOL_DIR: z.string().min(1).optional().transform((v) => v ?? '.spool'),
   API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  EVENTGRID_WEBHOOK_KEY: z.string().min(16, 'at least 16 characters').optional(),
   ACS_CONNECTION_STRING: z
     .string()
     .regex(/endpoint=https?:\/\/[^;]+;accesskey=[^;]+/i, 'must look like endpoint=https://...;accesskey=...')
@@ -193,6 +194,8 @@ export interface Config {
   };
   /** Bearer token for the operator REST routes; unset = loopback clients only. */
   readonly apiToken: string | undefined;
+  /** Secret Event Grid sends as the `key` query parameter of the subscription URL; unset = unauthenticated (dev only). */
+  readonly eventGridWebhookKey: string | undefined;
   readonly acs: {
     readonly connectionString: string | undefined;
     readonly endpoint: string | undefined;
@@ -367,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       spoolDir: raw.SPOOL_DIR,
     },
     apiToken: raw.API_TOKEN,
+    eventGridWebhookKey: raw.EVENTGRID_WEBHOOK_KEY,
     acs: {
       connectionString: raw.ACS_CONNECTION_STRING,
       endpoint: raw.ACS_ENDPOINT,
