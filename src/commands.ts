@@ -27,10 +27,13 @@ Starts the worker on PORT (default 8080). Endpoints:
 The archiver runs inside serve unless ARCHIVER_IN_SERVE=false.
 SIGTERM/SIGINT: stop taking calls, finish live work up to SHUTDOWN_DRAIN_TIMEOUT_MS, exit 0.
 All configuration is read from the environment; see .env.example.
+Production mode (APP_ENV other than dev/test/demo/bench, or VOICE_MODE=production) refuses every
+stand-in: Redis, Cosmos DB, Service Bus, ACS, ACS_RESOURCE_ID, EVENTGRID_WEBHOOK_KEY,
+ACS_COGNITIVE_SERVICES_ENDPOINT and an https PUBLIC_BASE_URL are then required (exit 2 lists what is missing).
 `,
   async run(args) {
     parseArgs({ args, options: {}, strict: true });
-    const config = loadConfig();
+    const config = loadConfig(process.env, 'serve');
     const log = createLogger({ level: config.logLevel });
     const worker = await createWorker(config, log);
     installProcessHandlers(worker.lifecycle, log, (code) => process.exit(code));
@@ -49,7 +52,7 @@ and /metrics on PORT. SIGTERM: finish in-flight messages, then exit 0.
 `,
   async run(args) {
     parseArgs({ args, options: {}, strict: true });
-    const config = loadConfig();
+    const config = loadConfig(process.env, 'archiver');
     const log = createLogger({ level: config.logLevel });
     const worker = await createWorker(config, log, { role: 'archiver' });
     installProcessHandlers(worker.lifecycle, log, (code) => process.exit(code));
