@@ -79,6 +79,31 @@ describe('archive routes on the local default', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('also answers to the ACS callConnectionId, live and archived; the call id stays the key', async () => {
+    const callId = randomUUID();
+    const connection = `conn-${randomUUID()}`;
+    const call = new LiveCall({ callId, from: '4:+14255550121', to: '4:+14255550122', correlationId: null, startedAt: Date.now() - 2000, log: silentLogger() });
+    worker.calls.add(call);
+    worker.calls.bindConnection(call, connection);
+    await worker.state.conversations.appendTurn(callId, { seq: 1, speaker: 'user', text: 'hello', at: Date.now() - 1500 });
+
+    const live = await fetch(`${url}/api/calls/${connection}/transcript`, { headers: auth });
+    expect(live.status).toBe(200);
+    expect(live.headers.get('x-transcript-source')).toBe('memory');
+    expect(((await live.json()) as { id: string }).id).toBe(callId);
+
+    await worker.archive.finalizer(call, 'caller-hangup');
+    worker.calls.remove(call);
+    await waitFor(async () => (await worker.archive.archive.getTranscript(callId)) !== null, 15_000, 'archived');
+
+    const cold = await fetch(`${url}/api/calls/${connection}/transcript`, { headers: auth });
+    expect(cold.status).toBe(200);
+    expect(cold.headers.get('x-transcript-source')).toBe('cosmos');
+    const body = (await cold.json()) as { callId: string; callConnectionId: string; turns: { text: string }[] };
+    expect(body).toMatchObject({ callId, callConnectionId: connection });
+    expect(body.turns.map((t) => t.text)).toEqual(['hello']);
+  });
+
   it('refuses the operator routes without the bearer token', async () => {
     const id = randomUUID();
     expect((await fetch(`${url}/api/calls/${id}/transcript`)).status).toBe(401);
