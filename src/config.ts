@@ -145,6 +145,10 @@ const schema = z.object({
   AZURE_SPEECH_REGION: z.string().min(1).optional(),
   AZURE_SPEECH_ENDPOINT: url(['http:', 'https:']).optional(),
   AZURE_SPEECH_KEY: z.string().min(1).optional(),
+  AZURE_SPEECH_RESOURCE_ID: z
+    .string()
+    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.CognitiveServices\/accounts\/[^/]+$/i, 'the ARM id /subscriptions/…/providers/Microsoft.CognitiveServices/accounts/<name>')
+    .optional(),
   TTL_CONTEXT: ttl(1800),
   TTL_HISTORY: ttl(7200),
   TTL_AUTH: ttl(900),
@@ -294,6 +298,8 @@ export interface Config {
     readonly azureRegion: string | undefined;
     readonly azureEndpoint: string | undefined;
     readonly azureKey: string | undefined;
+    /** ARM id of the Speech resource: Entra tokens go as aad#<id>#<token> on a regional endpoint. */
+    readonly azureResourceId: string | undefined;
   };
 }
 
@@ -340,6 +346,11 @@ function crossCheck(raw: Input): string[] {
   }
   if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_REGION && !raw.AZURE_SPEECH_ENDPOINT) {
     problems.push('TTS: azure needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT');
+  }
+  // Entra ID on Speech: the service refuses a bare token on the regional endpoint.
+  const customDomain = /^https:\/\/[^/]+\.cognitiveservices\.azure\.com(\/|$)/i.test(raw.AZURE_SPEECH_ENDPOINT ?? '');
+  if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_KEY && !raw.AZURE_SPEECH_RESOURCE_ID && !customDomain) {
+    problems.push('AZURE_SPEECH_RESOURCE_ID: required for Entra ID on a regional Speech endpoint (or set AZURE_SPEECH_ENDPOINT to the custom subdomain https://<name>.cognitiveservices.azure.com, or AZURE_SPEECH_KEY)');
   }
   return problems;
 }
@@ -533,6 +544,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       azureRegion: raw.AZURE_SPEECH_REGION,
       azureEndpoint: raw.AZURE_SPEECH_ENDPOINT,
       azureKey: raw.AZURE_SPEECH_KEY,
+      azureResourceId: raw.AZURE_SPEECH_RESOURCE_ID,
     },
   };
   return deepFreeze(config);
