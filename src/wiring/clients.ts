@@ -12,6 +12,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { Config } from '../config.js';
+import { ConfigError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import { acsEndpointOf, type AcsClientConfig } from '../adapters/acs/call-control.js';
 import type { EmbeddedCosmos } from '../adapters/cosmos/embedded-cosmos-server.js';
@@ -108,7 +109,12 @@ export async function createCosmosClient(config: Config): Promise<{ client: Cosm
   const connectionPolicy = { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } };
   const { endpoint, key, caFile } = config.cosmos;
   if (!endpoint) {
-    const { startEmbeddedCosmos } = await import('../adapters/cosmos/embedded-cosmos-server.js');
+    // The stand-in and its certificate generator are development dependencies (absent from the image).
+    const { startEmbeddedCosmos } = await import('../adapters/cosmos/embedded-cosmos-server.js').catch((err: unknown) => {
+      throw new ConfigError([
+        `COSMOS_ENDPOINT: not set, and the embedded Cosmos stand-in cannot load (${(err as Error).message.split('\n')[0]}); set COSMOS_ENDPOINT, or install the development dependencies (npm ci) for demo/dev`,
+      ]);
+    });
     const embedded = await startEmbeddedCosmos();
     const client = new CosmosClient({ endpoint: embedded.endpoint, key: embedded.key, agent: embedded.agent, connectionPolicy });
     return { client, embedded };
