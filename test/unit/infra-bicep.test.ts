@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 import {
   checkBicep,
+  loadAppContainers,
+  loadTables,
   findSecretProblems,
   findSingleLineLiterals,
   parseConfigSource,
@@ -81,8 +83,20 @@ describe('bicep checker', () => {
     dir = mkdtempSync(join(tmpdir(), 'bicep-check-'));
     cpSync(join(root, 'bicep'), join(dir, 'bicep'), { recursive: true });
     edit(dir);
-    return checkBicep({ root: dir, configVariables: CONFIG_VARIABLES }).problems;
+    return checkBicep({ root: dir, configVariables: CONFIG_VARIABLES, tables: loadTables(root), appContainers: loadAppContainers(root) }).problems;
   }
+
+  // The classes of mistake a Bicep compiler or ARM would catch only at deploy time.
+  it.each([
+    ['an API version no provider publishes', 'modules/cosmos.bicep', "'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {", "'Microsoft.DocumentDB/databaseAccounts@2099-13-45' = {", /2099-13-45 is not a published API version/],
+    ['a misspelt property (targetPortt)', 'modules/containerapp.bicep', 'targetPort: port', 'targetPortt: port', /ingress\.targetPortt is not a property of ingress/],
+    ['an enum value outside the schema (websocketz)', 'modules/containerapp.bicep', "transport: 'auto'", "transport: 'websocketz'", /ingress\.transport 'websocketz' is not one of/],
+    ['a role GUID that is no built-in role', 'modules/roles.bicep', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a40', /69a216fc-b8fb-44d8-bc22-1f3c2cd27a40 is not a built-in role/],
+    ['a partition key other than the app writes', 'modules/cosmos.bicep', /name: 'claims'\s+partitionKey: '\/id'/, "name: 'claims'\n    partitionKey: '/callId'", /container claims has partition key \/callId, the app writes \/id/],
+  ])('fails on %s', (_what, file, from, to, expected) => {
+    const problems = brokenCopy((d) => replaceIn(d, file, from, to));
+    expect(problems.filter((p) => expected.test(p))).toHaveLength(1);
+  });
 
   function replaceIn(d: string, file: string, from: string | RegExp, to: string): void {
     const p = join(d, 'bicep', file);
