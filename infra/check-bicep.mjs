@@ -223,7 +223,8 @@ export function findSecretProblems(file, text) {
     }
   }
   for (const [name, p] of parseParams(text)) {
-    if (p.secure && p.hasDefault && p.defaultText !== "''") {
+    // newGuid() is generated at deployment time (allowed only as a parameter default): no value in the template.
+    if (p.secure && p.hasDefault && p.defaultText !== "''" && p.defaultText !== 'newGuid()') {
       problems.push(`${file}: @secure() param ${name} has a default value`);
     }
   }

@@ -136,7 +136,7 @@ voice-worker is deployed.
   ACS              $(output acsName)   $(output acsEndpoint)
   Cosmos DB        $(output cosmosEndpoint)
   Service Bus      $(output serviceBusNamespace)
-  Key Vault        $(output keyVaultName)   (secret redis-url)
+  Key Vault        $(output keyVaultName)   (secrets eventgrid-webhook-key, redis-password with redisAuth=key)
   identity         client id $(output identityClientId)
 
 Next steps (docs/DEPLOY.md):

@@ -22,7 +22,7 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 
 /** The variables the deployment must set (the app's public config contract for Azure). */
 const REQUIRED_ENV = [
-  'PORT', 'PUBLIC_BASE_URL', 'APP_NAME', 'APP_ENV', 'LOG_LEVEL', 'REDIS_URL', 'COSMOS_ENDPOINT', 'COSMOS_DATABASE',
+  'PORT', 'PUBLIC_BASE_URL', 'APP_NAME', 'APP_ENV', 'LOG_LEVEL', 'REDIS_HOST', 'REDIS_AUTH', 'REDIS_USERNAME', 'EVENTGRID_WEBHOOK_KEY', 'COSMOS_ENDPOINT', 'COSMOS_DATABASE',
   'SERVICEBUS_NAMESPACE', 'SERVICEBUS_ARCHIVE_QUEUE', 'ACS_ENDPOINT', 'ACS_RESOURCE_ID', 'ACS_JWKS_URL',
   'ACS_JWT_ISSUER', 'MEDIA_AUDIO_FORMAT', 'MEDIA_CHANNELS', 'TRANSCRIPTION_LOCALE', 'SHUTDOWN_DRAIN_TIMEOUT_MS',
   'AZURE_CLIENT_ID',
@@ -34,7 +34,7 @@ describe('bicep deployment', () => {
     expect(result.problems).toEqual([]);
     expect(result.envNames).toEqual(expect.arrayContaining(REQUIRED_ENV));
     expect(result.envNames).toEqual(
-      expect.arrayContaining(['RESPONDER', 'AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_DEPLOYMENT', 'TTS', 'AZURE_SPEECH_REGION']),
+      expect.arrayContaining(['RESPONDER', 'AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_DEPLOYMENT', 'TTS', 'AZURE_SPEECH_ENDPOINT', 'ACS_COGNITIVE_SERVICES_ENDPOINT']),
     );
   });
 
@@ -62,7 +62,8 @@ describe('bicep deployment', () => {
     expect(app).toContain("path: '/healthz'");
     expect(app).toContain("path: '/readyz'");
     expect(app).toContain('targetPort: port');
-    expect(app).toMatch(/name: 'REDIS_URL'\s+secretRef: 'redis-url'/);
+    expect(app).toMatch(/name: 'EVENTGRID_WEBHOOK_KEY'\s+secretRef: 'eventgrid-webhook-key'/);
+    expect(app).toMatch(/name: 'REDIS_PASSWORD'\s+secretRef: 'redis-password'/);
   });
 
   it('gives the example parameter file a value for every required parameter', () => {
@@ -124,9 +125,9 @@ describe('bicep checker', () => {
 
   it('reports a secret passed as a plain value or written as a literal', () => {
     const problems = brokenCopy((d) => {
-      replaceIn(d, 'modules/containerapp.bicep', "secretRef: 'redis-url'", "value: 'rediss://:hunter2secret@example.redis.cache.windows.net:6380'");
+      replaceIn(d, 'modules/containerapp.bicep', "secretRef: 'redis-password'", "value: 'rediss://:hunter2secret@example.redis.cache.windows.net:6380'");
     });
-    expect(problems).toContainEqual(expect.stringMatching(/env REDIS_URL must use secretRef/));
+    expect(problems).toContainEqual(expect.stringMatching(/env REDIS_PASSWORD must use secretRef/));
     expect(problems).toContainEqual(expect.stringMatching(/looks like a Redis password/));
   });
 
