@@ -79,7 +79,7 @@ describe('redis cluster', () => {
       await conversations.getState('warm');
       const rt = countRoundTrips(impl.redis!.client);
       let before = rt.count;
-      expect(await affinity.renewAll(leases)).toEqual([]);
+      expect(await affinity.renewAll(leases)).toEqual({ lost: [], reasserted: [] });
       expect(rt.count - before).toBe(cluster.nodes.length);
       before = rt.count;
       await conversations.appendTurn('c', { seq: 1, speaker: 'user', text: 'x', at: 1 });

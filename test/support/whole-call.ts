@@ -34,7 +34,7 @@ export async function runWholeCall(s: StateBundle, callId: string, midCall: () =
     await s.ttsCache.get(`hash-${seq}`);
   }
   await s.conversations.updateContext(callId, { step: null });
-  expect(await s.affinity.renewAll([lease])).toEqual([]);
+  expect(await s.affinity.renewAll([lease])).toEqual({ lost: [], reasserted: [] });
   // end
   await s.sessions.putSummary(callId, { callId, outcome: 'completed', startedAt: 1, endedAt: 2, durationMs: 1, turnCount: 6, bargeIns: 0, archived: true });
   await s.sessions.putTranscript(callId, { version: 1, id: callId, callId, callConnectionId: null, correlationId: null, caller: 'a', callee: 'b', startedAt: 1, endedAt: 2, outcome: 'completed', turns: [], bargeIns: [], dtmf: [], counters: {}, archivedAt: 3 });
