@@ -115,6 +115,18 @@ export class LeaseKeeper {
     return this.#renewing;
   }
 
+  /**
+   * Redis came back (a reconnect): renew now, then report every held call for write-back. A renewal
+   * that timed out during the outage may still run once the connection returns and re-assert the
+   * lease silently, so "the lease was gone" cannot be relied on to be seen; writing back is
+   * idempotent and costs one round trip per batch of calls.
+   */
+  async resync(): Promise<void> {
+    await this.renewNow();
+    const held = [...this.#leases.values()].filter((l) => l.fence !== PENDING).map((l) => l.callId);
+    if (held.length > 0) this.deps.onReasserted?.(held);
+  }
+
   async #renewOnce(): Promise<void> {
     if (this.#leases.size === 0) return;
     const held: Lease[] = [];

@@ -123,8 +123,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
         clock,
         isLocal: (callId) => calls.get(callId) !== undefined,
         fenceOf: (callId) => leasesRef?.fenceOf(callId) ?? 0,
-        // Redis is back (maybe empty): renew now, so leases found gone are re-asserted at once.
-        onReconnect: () => void leasesRef?.renewNow(),
+        // Redis is back (maybe empty): renew now and write back every live call's state.
+        onReconnect: () => void leasesRef?.resync(),
       },
       config,
     );

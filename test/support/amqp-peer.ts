@@ -168,6 +168,11 @@ export class AmqpPeer {
     return n;
   }
 
+  /** Messages waiting in a queue (not yet delivered or settled), oldest first. */
+  ready(queue: string): readonly StoredMessage[] {
+    return this.#queue(queue).ready;
+  }
+
   completed(queue: string): number {
     return this.#queue(queue).completed;
   }
