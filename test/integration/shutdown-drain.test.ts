@@ -85,8 +85,12 @@ describe('SIGTERM with live calls (a real serve process)', () => {
       await new Promise((r) => setTimeout(r, 300));
       const t0 = Date.now();
       proc.kill('SIGTERM');
-      // Stops admitting at once: readiness says draining.
-      expect((await fetch(`${url}/readyz`).catch(() => null))?.status ?? 503).toBe(503);
+      // Stops admitting: readiness says draining (503) while the calls go on.
+      const draining = await eventually(async () => {
+        const res = await fetch(`${url}/readyz`).catch(() => null);
+        return res && res.status !== 200 ? res.status : undefined;
+      }, 2_000, 20);
+      expect(draining).toBe(503);
       const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
       expect(code).toBe(0);
       // The calls were allowed to continue until the deadline, not cut at SIGTERM.
