@@ -14,6 +14,8 @@ export interface CallEventMap {
   disconnected: { readonly reason: string };
   /** Finalization ran (exactly once). */
   ended: { readonly outcome: CallOutcome };
+  /** The call left this replica without ending (another replica owns it now): let go of everything. */
+  released: { readonly reason: string };
   /** The media socket is open and AudioMetadata arrived. */
   mediaConnected: { readonly sampleRate: number; readonly channels: 'mixed' | 'unmixed'; readonly reconnect: boolean };
   /** The media socket closed (ACS may reconnect). */

@@ -26,12 +26,14 @@ export interface CallSupervisorObserver extends TransitionObserver {
   hangUpFailed?(): void;
   /** A callback for a call that already ended on this replica. */
   late?(type: string): void;
+  /** The call left this replica without being finalized here (moved to another owner, or never answered). */
+  released?(kind: 'handed-over' | 'abandoned'): void;
 }
 
 export interface CallSupervisorDeps {
   readonly control: CallControl;
   readonly registry: CallRegistry;
-  readonly leases: { drop(callId: string): Promise<void> };
+  readonly leases: { drop(callId: string): Promise<void>; forget?(callId: string): void };
   readonly now: () => number;
   readonly observer?: CallSupervisorObserver;
   /**
@@ -185,12 +187,31 @@ export class CallController {
 
   /** Forgets the call without finalizing (the answer never went through; nothing to archive). */
   abandon(reason: string): void {
+    this.#release('abandoned', reason);
+  }
+
+  /**
+   * Another replica owns the call now (a higher fence): close its socket, stop its pipeline and
+   * media session, release its memory here, without hanging up or archiving (the new owner will).
+   */
+  handOver(reason: string): void {
+    this.#release('handed-over', reason);
+  }
+
+  #release(kind: 'handed-over' | 'abandoned', reason: string): void {
     if (this.finalized) return;
     this.#final = Promise.resolve();
     this.#teardown();
     this.call.interruptTurn(reason);
+    // Not through the state machine: no snapshot is saved over the new owner's.
     this.call.phase = 'ended';
-    this.call.log.info({ reason }, 'call abandoned');
+    this.call.log.info({ reason }, kind === 'handed-over' ? 'call handed over to another replica' : 'call abandoned');
+    // Every component lets go on 'released' (media closes the socket and disposes its session);
+    // then nothing of this replica reacts to the call any more (the turn pipeline included).
+    this.call.events.emit('released', { reason });
+    this.call.events.clear();
+    this.sup.deps.leases.forget?.(this.call.callId);
+    this.sup.observer.released?.(kind);
     this.sup.forget(this);
   }
 
@@ -250,7 +271,7 @@ export class CallController {
     if (kind !== 'max-duration' && (await this.#ownedElsewhere())) {
       if (this.finalized) return;
       this.call.log.info({ kind }, 'media is on another replica; letting the call go here');
-      this.abandon('owned by another replica');
+      this.handOver('owned by another replica');
       return;
     }
     if (this.finalized) return;
@@ -396,6 +417,22 @@ export class CallSupervisor {
   /** Resolves when every finalization in progress has finished. */
   async settled(): Promise<void> {
     await Promise.all([...this.#controllers.values()].map((c) => c.done ?? Promise.resolve()));
+  }
+
+  /**
+   * Shutdown (SIGTERM, every rolling deploy): live calls continue until they end on their own or
+   * `deadlineMs` passes; every call still live then is ended and finalized as 'worker-shutdown'
+   * (hung up, archive job enqueued). Resolves once every finalization finished, with how many
+   * calls were ended by the deadline.
+   */
+  async drain(deadlineMs: number): Promise<number> {
+    const until = this.deps.now() + deadlineMs;
+    while (this.#controllers.size > 0 && this.deps.now() < until) {
+      await new Promise((r) => setTimeout(r, Math.max(10, Math.min(250, until - this.deps.now()))));
+    }
+    const live = [...this.#controllers.values()].filter((c) => !c.finalized);
+    await Promise.all([...live.map((c) => c.hangUp('worker-shutdown', 'drain deadline')), this.settled()]);
+    return live.length;
   }
 
   /** Stops every timer (process shutdown); live calls are left for ACS and the lease expiry. */

@@ -28,7 +28,7 @@ export interface CallSessionSnapshot {
   readonly nextSeq: number;
 }
 
-export type CallOutcome = 'completed' | 'caller-hangup' | 'agent-hangup' | 'failed' | 'timeout' | 'rejected';
+export type CallOutcome = 'completed' | 'caller-hangup' | 'agent-hangup' | 'failed' | 'timeout' | 'rejected' | 'worker-shutdown';
 
 export interface CallSummary {
   readonly callId: string;

@@ -61,6 +61,12 @@ export class LiveCall {
 export class CallRegistry {
   readonly #byId = new Map<string, LiveCall>();
   readonly #byConnection = new Map<string, LiveCall>();
+  readonly #onRemove: ((call: LiveCall) => void)[] = [];
+
+  /** Runs when a call leaves the registry (finalized or handed over): drop what was kept for it. */
+  onRemove(fn: (call: LiveCall) => void): void {
+    this.#onRemove.push(fn);
+  }
 
   add(call: LiveCall): void {
     this.#byId.set(call.callId, call);
@@ -82,8 +88,16 @@ export class CallRegistry {
   }
 
   remove(call: LiveCall): void {
+    if (this.#byId.get(call.callId) !== call) return;
     this.#byId.delete(call.callId);
     if (call.callConnectionId) this.#byConnection.delete(call.callConnectionId);
+    for (const fn of this.#onRemove) {
+      try {
+        fn(call);
+      } catch (err) {
+        call.log.error({ err }, 'call registry remove hook failed');
+      }
+    }
   }
 
   get size(): number {

@@ -103,19 +103,23 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     );
     sessions.set(call.callId, session);
     metrics.sessions.set(sessions.size);
-    call.events.on('ended', () => {
-      server.closeCall(call.callId, 1000, 'call ended');
+    const letGo = (reason: string) => {
+      server.closeCall(call.callId, 1000, reason);
       session.dispose();
       if (sessions.get(call.callId) === session) sessions.delete(call.callId);
       metrics.sessions.set(sessions.size);
-    });
+    };
+    call.events.on('ended', () => letGo('call ended'));
+    // Handed over to the replica that owns the call now: close this stale socket, free the session.
+    call.events.on('released', () => letGo('call moved to another replica'));
     return session;
   };
 
   const onAccepted = (call: LiveCall): void => {
     const callId = call.callId;
     if (!deps.leases.holds(callId)) {
-      deps.leases.hold(callId).catch((err: unknown) => mlog.warn({ err, callId }, 'could not take the owner lease'));
+      // On failure (Redis down) the keeper keeps the lease pending and takes it on a later renewal.
+      deps.leases.hold(callId).catch(() => undefined);
     }
     deps.router.takeHeld(callId).then(
       (held) => {
