@@ -93,6 +93,8 @@ export interface AnswerRequest {
   readonly incomingCallContext: string;
   readonly callbackUrl: string;
   readonly mediaTransportUrl: string;
+  /** Where ACS opens the transcription socket (its own subscription); defaults to mediaTransportUrl. */
+  readonly transcriptionTransportUrl?: string;
   readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
   readonly channels: 'mixed' | 'unmixed';
   readonly transcriptionLocale: string | null;
