@@ -85,7 +85,7 @@ export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConf
     const from = partyOf(data.from);
     const to = partyOf(data.to);
     const log = deps.log.child({ callId, correlationId });
-    const call = new LiveCall({ callId, from: from.masked, to: to.masked, correlationId, startedAt: deps.now(), log });
+    const call = new LiveCall({ callId, from: from.masked, to: to.masked, correlationId, startedAt: deps.now(), log, callerRawId: from.rawId || null });
     const ctl = deps.supervisor.attach(call);
     ctl.answering();
 
