@@ -79,7 +79,10 @@ export interface CallerProfile {
   readonly id: string;
   readonly name?: string;
   readonly accountBalance?: number;
+  /** Legacy clear PIN (profiles written before hashing); never written now, never returned. */
   readonly pin?: string;
+  /** Salted hash of the PIN (caller-pin.ts hashPin). Never returned by a route. */
+  readonly pinHash?: string;
   readonly [key: string]: unknown;
 }
 
