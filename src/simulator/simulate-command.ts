@@ -33,6 +33,8 @@ Calls
   --channels M            mixed (default) | unmixed (AudioData carries participantRawID)
   --duplicate-rate F      0..1: share of IncomingCall events and callbacks delivered twice (same id)
                           to prove at-most-once answering and idempotent callbacks (default 0)
+  --fast-retry            Event Grid redelivers after 0.1 s / 0.3 s / 0.6 s / 3 s instead of its documented
+                          10 s / 30 s / 1 min / 5 min (tests)
   --wait S                seconds to wait before the first call, e.g. to start the worker with the
                           printed environment (default 0)
 
@@ -66,6 +68,7 @@ export const SIMULATE_OPTIONS = {
   channels: { type: 'string' },
   'duplicate-rate': { type: 'string' },
   wait: { type: 'string' },
+  'fast-retry': { type: 'boolean' },
   host: { type: 'string' },
   port: { type: 'string' },
   'access-key': { type: 'string' },
@@ -110,6 +113,7 @@ export async function runSimulate(args: string[]): Promise<number> {
       audioFormat: oneOf(values.format, 'format', ['pcm16KMono', 'pcm24KMono'] as const, 'pcm16KMono'),
       channels: oneOf(values.channels, 'channels', ['mixed', 'unmixed'] as const, 'mixed'),
       duplicateRate: num(values['duplicate-rate'], 'duplicate-rate', 0, 0, 1),
+      fastRetry: values['fast-retry'] === true,
     };
     if (values['access-key'] !== undefined && Buffer.from(values['access-key'], 'base64').length < 16) throw new Error('--access-key: expected base64 of at least 16 bytes');
   } catch (err) {
