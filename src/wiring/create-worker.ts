@@ -234,7 +234,13 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
 
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
-    { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000, apiToken: config.apiToken },
+    {
+      bodyLimitBytes: 512 * 1024,
+      readinessTimeoutMs: 2000,
+      apiToken: config.apiToken,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      maxConnections: config.http.maxConnections,
+    },
   );
   lifecycle.onClose('http', async () => {
     await app.close();
