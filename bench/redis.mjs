@@ -13,9 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../dist/config.js';
 import { silentLogger } from '../dist/logger.js';
 import { createRegistry } from '../dist/metrics.js';
-import { createRedisClient, waitForReady } from '../dist/adapters/redis/redis-client.js';
+import { waitForReady } from '../dist/adapters/redis/redis-client.js';
+import { createRedisClient } from '../dist/wiring/clients.js';
 import { createRedisState } from '../dist/wiring/redis-wiring.js';
-import { countRoundTrips } from '../dist/adapters/redis/round-trips.js';
+import { countRoundTrips } from '../test/support/round-trips.mjs';
 
 const quick = process.argv.includes('--quick');
 const CONVERSATIONS = 1000;

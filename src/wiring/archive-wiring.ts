@@ -2,12 +2,9 @@
 // the archive queue (Service Bus with the spool fallback, or the in-process spooled queue), the
 // archiver (inside serve unless ARCHIVER_IN_SERVE=false; always in the `archiver` role), caller
 // profiles (cache-aside), the transcript and profile routes, readiness and shutdown. Called from
-// create-worker.ts, the composition root; the SDK clients are created here on its behalf.
-import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
-import { CosmosClient } from '@azure/cosmos';
-import { DefaultAzureCredential } from '@azure/identity';
-import { ServiceBusClient } from '@azure/service-bus';
+// create-worker.ts, the composition root; the SDK clients come from clients.ts.
+import type { CosmosClient } from '@azure/cosmos';
+import type { ServiceBusClient } from '@azure/service-bus';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -16,7 +13,8 @@ import type { Lifecycle } from '../server/lifecycle.js';
 import type { CallRegistry } from '../domain/live-call.js';
 import type { ArchiveQueue, Clock, ConversationStore, ProfileStore, ReadinessCheck, SessionStore } from '../domain/ports.js';
 import { createArchiveFinalizer, type CallFinalizer } from '../domain/archive/archive-finalizer.js';
-import { startEmbeddedCosmos, type EmbeddedCosmos } from '../adapters/cosmos/embedded-cosmos-server.js';
+import type { EmbeddedCosmos } from '../adapters/cosmos/embedded-cosmos-server.js';
+import { createCosmosClient, createServiceBusClient } from './clients.js';
 import { ensureArchiveContainers } from '../adapters/cosmos/cosmos-containers.js';
 import { CosmosArchiveStore } from '../adapters/cosmos/cosmos-archive-store.js';
 import { CosmosClaimStore } from '../adapters/cosmos/cosmos-claim-store.js';
@@ -61,32 +59,6 @@ export interface ArchiveWiring {
   /** The Service Bus archiver when this worker runs one. */
   readonly archiver: ServiceBusArchiver | null;
   readonly spoolDepth: () => number;
-}
-
-/** Creates the Cosmos client: key, AAD (DefaultAzureCredential), or the embedded server. */
-export async function createCosmosClient(config: Config): Promise<{ client: CosmosClient; embedded: EmbeddedCosmos | null }> {
-  // The archiver owns throttling (it honours retry-after itself), so the SDK does not retry 429s.
-  const connectionPolicy = { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } };
-  const { endpoint, key, caFile } = config.cosmos;
-  if (!endpoint) {
-    const embedded = await startEmbeddedCosmos();
-    const client = new CosmosClient({ endpoint: embedded.endpoint, key: embedded.key, agent: embedded.agent, connectionPolicy });
-    return { client, embedded };
-  }
-  const agent = caFile ? new Agent({ ca: readFileSync(caFile), keepAlive: true }) : undefined;
-  const auth = key ? { key } : { aadCredentials: new DefaultAzureCredential() };
-  const client = new CosmosClient({ endpoint, ...auth, ...(agent ? { agent } : {}), connectionPolicy });
-  return { client, embedded: null };
-}
-
-/** Creates the Service Bus client from a connection string or a namespace (DefaultAzureCredential). */
-export function createServiceBusClient(config: Config): ServiceBusClient | null {
-  const { connectionString, namespace } = config.serviceBus;
-  if (!connectionString && !namespace) return null;
-  const retryOptions = { maxRetries: 2, timeoutInMs: 5000, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
-  if (connectionString) return new ServiceBusClient(connectionString, { retryOptions });
-  const fqns = (namespace as string).includes('.') ? (namespace as string) : `${namespace}.servicebus.windows.net`;
-  return new ServiceBusClient(fqns, new DefaultAzureCredential(), { retryOptions });
 }
 
 export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = 'serve'): Promise<ArchiveWiring> {

@@ -1,6 +1,6 @@
 // Wires the conversation loop: responder (local / openai), synthesizer (local flite / azure, cached;
 // none for acs, where ACS speaks with playText), the per-replica responder gate, metrics, and a
-// TurnPipeline per call. The composition root calls createConversationClients + wireConversation;
+// TurnPipeline per call. The composition root calls createConversationClients (clients.ts) + wireConversation;
 // whoever creates or resumes a LiveCall calls attach(call).
 import type { Config } from '../config.js';
 import type { DomainLogger, LiveCall } from '../domain/live-call.js';
@@ -12,8 +12,7 @@ import { counter, gauge, histogram, type Registry } from '../metrics.js';
 import { LINES, LocalResponder } from '../adapters/responder/local-responder.js';
 import { SentenceChunker } from '../domain/turn/sentence-chunker.js';
 import { FAILURE_GOODBYE_LINE, FALLBACK_LINE, FILLER_LINE } from '../domain/turn/turn-policy.js';
-import { OpenAIResponder } from '../adapters/responder/openai-responder.js';
-import { createOpenAIClient, type OpenAIClientHandle } from '../adapters/responder/openai-client.js';
+import { OpenAIResponder, type OpenAIClientHandle } from '../adapters/responder/openai-responder.js';
 import { PQueueGate } from '../adapters/responder/p-queue-gate.js';
 import { FliteSynthesizer, isFliteVoice } from '../adapters/tts/flite-synthesizer.js';
 import { AzureSpeechSynthesizer, azureSpeechEndpoint } from '../adapters/tts/azure-speech-synthesizer.js';
@@ -22,21 +21,11 @@ import { CachedSynthesizer, type TtsCacheCounters } from '../adapters/tts/cached
 export const DEFAULT_AZURE_VOICE = 'en-US-JennyNeural';
 const HISTORY_TOKEN_BUDGET = 3000;
 
-/** SDK clients the conversation loop needs; created once by the composition root. */
+/** SDK clients the conversation loop needs; created once in clients.ts (createConversationClients). */
 export interface ConversationClients {
   readonly openai: OpenAIClientHandle | null;
   /** Entra ID token for Azure Speech when no AZURE_SPEECH_KEY is set. */
   readonly speechToken: (() => Promise<string>) | null;
-}
-
-export async function createConversationClients(config: Config): Promise<ConversationClients> {
-  const openai = config.responder.kind === 'openai' ? createOpenAIClient(config.responder) : null;
-  let speechToken: (() => Promise<string>) | null = null;
-  if (config.tts.kind === 'azure' && !config.tts.azureKey) {
-    const { DefaultAzureCredential, getBearerTokenProvider } = await import('@azure/identity');
-    speechToken = getBearerTokenProvider(new DefaultAzureCredential(), 'https://cognitiveservices.azure.com/.default');
-  }
-  return { openai, speechToken };
 }
 
 export interface ConversationDeps {

@@ -1,4 +1,4 @@
-// The composition root: the only place SDK clients are created and adapters wired together.
+// The composition root: builds the SDK clients (clients.ts) once and wires adapters into the domain.
 import { applyV8Tuning } from '../v8-tuning.js';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
@@ -9,7 +9,8 @@ import { systemClock } from '../adapters/system-clock.js';
 import { MemoryConversationStore } from '../adapters/memory/memory-conversation-store.js';
 import { MemorySessionStore, MemoryTtsCache } from '../adapters/memory/memory-session-store.js';
 import { MemoryAffinityStore } from '../adapters/memory/memory-affinity.js';
-import { createRedisClient, redisReadiness, type RedisClient } from '../adapters/redis/redis-client.js';
+import { redisReadiness, type RedisClient } from '../adapters/redis/redis-client.js';
+import { createAcsVerifier, createCallAutomationClient, createConversationClients, createRedisClient } from './clients.js';
 import { createRedisState } from './redis-wiring.js';
 import { buildServer, type UpgradeHandler } from '../server/app.js';
 import { Lifecycle } from '../server/lifecycle.js';
@@ -17,11 +18,11 @@ import { CallRegistry } from '../domain/live-call.js';
 import { LeaseKeeper } from '../domain/lease-keeper.js';
 import { MemoryEventRouter } from '../adapters/memory/memory-event-router.js';
 import type { AffinityStore, CallbackEnvelope, CallControl, Clock, ConversationStore, EventRouter, SessionStore, TtsCache } from '../domain/ports.js';
-import { AcsCallControl, UnconfiguredCallControl, createCallAutomationClient } from '../adapters/acs/call-control.js';
+import { AcsCallControl, UnconfiguredCallControl } from '../adapters/acs/call-control.js';
 import { wireEdge, type Edge } from './edge-wiring.js';
 import { createAdmission, type SharedRateLimiter } from '../server/admission.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-admission.js';
-import { createConversationClients, wireConversation, type ConversationWiring } from './conversation-wiring.js';
+import { wireConversation, type ConversationWiring } from './conversation-wiring.js';
 import type { LiveCall } from '../domain/live-call.js';
 import { wireMedia, type MediaPath } from './media-wiring.js';
 import { wireArchive, type ArchiveRole, type ArchiveWiring } from './archive-wiring.js';
@@ -145,6 +146,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
           cognitiveServicesEndpoint: config.acs.cognitiveServicesEndpoint,
         }) : new UnconfiguredCallControl());
   if (!acsClient && !opts.callControl) log.warn('ACS is not configured: incoming calls cannot be answered');
+  // One verifier (one JWKS cache) for callbacks and media upgrades alike.
+  const verifier = createAcsVerifier(config);
   const edge = wireEdge({
     config,
     log,
@@ -157,6 +160,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     router: state.router,
     affinity: state.affinity,
     control,
+    verifier,
     routes,
     now: () => clock.now(),
     admit: createAdmission(
@@ -166,7 +170,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   });
   edgeRef = edge;
   const conversation = wireConversation(
-    { ...state, registry, log, clock, clients: await createConversationClients(config) },
+    { ...state, registry, log, clock, clients: createConversationClients(config) },
     config,
   );
   // Every call this replica drives (answered here or resumed from a snapshot) gets a turn pipeline.
@@ -202,6 +206,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     sessions: state.sessions,
     leases,
     router: state.router,
+    verifier,
     resolveCall: opts.resolveCall ?? ((callId) => edge.resolveCall(callId)),
     dispatchCallback: opts.dispatchCallback ?? ((_call, env) => void edge.dispatchLocal(env)),
   });

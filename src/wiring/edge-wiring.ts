@@ -8,7 +8,7 @@ import type { CallRegistry, LiveCall } from '../domain/live-call.js';
 import type { AffinityStore, CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
-import { createAcsJwtVerifier } from '../server/acs-auth.js';
+import type { AcsJwtVerifier } from '../server/acs-auth.js';
 import { keepAuthAlive } from '../server/auth-keeper.js';
 import { createCallAnswerer, snapshotOf, type IncomingHook } from '../server/call-answerer.js';
 import { callbackRoutes, type DispatchOutcome } from '../server/callback-routes.js';
@@ -29,6 +29,8 @@ export interface EdgeDeps {
   /** Who owns a call now (media timers let go of calls whose socket moved to another replica). */
   readonly affinity?: Pick<AffinityStore, 'ownerOf'>;
   readonly control: CallControl;
+  /** The worker's one ACS JWT verifier (clients.ts), shared with the media upgrade. */
+  readonly verifier: AcsJwtVerifier;
   /** Fastify plugins the server registers (the edge pushes its two routes). */
   readonly routes: FastifyPluginAsync[];
   readonly now: () => number;
@@ -94,12 +96,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
   } else if (!config.acs.resourceId) {
     edgeLog.warn('ACS_RESOURCE_ID is not set: every callback and media connection will be refused');
   }
-  const verifier = createAcsJwtVerifier({
-    jwksUrl: config.acs.jwksUrl,
-    issuer: config.acs.jwtIssuer,
-    audience: config.acs.resourceId,
-    disabled: config.acs.authDisabled,
-  });
+  const verifier = deps.verifier;
 
   const dispatchLocal = (env: CallbackEnvelope): boolean => {
     const c = supervisor.get(env.callId);

@@ -13,7 +13,7 @@ import type { VoiceDetectorFactory } from '../domain/audio/vad.js';
 import { createFvadFactory } from '../adapters/audio/fvad.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
-import { createAcsJwtVerifier, type AcsJwtVerifier } from '../server/acs-auth.js';
+import type { AcsJwtVerifier } from '../server/acs-auth.js';
 import type { UpgradeHandler } from '../server/app.js';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { MediaMetrics } from '../server/media-metrics.js';
@@ -32,7 +32,8 @@ export interface MediaWiringDeps {
   readonly resolveCall: (callId: string) => Promise<LiveCall | null>;
   /** Delivers a callback that was held while the call had no owner. */
   readonly dispatchCallback: (call: LiveCall, env: CallbackEnvelope) => void;
-  readonly verifier?: AcsJwtVerifier;
+  /** The worker's one ACS JWT verifier (clients.ts), shared with the callback route. */
+  readonly verifier: AcsJwtVerifier;
   readonly playout?: Partial<PlayoutConfig>;
   readonly clock?: PlayoutClock;
 }
@@ -124,9 +125,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     );
   };
 
-  const verifier =
-    deps.verifier ??
-    createAcsJwtVerifier({ jwksUrl: config.acs.jwksUrl, issuer: config.acs.jwtIssuer, audience: config.acs.resourceId, disabled: config.acs.authDisabled });
+  const verifier = deps.verifier;
 
   const server = createMediaSocketServer(
     {

@@ -1,7 +1,7 @@
 // The OpenAI responder with the real `openai` SDK against a local streaming peer.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createOpenAIClient } from '../../src/adapters/responder/openai-client.js';
+import { createOpenAIClient } from '../../src/wiring/clients.js';
 import { OpenAIResponder, trimHistory } from '../../src/adapters/responder/openai-responder.js';
 import { emptyConversation, type Turn } from '../../src/domain/conversation.js';
 import type { ResponderChunk, ResponderInput } from '../../src/domain/ports.js';

@@ -1,7 +1,8 @@
 // The Call Automation adapter through the real SDK (HMAC-signed requests to the answer stub), and the
 // worker's answer timeout hanging up through it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcsCallControl, createCallAutomationClient } from '../../src/adapters/acs/call-control.js';
+import { AcsCallControl } from '../../src/adapters/acs/call-control.js';
+import { createCallAutomationClient } from '../../src/wiring/clients.js';
 import { isVoiceError } from '../../src/domain/errors.js';
 import type { AnswerRequest } from '../../src/domain/ports.js';
 import { startAcsAnswerStub, type AcsAnswerStub } from '../support/acs-answer-stub.js';

@@ -1,6 +1,6 @@
 // One contract suite over every state backend: memory, a real Redis, and a real 3-node Redis Cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRoundTrips } from '../../src/adapters/redis/round-trips.js';
+import { countRoundTrips } from '../support/round-trips.mjs';
 import { keysUnder, keysWithoutTtl } from '../support/ttl-scan.js';
 import { runWholeCall } from '../support/whole-call.js';
 import type { CallbackEnvelope } from '../../src/domain/ports.js';

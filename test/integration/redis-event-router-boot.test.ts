@@ -1,7 +1,8 @@
 // A replica that boots while Redis is unreachable subscribes its event channel once Redis is back:
 // a callback another replica forwards to it afterwards is delivered (not held forever).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisClient, waitForReady, type RedisClient } from '../../src/adapters/redis/redis-client.js';
+import { waitForReady, type RedisClient } from '../../src/adapters/redis/redis-client.js';
+import { createRedisClient } from '../../src/wiring/clients.js';
 import { createRedisState, type RedisState } from '../../src/wiring/redis-wiring.js';
 import type { CallbackEnvelope } from '../../src/domain/ports.js';
 import { silentLogger } from '../../src/logger.js';

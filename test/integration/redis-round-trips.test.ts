@@ -1,7 +1,7 @@
 // A turn costs one Redis round trip, and so does a read; renewing every lease of a replica is one
-// pipelined round trip on a single server. Counted at the socket (round-trips.ts).
+// pipelined round trip on a single server. Counted at the socket (test/support/round-trips.mjs).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { countRoundTrips, type RoundTripCounter } from '../../src/adapters/redis/round-trips.js';
+import { countRoundTrips, type RoundTripCounter } from '../support/round-trips.mjs';
 import { makeRedisBundle, type StateBundle } from '../support/state-subjects.js';
 import { testConfig, testRedisUrl } from '../support/test-env.js';
 import { RedisConversationStore } from '../../src/adapters/redis/redis-conversation-store.js';

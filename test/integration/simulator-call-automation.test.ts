@@ -11,7 +11,8 @@ import { WebSocketServer } from 'ws';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { computeSignature } from '../../src/simulator/hmac.js';
 import { createAcsJwtVerifier } from '../../src/server/acs-auth.js';
-import { AcsCallControl, createCallAutomationClient } from '../../src/adapters/acs/call-control.js';
+import { AcsCallControl } from '../../src/adapters/acs/call-control.js';
+import { createCallAutomationClient } from '../../src/wiring/clients.js';
 import { isVoiceError } from '../../src/domain/errors.js';
 import { testConfig } from '../support/test-env.js';
 

@@ -9,7 +9,8 @@ import { MemoryAffinityStore } from '../../src/adapters/memory/memory-affinity.j
 import { MemoryConversationStore } from '../../src/adapters/memory/memory-conversation-store.js';
 import { MemoryEventRouter } from '../../src/adapters/memory/memory-event-router.js';
 import { MemorySessionStore, MemoryTtsCache } from '../../src/adapters/memory/memory-session-store.js';
-import { createRedisClient, waitForReady, type RedisClient } from '../../src/adapters/redis/redis-client.js';
+import { waitForReady, type RedisClient } from '../../src/adapters/redis/redis-client.js';
+import { createRedisClient } from '../../src/wiring/clients.js';
 import { createRedisState, type RedisState } from '../../src/wiring/redis-wiring.js';
 import type { ContractSubject } from './contract.js';
 import { removeClusterKeys } from './redis-cluster.js';

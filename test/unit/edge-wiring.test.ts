@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { wireEdge } from '../../src/wiring/edge-wiring.js';
+import { createAcsVerifier } from '../../src/wiring/clients.js';
 import { Lifecycle } from '../../src/server/lifecycle.js';
 import { CallRegistry, LiveCall } from '../../src/domain/live-call.js';
 import { keepAuthAlive } from '../../src/server/auth-keeper.js';
@@ -46,6 +47,7 @@ function setup() {
     conversations: new MemoryConversationStore({ clock: systemClock }, { ttl: config.ttl, historyMaxTurns: 10 }),
     router,
     control: new MemoryCallControl(),
+    verifier: createAcsVerifier(config),
     routes: [],
     now: () => Date.now(),
   });

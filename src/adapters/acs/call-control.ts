@@ -1,8 +1,7 @@
 // CallControl over @azure/communication-call-automation. Transient failures are retried by the SDK's
-// own retry policy (exponential backoff, configured here); what still fails surfaces as a typed
+// own retry policy (exponential backoff, configured where the client is built, src/wiring/clients.ts); what still fails surfaces as a typed
 // VoiceError. Every request carries the call's operationContext and a timeout.
-import { CallAutomationClient, type CallAutomationClientOptions } from '@azure/communication-call-automation';
-import { DefaultAzureCredential } from '@azure/identity';
+import type { CallAutomationClient } from '@azure/communication-call-automation';
 import type { AnswerRequest, AnswerResult, CallControl } from '../../domain/ports.js';
 import { voiceError } from '../../domain/errors.js';
 import { statusOf, toCallControlError } from './errors.js';
@@ -25,22 +24,6 @@ export interface AcsCallControlConfig {
 export function acsEndpointOf(cfg: Pick<AcsClientConfig, 'connectionString' | 'endpoint'>): string | undefined {
   if (cfg.connectionString) return /endpoint=([^;]+)/i.exec(cfg.connectionString)?.[1];
   return cfg.endpoint;
-}
-
-/**
- * Builds the SDK client from config: a connection string (HMAC), or ACS_ENDPOINT with
- * DefaultAzureCredential. Plain http is allowed only when the endpoint itself is http (local simulator).
- * Returns null when ACS is not configured.
- */
-export function createCallAutomationClient(cfg: AcsClientConfig): CallAutomationClient | null {
-  const endpoint = acsEndpointOf(cfg);
-  if (!endpoint) return null;
-  const options: CallAutomationClientOptions = {
-    allowInsecureConnection: endpoint.toLowerCase().startsWith('http:'),
-    retryOptions: { maxRetries: cfg.maxRetries, retryDelayInMs: cfg.retryDelayMs, maxRetryDelayInMs: Math.max(cfg.retryDelayMs, 8000) },
-  };
-  if (cfg.connectionString) return new CallAutomationClient(cfg.connectionString, options);
-  return new CallAutomationClient(endpoint, new DefaultAzureCredential(), options);
 }
 
 export class AcsCallControl implements CallControl {

@@ -1,6 +1,6 @@
 // In-process SessionStore and TtsCache (single replica, tests, fallback). Same TTLs as Redis.
 import type { TtlPolicy } from '../../config.js';
-import type { ArchiveJob, TranscriptDocument } from '../../domain/archive-job.js';
+import type { TranscriptDocument } from '../../domain/archive-job.js';
 import type { CallAuthState, CallSessionSnapshot, CallSummary } from '../../domain/call-records.js';
 import type { Clock, SessionStore, TtsCache } from '../../domain/ports.js';
 import { TtlMap } from './ttl-map.js';
@@ -72,5 +72,3 @@ export class MemoryTtsCache implements TtsCache {
     this.#map.set(key, new Uint8Array(audio), this.ttlSeconds);
   }
 }
-
-export type { ArchiveJob };

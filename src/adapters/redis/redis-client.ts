@@ -1,6 +1,7 @@
-// Builds the ioredis client (single node or cluster) with bounded timeouts and a bounded offline
-// queue, so a Redis outage never hangs a call. Only the wiring (src/wiring) calls this.
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+// The Redis client's type, connection logging, readiness and wait-for-ready. The client itself (bounded
+// timeouts and a bounded offline queue, so a Redis outage never hangs a call) is built in
+// src/wiring/clients.ts.
+import type { Redis, Cluster } from 'ioredis';
 import type { ReadinessCheck } from '../../domain/ports.js';
 import type { Logger } from '../../logger.js';
 
@@ -12,19 +13,8 @@ export interface RedisClientConfig {
   readonly commandTimeoutMs: number;
 }
 
-export function createRedisClient(cfg: RedisClientConfig, log: Logger): RedisClient {
-  const common: RedisOptions = {
-    commandTimeout: cfg.commandTimeoutMs,
-    connectTimeout: Math.max(1000, cfg.commandTimeoutMs * 2),
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
-    lazyConnect: false,
-  };
-  const client: RedisClient =
-    cfg.clusterNodes.length > 0
-      ? new Cluster([...cfg.clusterNodes], { redisOptions: common, enableOfflineQueue: true, clusterRetryStrategy: (t) => Math.min(t * 100, 2000) })
-      : new Redis(cfg.redisUrl, common);
+/** Logs connection changes (not every failed retry); the client itself is built in src/wiring/clients.ts. */
+export function watchRedisConnection(client: RedisClient, log: Logger): void {
   let lastError = '';
   client.on('error', (err: Error) => {
     // ioredis emits an error per failed reconnect attempt: log changes, not every retry.
@@ -37,7 +27,6 @@ export function createRedisClient(cfg: RedisClientConfig, log: Logger): RedisCli
     if (lastError) log.info('redis connection restored');
     lastError = '';
   });
-  return client;
 }
 
 /** Resolves once the client is ready; rejects after `timeoutMs` (the client keeps reconnecting). */

@@ -1,5 +1,5 @@
-// Responder over OpenAI / Azure OpenAI chat completions, streamed. The SDK client is created by
-// openai-client.ts from the composition root and passed in. Cancelled through the AbortSignal
+// Responder over OpenAI / Azure OpenAI chat completions, streamed. The SDK client is created in
+// src/wiring/clients.ts and passed in. Cancelled through the AbortSignal
 // (barge-in, supersede, timeout): the SDK aborts the HTTP request.
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
@@ -22,6 +22,14 @@ export interface OpenAIResponderOptions {
 }
 
 export type ChatClient = Pick<OpenAI, 'chat'>;
+
+/** The SDK client with the model it serves (built in src/wiring/clients.ts). */
+export interface OpenAIClientHandle {
+  readonly client: OpenAI;
+  /** Model (OpenAI) or deployment (Azure OpenAI) to request. */
+  readonly model: string;
+  readonly kind: 'openai' | 'azure';
+}
 
 /** Approximate token count: characters / 4, rounded up. */
 export function approxTokens(s: string): number {

@@ -1,0 +1,149 @@
+// Every SDK client the worker uses is constructed here, and only here: Redis (ioredis), Cosmos DB,
+// Service Bus, Call Automation, OpenAI / Azure OpenAI, the Entra ID token provider for Azure Speech,
+// and the one ACS JWT verifier (one JWKS cache shared by the callback route and the media upgrade).
+// One DefaultAzureCredential per process backs every Entra ID client, so its token cache is shared.
+// The wiring files receive these clients; adapters receive them through their constructors.
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { CallAutomationClient, type CallAutomationClientOptions } from '@azure/communication-call-automation';
+import { CosmosClient } from '@azure/cosmos';
+import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
+import { ServiceBusClient } from '@azure/service-bus';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import OpenAI, { AzureOpenAI } from 'openai';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { acsEndpointOf, type AcsClientConfig } from '../adapters/acs/call-control.js';
+import type { EmbeddedCosmos } from '../adapters/cosmos/embedded-cosmos-server.js';
+import { watchRedisConnection, type RedisClient, type RedisClientConfig } from '../adapters/redis/redis-client.js';
+import type { OpenAIClientHandle } from '../adapters/responder/openai-responder.js';
+import type { ConversationClients } from './conversation-wiring.js';
+import { createAcsJwtVerifier, type AcsJwtVerifier } from '../server/acs-auth.js';
+
+/** Scope of Azure AI services (Speech, Azure OpenAI) access tokens. */
+export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
+
+let sharedCredential: TokenCredential | null = null;
+
+/** The process's one DefaultAzureCredential (managed identity in Azure), created on first use. */
+export function azureCredential(): TokenCredential {
+  sharedCredential ??= new DefaultAzureCredential();
+  return sharedCredential;
+}
+
+// ---- Redis ----------------------------------------------------------------------------------------
+
+/** The ioredis client (single node or cluster) with bounded timeouts and a bounded offline queue. */
+export function createRedisClient(cfg: RedisClientConfig, log: Logger): RedisClient {
+  const common: RedisOptions = {
+    commandTimeout: cfg.commandTimeoutMs,
+    connectTimeout: Math.max(1000, cfg.commandTimeoutMs * 2),
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+    lazyConnect: false,
+  };
+  const client: RedisClient =
+    cfg.clusterNodes.length > 0
+      ? new Cluster([...cfg.clusterNodes], { redisOptions: common, enableOfflineQueue: true, clusterRetryStrategy: (t) => Math.min(t * 100, 2000) })
+      : new Redis(cfg.redisUrl, common);
+  watchRedisConnection(client, log);
+  return client;
+}
+
+// ---- Cosmos DB ------------------------------------------------------------------------------------
+
+/** Creates the Cosmos client: key, Entra ID (the shared credential), or the embedded server. */
+export async function createCosmosClient(config: Config): Promise<{ client: CosmosClient; embedded: EmbeddedCosmos | null }> {
+  // The archiver owns throttling (it honours retry-after itself), so the SDK does not retry 429s.
+  const connectionPolicy = { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } };
+  const { endpoint, key, caFile } = config.cosmos;
+  if (!endpoint) {
+    const { startEmbeddedCosmos } = await import('../adapters/cosmos/embedded-cosmos-server.js');
+    const embedded = await startEmbeddedCosmos();
+    const client = new CosmosClient({ endpoint: embedded.endpoint, key: embedded.key, agent: embedded.agent, connectionPolicy });
+    return { client, embedded };
+  }
+  const agent = caFile ? new Agent({ ca: readFileSync(caFile), keepAlive: true }) : undefined;
+  const auth = key ? { key } : { aadCredentials: azureCredential() };
+  const client = new CosmosClient({ endpoint, ...auth, ...(agent ? { agent } : {}), connectionPolicy });
+  return { client, embedded: null };
+}
+
+// ---- Service Bus ----------------------------------------------------------------------------------
+
+/** Creates the Service Bus client from a connection string or a namespace (Entra ID); null when neither is set. */
+export function createServiceBusClient(config: Config): ServiceBusClient | null {
+  const { connectionString, namespace } = config.serviceBus;
+  if (!connectionString && !namespace) return null;
+  const retryOptions = { maxRetries: 2, timeoutInMs: 5000, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
+  if (connectionString) return new ServiceBusClient(connectionString, { retryOptions });
+  const fqns = (namespace as string).includes('.') ? (namespace as string) : `${namespace}.servicebus.windows.net`;
+  return new ServiceBusClient(fqns, azureCredential(), { retryOptions });
+}
+
+// ---- ACS Call Automation --------------------------------------------------------------------------
+
+/**
+ * Builds the SDK client from config: a connection string (HMAC), or ACS_ENDPOINT with Entra ID.
+ * Plain http is allowed only when the endpoint itself is http (local simulator).
+ * Returns null when ACS is not configured.
+ */
+export function createCallAutomationClient(cfg: AcsClientConfig): CallAutomationClient | null {
+  const endpoint = acsEndpointOf(cfg);
+  if (!endpoint) return null;
+  const options: CallAutomationClientOptions = {
+    allowInsecureConnection: endpoint.toLowerCase().startsWith('http:'),
+    retryOptions: { maxRetries: cfg.maxRetries, retryDelayInMs: cfg.retryDelayMs, maxRetryDelayInMs: Math.max(cfg.retryDelayMs, 8000) },
+  };
+  if (cfg.connectionString) return new CallAutomationClient(cfg.connectionString, options);
+  return new CallAutomationClient(endpoint, azureCredential(), options);
+}
+
+/**
+ * The one verifier of ACS-issued JWTs (callbacks and media upgrades share it, and so its JWKS cache).
+ */
+export function createAcsVerifier(config: Config): AcsJwtVerifier {
+  return createAcsJwtVerifier({
+    jwksUrl: config.acs.jwksUrl,
+    issuer: config.acs.jwtIssuer,
+    audience: config.acs.resourceId,
+    disabled: config.acs.authDisabled,
+  });
+}
+
+// ---- OpenAI / Azure OpenAI ------------------------------------------------------------------------
+
+/**
+ * Azure OpenAI (key, or Entra ID) when AZURE_OPENAI_ENDPOINT is set, else OpenAI (OPENAI_API_KEY,
+ * optional OPENAI_BASE_URL).
+ */
+export function createOpenAIClient(cfg: Config['responder']): OpenAIClientHandle {
+  const o = cfg.openai;
+  if (o.azureEndpoint) {
+    const deployment = o.azureDeployment ?? o.model;
+    const auth = o.azureApiKey
+      ? { apiKey: o.azureApiKey }
+      : { azureADTokenProvider: getBearerTokenProvider(azureCredential(), COGNITIVE_SERVICES_SCOPE) };
+    const client = new AzureOpenAI({ endpoint: o.azureEndpoint, deployment, apiVersion: o.azureApiVersion, timeout: cfg.timeoutMs, maxRetries: 0, ...auth });
+    return { client, model: deployment, kind: 'azure' };
+  }
+  const client = new OpenAI({ apiKey: o.apiKey, ...(o.baseUrl ? { baseURL: o.baseUrl } : {}), timeout: cfg.timeoutMs, maxRetries: 0 });
+  return { client, model: o.model, kind: 'openai' };
+}
+
+// ---- Azure AI Speech ------------------------------------------------------------------------------
+
+/** Entra ID access tokens for Azure Speech when TTS=azure and no AZURE_SPEECH_KEY is set; else null. */
+export function createSpeechTokenProvider(config: Config): (() => Promise<string>) | null {
+  if (config.tts.kind !== 'azure' || config.tts.azureKey) return null;
+  return getBearerTokenProvider(azureCredential(), COGNITIVE_SERVICES_SCOPE);
+}
+
+/** The clients the conversation loop needs (responder, Speech token). */
+export function createConversationClients(config: Config): ConversationClients {
+  return {
+    openai: config.responder.kind === 'openai' ? createOpenAIClient(config.responder) : null,
+    speechToken: createSpeechTokenProvider(config),
+  };
+}
