@@ -19,6 +19,7 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { machine, outDir, spread, writeResult } from './lib/results.mjs';
+import { LIMITS, cpuRatio, stepPassed, windowFailures } from './lib/criteria.mjs';
 
 const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = process.argv.includes('--quick');
@@ -30,13 +31,12 @@ const WARMUP_MS = Number(arg('warmup') ?? (quick ? 2_000 : 5_000));
 // One call in PLAY_EVERY plays agent audio continuously (0: none).
 const PLAY_EVERY = Number(arg('play-every') ?? 4);
 const WINDOWS = Number(arg('windows') ?? 3);
-const NEED = Math.floor(WINDOWS / 2) + 1;
+const NEED = Math.floor(WINDOWS / 2) + 1; // for the log; stepPassed decides
 const RUN = (arg('targets') ?? 'baseline,worker').split(',');
 const PROCESSES = (arg('processes') ?? '1').split(',').map(Number);
 // How the driver spreads its streams over the 20 ms period: 4 slots of 5 ms (the simulator's own
 // pattern, like calls that started at unrelated times) or 1 (every stream's frame in one burst).
 const PHASES = Number(arg('phases') ?? 4);
-const LIMITS = { cpuPctOfOneCore: 90, lateGapMs: 30, lateArrivalPct: 0.5, loopP99Ms: 20, jitterP99Ms: 5, driverSkippedPct: 0.5 };
 const OUT = outDir();
 
 const FILES = {
@@ -91,14 +91,8 @@ async function measureWindow(target, n) {
     const pct = (ms) => (ms / windowMs) * 100;
     const processCpuPct = w.processCpuMs.map(pct);
     const maxProcessCpuPct = Math.max(...processCpuPct);
-    const fails = [];
-    if (maxProcessCpuPct >= LIMITS.cpuPctOfOneCore) fails.push(`cpu ${round(maxProcessCpuPct, 1)}% >= ${LIMITS.cpuPctOfOneCore}%`);
-    if (w.lateArrivalPct > LIMITS.lateArrivalPct) fails.push(`late arrivals ${round(w.lateArrivalPct, 3)}% > ${LIMITS.lateArrivalPct}%`);
-    if (w.loopP99Ms > LIMITS.loopP99Ms) fails.push(`loop p99 ${round(w.loopP99Ms)} ms > ${LIMITS.loopP99Ms}`);
-    if (w.jitterP99Ms !== null && w.jitterP99Ms > LIMITS.jitterP99Ms) fails.push(`jitter p99 ${round(w.jitterP99Ms)} ms > ${LIMITS.jitterP99Ms}`);
-    const driverOk = (stats.skippedTicks ?? 0) <= (periods * LIMITS.driverSkippedPct) / 100 && (stats.dropped ?? 0) === 0;
-    if (!driverOk) fails.push(`driver short (skipped ${stats.skippedTicks}, dropped ${stats.dropped})`);
-    if (stats.closed > 0) fails.push(`${stats.closed} sockets closed`);
+    const fails = windowFailures(w, stats, { windowMs, periods });
+    const driverOk = !fails.some((f) => f.startsWith('driver short'));
     return {
       target: target.name,
       processes: target.processes,
@@ -148,8 +142,7 @@ function print(r, k) {
 
 const METRICS = ['cpuPctPerCall', 'cpuPctTotal', 'maxProcessCpuPct', 'lateArrivalPct', 'loopP99Ms', 'jitterP99Ms', 'handlerP50Ms', 'handlerP99Ms', 'rssKbPerCall', 'heapKbPerCall'];
 function summarizeStep(target, n, rows) {
-  const passed = rows.filter((r) => r.ok).length;
-  const s = { target: target.name, processes: target.processes, n, windows: rows.length, windowsPassed: passed, passed: passed >= NEED };
+  const s = { target: target.name, processes: target.processes, n, windows: rows.length, windowsPassed: rows.filter((r) => r.ok).length, passed: stepPassed(rows, WINDOWS) };
   for (const m of METRICS) s[m] = spread(rows.map((r) => r[m]));
   return s;
 }
@@ -184,22 +177,7 @@ for (const n of LADDER) {
 }
 
 // Ratios only where both targets passed: the largest such step, CPU per call baseline / worker.
-const stepOf = (name, n) => steps.find((s) => s.target === name && s.n === n);
-const comparisons = TARGETS.filter((t) => t.kind === 'worker').map((t) => {
-  const common = LADDER.filter((n) => stepOf('baseline', n)?.passed && stepOf(t.name, n)?.passed).at(-1) ?? null;
-  if (common === null) return { worker: t.name, processes: t.processes, commonStep: null, cpuPerCallRatio: null };
-  const b = stepOf('baseline', common).cpuPctPerCall;
-  const w = stepOf(t.name, common).cpuPctPerCall;
-  return {
-    worker: t.name,
-    processes: t.processes,
-    commonStep: common,
-    // > 1 would mean the worker is cheaper than parsing alone; the goal is >= 0.85.
-    cpuPerCallRatio: { median: round(b.median / w.median), min: round(b.min / w.max), max: round(b.max / w.min) },
-    baselineCpuPctPerCall: b,
-    workerCpuPctPerCall: w,
-  };
-});
+const comparisons = TARGETS.filter((t) => t.kind === 'worker').map((t) => ({ worker: t.name, processes: t.processes, ...cpuRatio(steps, LADDER, t.name) }));
 const perBox = TARGETS.map((t) => ({ target: t.name, processes: t.processes, callsPerBox: capacity[t.name], callsPerProcess: Math.floor(capacity[t.name] / t.processes), topOfLadder: capacity[t.name] === LADDER.at(-1) }));
 const after = machine();
 const summary = {
