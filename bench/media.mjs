@@ -183,7 +183,8 @@ const after = machine();
 const summary = {
   bench: 'media',
   criteria: 'v2',
-  mode: quick ? 'quick' : 'full',
+  // Only a run with the full settings is 'full' (what bench:report publishes); shorter windows are 'custom'.
+  mode: quick ? 'quick' : WINDOW_MS === 60_000 && WINDOWS >= 3 && WARMUP_MS >= 5_000 ? 'full' : 'custom',
   date: after.at,
   node: process.version,
   cores: before.cores,
@@ -206,5 +207,5 @@ console.log('');
 for (const c of perBox) console.log(`${c.target}: ${c.callsPerBox}${c.topOfLadder ? '+' : ''} calls per box, ${c.callsPerProcess} per process (${c.processes} process${c.processes > 1 ? 'es' : ''})`);
 for (const c of comparisons) console.log(c.commonStep === null ? `${c.worker}: no step both targets passed; no ratio` : `${c.worker} vs baseline at ${c.commonStep} calls (both passed): CPU per call ratio ${c.cpuPerCallRatio.median} [${c.cpuPerCallRatio.min}-${c.cpuPerCallRatio.max}] (goal >= 0.85)`);
 console.log(`load average before ${before.loadAverage.join(' ')}, after ${after.loadAverage.join(' ')}`);
-const file = writeResult(OUT, 'media', quick ? '-quick' : '', summary);
+const file = writeResult(OUT, 'media', summary.mode === 'full' ? '' : `-${summary.mode}`, summary);
 console.log(`wrote ${file}`);
