@@ -86,6 +86,8 @@ const schema = z.object({
   SPOOL_DIR: z.string().min(1).optional().transform((v) => v ?? '.spool'),
   API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   EVENTGRID_WEBHOOK_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 120_000).optional().transform((v) => v ?? 10_000),
+  HTTP_MAX_CONNECTIONS: int(0, 1_000_000).optional().transform((v) => v ?? 0),
   ACS_CONNECTION_STRING: z
     .string()
     .regex(/endpoint=https?:\/\/[^;]+;accesskey=[^;]+/i, 'must look like endpoint=https://...;accesskey=...')
@@ -239,6 +241,12 @@ export interface Config {
   readonly apiToken: string | undefined;
   /** Secret Event Grid sends as the `key` query parameter of the subscription URL; unset = unauthenticated (dev only). */
   readonly eventGridWebhookKey: string | undefined;
+  readonly http: {
+    /** Whole-request deadline (headers + body); a trickled body is cut off after it. */
+    readonly requestTimeoutMs: number;
+    /** TCP connections the server accepts at once (media sockets included); 0 = 2 × MAX_CONCURRENT_CALLS + 1024. */
+    readonly maxConnections: number;
+  };
   readonly acs: {
     readonly connectionString: string | undefined;
     readonly endpoint: string | undefined;
@@ -495,6 +503,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
     },
     apiToken: raw.API_TOKEN,
     eventGridWebhookKey: raw.EVENTGRID_WEBHOOK_KEY,
+    http: {
+      requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT_MS,
+      maxConnections: raw.HTTP_MAX_CONNECTIONS > 0 ? raw.HTTP_MAX_CONNECTIONS : raw.MAX_CONCURRENT_CALLS * 2 + 1024,
+    },
     acs: {
       connectionString: raw.ACS_CONNECTION_STRING,
       endpoint: raw.ACS_ENDPOINT,

@@ -4,7 +4,7 @@
 // The id is the worker's call id or, failing that, the ACS callConnectionId of the call (live: the
 // registry's connection index; archived: a lookup in the archive); the call id stays the primary key.
 import type { FastifyPluginAsync } from 'fastify';
-import { buildArchiveJob, markersOf } from '../domain/archive/job-builder.js';
+import { buildArchiveJob, markersOf, withMaskedDtmf } from '../domain/archive/job-builder.js';
 import { voiceError } from '../domain/errors.js';
 import type { CallRegistry } from '../domain/live-call.js';
 import type { ArchiveStore, Clock, ConversationStore, SessionStore } from '../domain/ports.js';
@@ -45,7 +45,7 @@ export function transcriptRoutes(deps: TranscriptRouteDeps): FastifyPluginAsync 
       cache.inc({ result: cached ? 'hit' : 'miss' });
       if (cached) {
         reads.inc({ source: 'redis' });
-        return reply.header('x-transcript-source', 'redis').send(cached);
+        return reply.header('x-transcript-source', 'redis').send(withMaskedDtmf(cached));
       }
       let doc = await deps.archive.getTranscript(callId);
       if (!doc && deps.archive.findCallIdByConnection) {
@@ -63,8 +63,10 @@ export function transcriptRoutes(deps: TranscriptRouteDeps): FastifyPluginAsync 
       }
       if (doc) {
         reads.inc({ source: 'cosmos' });
-        await deps.sessions.putTranscript(callId, doc).catch((err: unknown) => req.log.warn({ err, callId }, 'transcript re-cache failed'));
-        return reply.header('x-transcript-source', 'cosmos').send(doc);
+        // Documents archived before DTMF masking may hold clear tones: mask before caching and returning.
+        const masked = withMaskedDtmf(doc);
+        await deps.sessions.putTranscript(callId, masked).catch((err: unknown) => req.log.warn({ err, callId }, 'transcript re-cache failed'));
+        return reply.header('x-transcript-source', 'cosmos').send(masked);
       }
       reads.inc({ source: 'none' });
       throw voiceError('NOT_FOUND', 'no transcript for this call');

@@ -42,7 +42,10 @@ export async function startEmbeddedCosmos(opts: { port?: number; host?: string }
   server.on('request', guardPartitionKeys(inner as RequestListener));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
+    // exclusive: in a `serve --processes N` worker a plain listen(0) would share one port (and one
+    // certificate) across every process (node:cluster hands out port-0 handles by key); each process's
+    // embedded store is its own. https://nodejs.org/api/net.html#serverlistenoptions-callback
+    server.listen({ port: opts.port ?? 0, host, exclusive: true }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const agent = new Agent({ ca: pems.cert, keepAlive: true });
