@@ -292,7 +292,8 @@ module app 'modules/containerapp.bicep' = if (deployApp) {
     minReplicas: minReplicas
     maxReplicas: maxReplicas
     concurrentRequestsPerReplica: callsPerReplica
-    tags: allTags
+    // azd deploy finds the app by this tag (azure.yaml service 'worker').
+    tags: union(allTags, { 'azd-service-name': 'worker' })
   }
   // Identity must hold AcrPull and Key Vault Secrets User before the first revision pulls and starts.
   dependsOn: [
@@ -360,3 +361,8 @@ output cognitiveServicesEndpoint string = deploySpeech ? ai.outputs.speechEndpoi
 output acrName string = deployAcr ? names.acr : ''
 @description('Login server of the container registry (empty without deployAcr).')
 output acrLoginServer string = deployAcr ? '${names.acr}.azurecr.io' : ''
+
+@description('For azd: the registry it pushes the image to (deployAcr must be true).')
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = deployAcr ? '${names.acr}.azurecr.io' : ''
+@description('For azd: the vault main.parameters.json reads the current EVENTGRID_WEBHOOK_KEY from (kept across provisions).')
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
