@@ -81,6 +81,8 @@ describe('voice-worker serve --processes 2', () => {
         APP_ENV: 'test',
         WORKER_ID: base,
         SPOOL_DIR: join(tmpdir(), 'voice-worker-test', appName),
+        // Bounds the primary's wait: a worker still running 5 s + 15 s after SIGTERM is killed (exit 1).
+        SHUTDOWN_DRAIN_TIMEOUT_MS: '5000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -118,7 +120,10 @@ describe('voice-worker serve --processes 2', () => {
 
     // SIGTERM to the primary drains every worker; the primary exits 0 once both have stopped.
     child.kill('SIGTERM');
-    const [code, signal] = await exited;
+    const [code, signal] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`primary still running 40 s after SIGTERM:\n${out}`)), 40_000)),
+    ]);
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(out.match(/"msg":"draining"/g)?.length).toBe(2);
     expect(out.match(/"msg":"worker process stopped"/g)?.length).toBe(2);
