@@ -3,7 +3,7 @@
 // SIGKILL is replaced under a new WORKER_ID, and SIGTERM to the primary drains both and exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { get } from 'node:http';
+import { createServer, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,5 +130,30 @@ describe('voice-worker serve --processes 2', () => {
     expect(alive(pids.get(`${base}-p1`)!)).toBe(false);
     expect(alive(replacement)).toBe(false);
     expect(await workerOf(port)).toBeNull();
+  });
+
+  it('gives up with exit code 1 when workers keep dying (here: the port is taken), instead of restarting forever', { timeout: 120_000 }, async () => {
+    const blocker = createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
+    try {
+      let out = '';
+      const proc = spawn(process.execPath, ['--import', 'tsx/esm', 'src/cli.ts', 'serve', '--processes', '2'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', REDIS_URL: testRedisUrl(), APP_NAME: appName, APP_ENV: 'test', SPOOL_DIR: join(tmpdir(), 'voice-worker-test', appName) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const [code] = (await Promise.race([
+        once(proc, 'exit'),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`primary still running after 100 s:\n${out}`)), 100_000)),
+      ])) as [number | null];
+      expect(code).toBe(1);
+      expect(out).toContain('"msg":"worker process died too often; stopping every process"');
+      expect(out.match(/"msg":"worker process died; restarting"/g)?.length).toBe(5);
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
   });
 });
