@@ -134,11 +134,12 @@ describe('voice-worker serve --processes 2', () => {
 
   it('gives up with exit code 1 when workers keep dying (here: the port is taken), instead of restarting forever', { timeout: 120_000 }, async () => {
     const blocker = createServer();
+    let proc: ChildProcess | undefined;
     const port = await freePort();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
     try {
       let out = '';
-      const proc = spawn(process.execPath, ['--import', 'tsx/esm', 'src/cli.ts', 'serve', '--processes', '2'], {
+      proc = spawn(process.execPath, ['--import', 'tsx/esm', 'src/cli.ts', 'serve', '--processes', '2'], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', REDIS_URL: testRedisUrl(), APP_NAME: appName, APP_ENV: 'test', SPOOL_DIR: join(tmpdir(), 'voice-worker-test', appName) },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,6 +154,8 @@ describe('voice-worker serve --processes 2', () => {
       expect(out).toContain('"msg":"worker process died too often; stopping every process"');
       expect(out.match(/"msg":"worker process died; restarting"/g)?.length).toBe(5);
     } finally {
+      // A primary still running here has failed the test; its workers exit when it dies.
+      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await new Promise<void>((r) => blocker.close(() => r()));
     }
   });
