@@ -30,10 +30,13 @@ SIGTERM/SIGINT: stop taking calls, finish live work up to SHUTDOWN_DRAIN_TIMEOUT
 --processes N: N worker processes share PORT, each a full replica with WORKER_ID <id>-p<i>
   (default: the CPUs of the container; 1 with in-memory state). SIGTERM drains them all.
 All configuration is read from the environment; see .env.example.
+Production mode (APP_ENV other than dev/test/demo/bench, or VOICE_MODE=production) refuses every
+stand-in: Redis, Cosmos DB, Service Bus, ACS, ACS_RESOURCE_ID, EVENTGRID_WEBHOOK_KEY,
+ACS_COGNITIVE_SERVICES_ENDPOINT and an https PUBLIC_BASE_URL are then required (exit 2 lists what is missing).
 `,
   async run(args) {
     const { values } = parseArgs({ args, options: { processes: { type: 'string' } }, strict: true });
-    const config = loadConfig();
+    const config = loadConfig(process.env, 'serve');
     const log = createLogger({ level: config.logLevel });
     const primary = maybeRunPrimary(values.processes, config, log);
     if (primary) return primary;
@@ -54,7 +57,7 @@ and /metrics on PORT. SIGTERM: finish in-flight messages, then exit 0.
 `,
   async run(args) {
     parseArgs({ args, options: {}, strict: true });
-    const config = loadConfig();
+    const config = loadConfig(process.env, 'archiver');
     const log = createLogger({ level: config.logLevel });
     const worker = await createWorker(config, log, { role: 'archiver' });
     installProcessHandlers(worker.lifecycle, log, (code) => process.exit(code));

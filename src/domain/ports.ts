@@ -16,6 +16,8 @@ export interface AppendResult {
   /** false when a turn with this seq was already stored (idempotent replay). */
   readonly stored: boolean;
   readonly turnCount: number;
+  /** The seq the turn is stored under (the store assigns the next free one when `seq` was taken by another turn). */
+  readonly seq?: number;
 }
 
 /** What the responder reads and the turn pipeline writes. One Redis round trip per call. */
@@ -55,11 +57,21 @@ export interface Lease {
   readonly fence: number;
 }
 
+export interface RenewResult {
+  /** Calls another replica owns now (a higher fence was issued): this replica must let them go. */
+  readonly lost: string[];
+  /** Calls whose lease was gone (expired, flushed, failover) and was taken back under the same fence. */
+  readonly reasserted: string[];
+}
+
 /** Owner lease per call (fenced) and routing of events to the owner replica. */
 export interface AffinityStore {
   acquire(callId: string, owner: string): Promise<Lease>;
-  /** Renews many leases in one round trip; returns the call ids whose lease was lost. */
-  renewAll(leases: readonly Lease[]): Promise<string[]>;
+  /**
+   * Renews many leases in one round trip. A lease found gone is re-asserted by its holder unless a
+   * higher fence was issued since; only a newer owner means "lost".
+   */
+  renewAll(leases: readonly Lease[]): Promise<RenewResult>;
   release(lease: Lease): Promise<void>;
   ownerOf(callId: string): Promise<string | null>;
 }
@@ -79,7 +91,10 @@ export interface CallerProfile {
   readonly id: string;
   readonly name?: string;
   readonly accountBalance?: number;
+  /** Legacy clear PIN (profiles written before hashing); never written now, never returned. */
   readonly pin?: string;
+  /** Salted hash of the PIN (caller-pin.ts hashPin). Never returned by a route. */
+  readonly pinHash?: string;
   readonly [key: string]: unknown;
 }
 
@@ -93,6 +108,8 @@ export interface AnswerRequest {
   readonly incomingCallContext: string;
   readonly callbackUrl: string;
   readonly mediaTransportUrl: string;
+  /** Where ACS opens the transcription socket (its own subscription); defaults to mediaTransportUrl. */
+  readonly transcriptionTransportUrl?: string;
   readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
   readonly channels: 'mixed' | 'unmixed';
   readonly transcriptionLocale: string | null;
@@ -172,5 +189,7 @@ export interface EventRouter {
   forward(env: CallbackEnvelope): Promise<'forwarded' | 'held'>;
   /** The caller just became the owner of callId: returns held events, oldest first, and forgets them. */
   takeHeld(callId: string): Promise<CallbackEnvelope[]>;
+  /** Parks an event forwarded here for a call this replica does not hold (owner moved): held, or sent on. */
+  hold?(env: CallbackEnvelope): Promise<'forwarded' | 'held'>;
   stop(): Promise<void>;
 }

@@ -1,8 +1,18 @@
 // Process lifecycle: draining flag, in-flight work tracking, ordered shutdown hooks with a deadline.
+// Shutdown runs in three stages: drain (live calls continue up to the drain deadline, then the ones
+// still live are finalized), flush (what the drain produced is handed on: archive jobs from the
+// spool to Service Bus, bounded by its own budget; flush hooks report what is left, and the last
+// log line names it), close (servers, then clients, each bounded).
 import type { Logger } from '../logger.js';
 
 /** Upper bound on one close hook (closing a client, a server). */
 const CLOSE_HOOK_TIMEOUT_MS = 5000;
+/** Default budget of the flush stage (after the drain deadline). */
+export const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
+
+/** What a flush hook leaves behind (named in the last log line), e.g. { spoolLeft: [...] }. */
+export type FlushReport = Record<string, unknown> | void;
+type FlushHook = { readonly name: string; readonly fn: (budgetMs: number) => Promise<FlushReport> | FlushReport };
 
 type Hook = { readonly name: string; readonly fn: () => Promise<void> | void };
 
@@ -12,9 +22,10 @@ export class Lifecycle {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #drainers: Hook[] = [];
   readonly #closers: Hook[] = [];
+  readonly #flushers: FlushHook[] = [];
 
   constructor(
-    private readonly cfg: { readonly drainTimeoutMs: number },
+    private readonly cfg: { readonly drainTimeoutMs: number; readonly flushTimeoutMs?: number },
     private readonly log: Logger,
   ) {}
 
@@ -37,6 +48,20 @@ export class Lifecycle {
   /** Runs when draining starts, before the deadline: finish live calls, flush spools. Run in parallel. */
   onDrain(name: string, fn: () => Promise<void> | void): void {
     this.#drainers.push({ name, fn });
+  }
+
+  /**
+   * Runs after the drain stage (every call finalized, or the drain deadline passed), in parallel,
+   * within the flush budget it is given: hand on what draining produced (spool → Service Bus).
+   * What it returns is logged in the last line.
+   */
+  onFlush(name: string, fn: (budgetMs: number) => Promise<FlushReport> | FlushReport): void {
+    this.#flushers.push({ name, fn });
+  }
+
+  /** The drain deadline in ms (SHUTDOWN_DRAIN_TIMEOUT_MS). */
+  get drainTimeoutMs(): number {
+    return this.cfg.drainTimeoutMs;
   }
 
   /** Runs after draining, in reverse registration order: close servers, then clients. */
@@ -80,6 +105,7 @@ export class Lifecycle {
     if (outcome === 'timeout') {
       this.log.warn({ inflight: this.#inflight.size }, 'drain deadline reached; closing with work in flight');
     }
+    const left = await this.#flush();
     for (const h of [...this.#closers].reverse()) {
       const t0 = Date.now();
       let guard: NodeJS.Timeout | undefined;
@@ -98,7 +124,33 @@ export class Lifecycle {
         clearTimeout(guard);
       }
     }
-    this.log.info({ reason, ms: Date.now() - started, outcome }, 'stopped');
+    this.log.info({ reason, ms: Date.now() - started, outcome, ...left }, 'stopped');
+  }
+
+  async #flush(): Promise<Record<string, unknown>> {
+    const budget = this.cfg.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
+    const left: Record<string, unknown> = {};
+    await Promise.all(
+      this.#flushers.map(async (h) => {
+        let guard: NodeJS.Timeout | undefined;
+        try {
+          const bounded = new Promise<'timeout'>((resolve) => {
+            // A little over the budget: the hook itself stops at its budget and reports.
+            guard = setTimeout(() => resolve('timeout'), budget + 1000);
+            guard.unref();
+          });
+          const r = await Promise.race([Promise.resolve(h.fn(budget)), bounded]);
+          if (r === 'timeout') left[h.name] = 'flush timed out';
+          else if (r) Object.assign(left, r);
+        } catch (err) {
+          this.log.error({ err, hook: h.name }, 'flush hook failed');
+          left[h.name] = 'flush failed';
+        } finally {
+          clearTimeout(guard);
+        }
+      }),
+    );
+    return left;
   }
 }
 

@@ -103,9 +103,11 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
       archiver.start();
     }
     const a = archiver;
-    lifecycle.onDrain('archive', async () => {
-      await sbQueue.stop();
-      await a?.stop(config.shutdownDrainTimeoutMs);
+    // After the drain stage (every call finalized, its job enqueued or spooled): flush the spool to
+    // Service Bus within the flush budget; what is left stays on disk and is named in the last log line.
+    lifecycle.onFlush('archive', async (budgetMs) => {
+      const [left] = await Promise.all([sbQueue.flush(budgetMs), a?.stop(budgetMs)]);
+      return { spoolLeft: left };
     });
     lifecycle.onClose('servicebus', () => serviceBus.close());
   } else {
@@ -116,7 +118,11 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
     local.start();
     queue = local;
     spoolDepth = () => local.spoolDepth;
-    lifecycle.onDrain('archive', () => local.stop(config.shutdownDrainTimeoutMs));
+    lifecycle.onFlush('archive', async (budgetMs) => {
+      await local.stop(budgetMs);
+      // The spool is this queue: what is left is archived by the next replica on the same spool.
+      return { spoolLeft: (await spool.list().catch(() => [])).map((e) => e.name) };
+    });
   }
 
   const keys = new RedisKeys(config);
@@ -136,9 +142,18 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
 
   deps.readiness.push({
     name: 'cosmos',
+    // Readiness means "can take a new call": a Cosmos outage does not stop that (jobs wait in the
+    // queue and the spool), so it reports 'degraded', never a failure.
     async check() {
-      await containers.transcripts.read();
-      return 'ok';
+      let timer: NodeJS.Timeout | undefined;
+      const slow = new Promise<'degraded'>((resolve) => (timer = setTimeout(() => resolve('degraded'), 1500)));
+      try {
+        return await Promise.race([containers.transcripts.read().then(() => 'ok' as const), slow]);
+      } catch {
+        return 'degraded';
+      } finally {
+        clearTimeout(timer);
+      }
     },
   });
   deps.routes.push(

@@ -11,7 +11,9 @@ import { MemorySessionStore, MemoryTtsCache } from '../adapters/memory/memory-se
 import { MemoryAffinityStore } from '../adapters/memory/memory-affinity.js';
 import { redisReadiness, type RedisClient } from '../adapters/redis/redis-client.js';
 import { createAcsVerifier, createCallAutomationClient, createConversationClients, createRedisClient } from './clients.js';
-import { createRedisState } from './redis-wiring.js';
+import { createRedisState, type RedisState } from './redis-wiring.js';
+import { collectHeld, ownerReassert } from './owner-reassert.js';
+import { counter } from '../metrics.js';
 import { buildServer, type UpgradeHandler } from '../server/app.js';
 import { Lifecycle } from '../server/lifecycle.js';
 import { CallRegistry } from '../domain/live-call.js';
@@ -94,10 +96,15 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   const clock = opts.clock ?? systemClock;
   const registry = createRegistry({ defaultMetrics: opts.defaultMetrics ?? true, labels: { worker: config.workerId } });
   const lifecycle = new Lifecycle({ drainTimeoutMs: config.shutdownDrainTimeoutMs }, log);
+  const leaseEvents = counter(registry, 'voice_owner_leases_total', 'Owner lease events of this replica', ['event']);
   const readiness: ReadinessCheck[] = [];
   const routes: FastifyPluginAsync[] = [];
   const upgrades = new Map<string, UpgradeHandler>();
   const calls = new CallRegistry();
+  // Late-bound: the Redis tier is built before the lease keeper and the edge it reports to.
+  let leasesRef: LeaseKeeper | null = null;
+  let reassert: ((callIds: string[]) => Promise<void>) | null = null;
+  let redisState: RedisState | null = null;
 
   let redis: RedisClient | null = null;
   let state: StateAdapters;
@@ -109,11 +116,25 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     lifecycle.onClose('redis', async () => {
       await client.quit().catch(() => client.disconnect());
     });
-    const redisState = createRedisState({ client, registry, log: log.child({ component: 'redis-state' }), clock }, config);
-    state = redisState.state;
-    limiter = new RedisRateLimiter({ scripts: redisState.scripts, keys: redisState.keys }, config.ttl);
-    readiness.push(...redisState.readiness);
-    lifecycle.onClose('redis-state', () => redisState.close());
+    const rs = createRedisState(
+      {
+        client,
+        registry,
+        log: log.child({ component: 'redis-state' }),
+        clock,
+        isLocal: (callId) => calls.get(callId) !== undefined,
+        fenceOf: (callId) => leasesRef?.fenceOf(callId) ?? 0,
+        // Redis is back (maybe empty): renew now and write back every live call's state.
+        onReconnect: () => void leasesRef?.resync(),
+      },
+      config,
+    );
+    redisState = rs;
+    state = rs.state;
+    calls.onRemove((call) => rs.localSessions.forget(call.callId));
+    limiter = new RedisRateLimiter({ scripts: rs.scripts, keys: rs.keys }, config.ttl);
+    readiness.push(...rs.readiness);
+    lifecycle.onClose('redis-state', () => rs.close());
   } else {
     state = memoryState(config, clock);
   }
@@ -123,14 +144,20 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     {
       affinity: state.affinity,
       onLost: (callId) => {
+        leaseEvents.inc({ event: 'lost' });
         log.warn({ callId }, 'owner lease lost to another replica');
-        // Another replica holds the call now: stop driving it here without hanging up.
-        edgeRef?.supervisor.get(callId)?.abandon('lease lost');
+        // Another replica holds the call now (higher fence): hand it over, without hanging up.
+        edgeRef?.supervisor.get(callId)?.handOver('lease lost to a newer owner');
+      },
+      onReasserted: (callIds) => {
+        leaseEvents.inc({ event: 'reasserted' }, callIds.length);
+        void reassert?.(callIds);
       },
     },
     { workerId: config.workerId, leaseSeconds: config.ttl.lease },
     log.child({ component: 'leases' }),
   );
+  leasesRef = leases;
   leases.start();
   lifecycle.onClose('leases', () => leases.stop());
 
@@ -169,6 +196,22 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     ),
   });
   edgeRef = edge;
+  if (redisState) {
+    const rs = redisState;
+    const deliver = (_call: LiveCall, env: CallbackEnvelope) => void edge.dispatchLocal(env);
+    reassert = ownerReassert(
+      { calls, leases, sessions: rs.localSessions, conversations: rs.outbox, restorer: rs.restorer, router: state.router, deliver, registry, log: log.child({ component: 'owner' }) },
+      { workerId: config.workerId, audioFormat: config.media.audioFormat },
+    );
+    // The event channel is subscribed again (after a reconnect): collect what was held meanwhile.
+    rs.onResubscribed(() => {
+      for (const call of calls.values()) void collectHeld({ calls, router: state.router, deliver, log }, call.callId);
+    });
+    // A call taken over here (its socket moved): keep its auth state and conversation in memory.
+    edge.onResumed(async (call, conversation) => {
+      await Promise.all([rs.localSessions.adopt(call.callId), conversation ? rs.outbox.adopt(conversation) : undefined]);
+    });
+  }
   const conversation = wireConversation(
     { ...state, registry, log, clock, clients: createConversationClients(config) },
     config,
@@ -191,7 +234,13 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
 
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
-    { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000, apiToken: config.apiToken },
+    {
+      bodyLimitBytes: 512 * 1024,
+      readinessTimeoutMs: 2000,
+      apiToken: config.apiToken,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      maxConnections: config.http.maxConnections,
+    },
   );
   lifecycle.onClose('http', async () => {
     await app.close();

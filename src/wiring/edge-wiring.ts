@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import { CallSupervisor, type FinalizeHook } from '../domain/call-lifecycle.js';
 import type { CallRegistry, LiveCall } from '../domain/live-call.js';
+import type { ConversationState } from '../domain/conversation.js';
 import type { AffinityStore, CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../metrics.js';
@@ -22,7 +23,7 @@ export interface EdgeDeps {
   readonly registry: Registry;
   readonly lifecycle: Lifecycle;
   readonly calls: CallRegistry;
-  readonly leases: { drop(callId: string): Promise<void> };
+  readonly leases: { drop(callId: string): Promise<void>; forget?(callId: string): void };
   readonly sessions: SessionStore;
   readonly conversations: ConversationStore;
   readonly router: EventRouter;
@@ -54,6 +55,15 @@ export interface Edge {
   dispatch(env: CallbackEnvelope): Promise<DispatchOutcome>;
   /** Applies an event to a local call only (held events replayed by the media path). False when not local. */
   dispatchLocal(env: CallbackEnvelope): boolean;
+  /** Registers a step run when a call answered elsewhere is resumed here (with its stored conversation). */
+  onResumed(hook: (call: LiveCall, conversation: ConversationState | null) => Promise<void> | void): void;
+}
+
+/** The next free turn seq of a stored conversation (turns ever stored, or the highest seq kept). */
+export function nextSeqOf(state: ConversationState): number {
+  let top = state.turnCount;
+  for (const t of state.history) if (t.seq > top) top = t.seq;
+  return top + 1;
 }
 
 export function wireEdge(deps: EdgeDeps): Edge {
@@ -61,6 +71,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
   const edgeLog = log.child({ component: 'acs-edge' });
   const metrics = edgeMetrics(deps.registry, deps.calls);
   const incomingHooks: IncomingHook[] = [];
+  const resumedHooks: ((call: LiveCall, conversation: ConversationState | null) => Promise<void> | void)[] = [];
 
   const supervisor = new CallSupervisor(
     {
@@ -81,6 +92,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
         finalizerFailed: () => metrics.finalizerFailures.inc(),
         hangUpFailed: () => metrics.hangUpFailures.inc(),
         late: (type) => metrics.callbacks.inc({ type, outcome: 'late' }),
+        released: (kind) => metrics.ended.inc({ outcome: kind }),
       },
     },
     {
@@ -132,8 +144,15 @@ export function wireEdge(deps: EdgeDeps): Edge {
       audioFormat: config.media.audioFormat,
       channels: config.media.channels,
       transcriptionLocale: config.media.transcriptionLocale,
+      transcribe: config.acs.cognitiveServicesEndpoint !== undefined,
     },
   );
+  if (!config.eventGridWebhookKey) {
+    edgeLog.warn('EVENTGRID_WEBHOOK_KEY is not set: /api/incoming-call accepts unauthenticated deliveries (development only)');
+  }
+  if (!config.acs.cognitiveServicesEndpoint) {
+    edgeLog.warn('ACS_COGNITIVE_SERVICES_ENDPOINT is not set: transcription is not requested (ACS answers TranscriptionFailed 8522 without it); callers are heard through DTMF only');
+  }
 
   deps.routes.push(
     incomingCallRoutes(
@@ -147,21 +166,50 @@ export function wireEdge(deps: EdgeDeps): Edge {
         now: deps.now,
         log: edgeLog,
       },
-      { workerId: config.workerId, maxAgeS: config.calls.incomingMaxAgeS, replyBudgetMs: config.calls.incomingReplyBudgetMs },
+      {
+        workerId: config.workerId,
+        maxAgeS: config.calls.incomingMaxAgeS,
+        replyBudgetMs: config.calls.incomingReplyBudgetMs,
+        webhookKey: config.eventGridWebhookKey,
+      },
     ),
     callbackRoutes({ sessions: deps.sessions, verifier, dispatch, metrics, workerId: config.workerId, log: edgeLog }),
   );
 
   deps.router
     .start((env) => {
-      if (dispatchLocal(env)) metrics.callbacks.inc({ type: env.type, outcome: 'delivered' });
-      else metrics.callbacks.inc({ type: env.type, outcome: 'undeliverable' });
+      if (dispatchLocal(env)) {
+        metrics.callbacks.inc({ type: env.type, outcome: 'delivered' });
+        return;
+      }
+      // Forwarded here but the call is not local (it moved on, or its socket has not arrived yet):
+      // park it for whoever owns the call, never drop it.
+      const hold = deps.router.hold?.bind(deps.router);
+      if (!hold) {
+        metrics.callbacks.inc({ type: env.type, outcome: 'undeliverable' });
+        return;
+      }
+      hold(env).then(
+        (outcome) => metrics.callbacks.inc({ type: env.type, outcome: outcome === 'held' ? 'held_again' : 'forwarded_again' }),
+        (err: unknown) => {
+          metrics.callbacks.inc({ type: env.type, outcome: 'undeliverable' });
+          edgeLog.warn({ err, callId: env.callId }, 'forwarded event for a call not held here could not be parked');
+        },
+      );
     })
     .catch((err: unknown) => edgeLog.error({ err }, 'event router did not start'));
 
   const authKeeper = keepAuthAlive({ sessions: deps.sessions, calls: deps.calls, log: edgeLog }, { ttlSeconds: config.ttl.auth });
   deps.lifecycle.onClose('auth-keeper', () => authKeeper.stop());
-  deps.lifecycle.onDrain('calls-finalizing', () => supervisor.settled());
+  // SIGTERM: live calls continue up to the drain deadline (less a margin to finalize them), then
+  // every call still live is ended as 'worker-shutdown' and its archive job enqueued.
+  const drainMs = config.shutdownDrainTimeoutMs;
+  const finalizeMarginMs = Math.min(5000, Math.floor(drainMs / 4));
+  deps.lifecycle.onDrain('calls', async () => {
+    const live = supervisor.size;
+    const ended = await supervisor.drain(Math.max(0, drainMs - finalizeMarginMs));
+    edgeLog.info({ live, endedAtDeadline: ended }, 'calls drained');
+  });
   deps.lifecycle.onClose('calls', () => supervisor.dispose());
   deps.lifecycle.onClose('event-router', () => deps.router.stop());
 
@@ -175,8 +223,29 @@ export function wireEdge(deps: EdgeDeps): Edge {
       if (local) return local;
       const snap = await deps.sessions.loadSession(callId);
       if (!snap) return null;
-      return supervisor.resume(snap, edgeLog)?.call ?? null;
+      // The snapshot's nextSeq may be stale (it is saved on phase changes): continue after the
+      // highest turn stored, so the resumed call neither greets again nor writes over earlier turns.
+      let conversation: ConversationState | null = null;
+      try {
+        conversation = await deps.conversations.getState(callId);
+      } catch (err) {
+        edgeLog.warn({ err, callId }, 'stored conversation unreadable on resume; continuing from the snapshot');
+      }
+      if (deps.calls.get(callId)) return deps.calls.get(callId) ?? null;
+      const nextSeq = Math.max(snap.nextSeq, conversation ? nextSeqOf(conversation) : 1);
+      const resumed = supervisor.resume({ ...snap, nextSeq }, edgeLog)?.call ?? null;
+      if (resumed) {
+        for (const hook of resumedHooks) {
+          try {
+            await hook(resumed, conversation);
+          } catch (err) {
+            resumed.log.warn({ err }, 'resume hook failed');
+          }
+        }
+      }
+      return resumed;
     },
+    onResumed: (hook) => void resumedHooks.push(hook),
     dispatch,
     dispatchLocal,
   };

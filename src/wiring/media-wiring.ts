@@ -48,6 +48,8 @@ export interface MediaPath {
 }
 
 export const MEDIA_PATH = '/ws/media';
+/** Real-time transcription: its own subscription and socket (call-answerer.ts gives ACS this URL). */
+export const TRANSCRIPTION_PATH = '/ws/transcription';
 
 const realClock: PlayoutClock = {
   now: () => performance.now(),
@@ -91,6 +93,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
         monotonic: () => performance.now(),
         wall: () => Date.now(),
         onBargeIn: (cause) => metrics.bargeIns.inc({ cause }),
+        onIgnoredParticipant: (kind) => metrics.ignoredParticipant.inc({ kind }),
       },
       {
         ringSeconds: config.media.ringSeconds,
@@ -103,19 +106,23 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     );
     sessions.set(call.callId, session);
     metrics.sessions.set(sessions.size);
-    call.events.on('ended', () => {
-      server.closeCall(call.callId, 1000, 'call ended');
+    const letGo = (reason: string) => {
+      server.closeCall(call.callId, 1000, reason);
       session.dispose();
       if (sessions.get(call.callId) === session) sessions.delete(call.callId);
       metrics.sessions.set(sessions.size);
-    });
+    };
+    call.events.on('ended', () => letGo('call ended'));
+    // Handed over to the replica that owns the call now: close this stale socket, free the session.
+    call.events.on('released', () => letGo('call moved to another replica'));
     return session;
   };
 
   const onAccepted = (call: LiveCall): void => {
     const callId = call.callId;
     if (!deps.leases.holds(callId)) {
-      deps.leases.hold(callId).catch((err: unknown) => mlog.warn({ err, callId }, 'could not take the owner lease'));
+      // On failure (Redis down) the keeper keeps the lease pending and takes it on a later renewal.
+      deps.leases.hold(callId).catch(() => undefined);
     }
     deps.router.takeHeld(callId).then(
       (held) => {
@@ -143,6 +150,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     { maxPayloadBytes: config.media.maxPayloadBytes, badScoreLimit: 32, maxPendingUpgrades: 1024 },
   );
   deps.upgrades.set(MEDIA_PATH, server.handle);
+  deps.upgrades.set(TRANSCRIPTION_PATH, server.handleTranscription);
 
   deps.lifecycle.onClose('media', () => {
     server.closeAll(ERR.SHUTDOWN.closeCode, 'worker shutting down');

@@ -2,10 +2,13 @@
 // the resilient conversation store (outbox + in-process mirror), worker heartbeat, event router,
 // readiness checks and metrics.
 //
-// Readiness while Redis is down: the `redis` check fails (503) so load balancers stop sending NEW
-// calls to this replica; live calls are not dropped (their sockets stay open, conversation writes go
-// to the outbox, reads come from memory). While the outbox still holds writes or replays them after
-// Redis returns, the `redis-outbox` check reports 'degraded' (200 with status degraded).
+// Readiness while Redis is down: the `redis` check reports 'degraded' (200): this replica still takes
+// new calls on its local ceiling (admission falls back to MAX_CONCURRENT_CALLS), live calls go on from
+// memory (auth state and snapshots in the resilient session store, conversation writes in the outbox).
+// While the outbox holds writes or replays them, `redis-outbox` reports 'degraded' too.
+//
+// The owner re-asserts: when Redis comes back (the client's 'ready' event) the lease keeper renews at
+// once, and every lease found gone is taken back and the call's state written back (owner-restore).
 import type { Config } from '../config.js';
 import type { AffinityStore, Clock, ConversationStore, EventRouter, ReadinessCheck, SessionStore, TtsCache } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +20,8 @@ import type { RedisClient } from '../adapters/redis/redis-client.js';
 import { RedisConversationStore } from '../adapters/redis/redis-conversation-store.js';
 import { RedisEventRouter } from '../adapters/redis/redis-event-router.js';
 import { RedisSessionStore, RedisTtsCache } from '../adapters/redis/redis-session-store.js';
+import { ResilientSessionStore } from '../adapters/redis/resilient-session-store.js';
+import { RedisOwnerRestore } from '../adapters/redis/owner-restore.js';
 import { ResilientConversationStore } from '../adapters/redis/resilient-conversation-store.js';
 import { ResilientTtsCache } from '../adapters/redis/resilient-tts-cache.js';
 import { RedisScripts } from '../adapters/redis/scripts.js';
@@ -39,6 +44,12 @@ export interface RedisState {
   readonly scripts: RedisScripts;
   readonly workers: WorkerRegistry;
   readonly outbox: ResilientConversationStore;
+  /** The session store with this replica's calls kept in memory (the same object as state.sessions). */
+  readonly localSessions: ResilientSessionStore;
+  /** Writes back the state of calls whose Redis copy was lost. */
+  readonly restorer: RedisOwnerRestore;
+  /** Runs when the event channel is subscribed again after a reconnect. */
+  onResubscribed(fn: () => void): void;
   readonly readiness: readonly ReadinessCheck[];
   /** Stops timers and the subscriber, flushes what the outbox can within `flushMs`; keeps the client open. */
   close(flushMs?: number): Promise<void>;
@@ -49,6 +60,12 @@ export interface RedisStateDeps {
   readonly registry: Registry;
   readonly log: Logger;
   readonly clock: Clock;
+  /** True for a call this replica holds (its auth state and snapshot are kept in memory). */
+  readonly isLocal?: (callId: string) => boolean;
+  /** The fence this replica holds a call under (0 = none): conversation writes are fenced by it. */
+  readonly fenceOf?: (callId: string) => number;
+  /** Runs each time the connection becomes ready again (after the first): the owner re-asserts. */
+  readonly onReconnect?: () => void;
 }
 
 export function createRedisState(deps: RedisStateDeps, config: Config): RedisState {
@@ -63,7 +80,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
   });
   const routed = counter(registry, 'voice_events_routed_total', 'Callback events routed between replicas', ['outcome']);
 
-  const primary = new RedisConversationStore({ scripts, keys }, { ttl, historyMaxTurns: config.state.historyMaxTurns });
+  const primary = new RedisConversationStore({ scripts, keys, ...(deps.fenceOf ? { fenceOf: deps.fenceOf } : {}) }, { ttl, historyMaxTurns: config.state.historyMaxTurns });
   // The mirror only has to cover live calls (each writes at least every few seconds or ends), so its
   // entries expire after MIRROR_IDLE_S without a write instead of the full Redis TTLs.
   const mirrorTtl = { ...ttl, context: Math.min(ttl.context, MIRROR_IDLE_S), history: Math.min(ttl.history, MIRROR_IDLE_S) };
@@ -73,8 +90,18 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
     { outboxMax: config.state.outboxMax, replayIntervalMs: 1000 },
     log.child({ component: 'redis-outbox' }),
   );
-  const onReady = () => void outbox.replayNow();
+  let readies = client.status === 'ready' ? 1 : 0;
+  const onReady = () => {
+    if (readies++ > 0) deps.onReconnect?.();
+    void outbox.replayNow();
+  };
   client.on('ready', onReady);
+  const localSessions = new ResilientSessionStore(
+    { primary: new RedisSessionStore({ client, scripts, keys }, ttl), isLocal: deps.isLocal ?? (() => false), clock, registry },
+    { claimTtlS: ttl.dedup },
+    log.child({ component: 'sessions' }),
+  );
+  const restorer = new RedisOwnerRestore({ client, scripts, keys }, { ttl, historyMaxTurns: config.state.historyMaxTurns, batchSize: 50 });
 
   const workers = new WorkerRegistry({ client, keys }, { workerId: config.workerId, ttl }, log.child({ component: 'workers' }));
   workers.start().catch((err: unknown) => log.warn({ err }, 'first worker heartbeat failed; the timer retries'));
@@ -87,7 +114,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
   return {
     state: {
       conversations: outbox,
-      sessions: new RedisSessionStore({ client, scripts, keys }, ttl),
+      sessions: localSessions,
       ttsCache: new ResilientTtsCache({ inner: new RedisTtsCache({ client, keys }, ttl), isUp, registry }),
       affinity: new RedisAffinityStore({ client, scripts, keys }, ttl),
       router,
@@ -97,6 +124,9 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
     scripts,
     workers,
     outbox,
+    localSessions,
+    restorer,
+    onResubscribed: (fn) => router.onResubscribed(fn),
     readiness: [outbox.readiness()],
     async close(flushMs = 2000) {
       client.off('ready', onReady);

@@ -40,9 +40,21 @@ describe('archive pipeline (Service Bus → Cosmos)', () => {
     delete job.id;
     delete job.archivedAt;
     delete job.contentHash;
-    await rig.sb.createSender(QUEUE).sendMessages({ messageId: callId, body: Buffer.from(JSON.stringify(job)), applicationProperties: { 'job-version': 1 } });
+    // Another messageId: past the queue's duplicate detection (window elapsed, or a resend), the archiver itself must be idempotent.
+    await rig.sb.createSender(QUEUE).sendMessages({ messageId: `${callId}-resent`, body: Buffer.from(JSON.stringify(job)), applicationProperties: { 'job-version': 1 } });
     await waitFor(async () => (await rig.writes('unchanged')) > unchangedBefore, 10_000, 'redelivery handled');
     expect(await rig.store.getTranscript(callId)).toEqual(before);
+  });
+
+  it('the queue drops a repeat of a job by messageId (Service Bus duplicate detection)', async () => {
+    const { callId } = await rig.endCall(2);
+    await waitFor(async () => (await rig.store.getTranscript(callId)) !== null, 10_000, 'first archive');
+    const dropped = rig.peer.duplicatesDropped;
+    const completed = rig.peer.completed(QUEUE);
+    await rig.sb.createSender(QUEUE).sendMessages({ messageId: callId, body: Buffer.from('{}'), applicationProperties: { 'job-version': 1 } });
+    await waitFor(() => rig.peer.duplicatesDropped > dropped, 5_000, 'repeat dropped');
+    expect(rig.peer.depth(QUEUE)).toBe(0);
+    expect(rig.peer.completed(QUEUE)).toBe(completed);
   });
 
   it('round-trips a 2 MB transcript intact (gzip + claim check)', async () => {

@@ -18,6 +18,8 @@ describe('e2e: Redis keys after simulated calls', () => {
   let report: SimReport;
   const duringCalls = new Set<string>();
   let scans = 0;
+  /** Scans that ran while a call's turns were stored and its lease held (before the way out re-expires them). */
+  let scansWithTurns = 0;
 
   beforeAll(async () => {
     e = await startE2E();
@@ -28,8 +30,11 @@ describe('e2e: Redis keys after simulated calls', () => {
     let running = true;
     const scanning = (async () => {
       while (running) {
+        const live = await keysUnder(testRedisUrl(), appName);
+        const withTurns = live.some((k) => k.endsWith(':history')) && live.some((k) => k.endsWith(':owner'));
         for (const k of await keysWithoutTtl(testRedisUrl(), appName)) duringCalls.add(k);
         scans++;
+        if (withTurns) scansWithTurns++;
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
@@ -54,6 +59,7 @@ describe('e2e: Redis keys after simulated calls', () => {
   it('leaves no key without a TTL, during or after the calls', async () => {
     const appName = e.worker.config.appName;
     expect(scans).toBeGreaterThan(0);
+    expect(scansWithTurns).toBeGreaterThan(0);
     expect([...duringCalls]).toEqual([]);
     expect(await keysUnder(testRedisUrl(), appName)).not.toEqual([]);
     expect(await keysWithoutTtl(testRedisUrl(), appName)).toEqual([]);

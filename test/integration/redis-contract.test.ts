@@ -58,8 +58,10 @@ describe('redis cluster', () => {
     const c = cluster;
     const { impl, cleanup } = await makeRedisBundle(testConfig({ STATE_BACKEND: 'redis', REDIS_CLUSTER_NODES: c.nodesEnv }));
     try {
-      await runWholeCall(impl, 'cluster-ttl-call', async () => {
-        expect((await keysUnder(c.nodes, impl.config.appName)).length).toBeGreaterThanOrEqual(10);
+      await runWholeCall(impl, 'cluster-ttl-call', async (stage) => {
+        const keys = await keysUnder(c.nodes, impl.config.appName);
+        expect(keys.length).toBeGreaterThanOrEqual(10);
+        if (stage === 'turns') for (const part of [':context', ':history', ':meta']) expect(keys.some((k) => k.endsWith(part))).toBe(true);
         expect(await keysWithoutTtl(c.nodes, impl.config.appName)).toEqual([]);
       });
       expect(await keysWithoutTtl(c.nodes, impl.config.appName)).toEqual([]);
@@ -79,7 +81,7 @@ describe('redis cluster', () => {
       await conversations.getState('warm');
       const rt = countRoundTrips(impl.redis!.client);
       let before = rt.count;
-      expect(await affinity.renewAll(leases)).toEqual([]);
+      expect(await affinity.renewAll(leases)).toEqual({ lost: [], reasserted: [] });
       expect(rt.count - before).toBe(cluster.nodes.length);
       before = rt.count;
       await conversations.appendTurn('c', { seq: 1, speaker: 'user', text: 'x', at: 1 });

@@ -18,9 +18,10 @@ describe('TTL on every key', () => {
 
   it('a whole call through the ports leaves no key without a TTL', async () => {
     const s = bundle.impl;
-    await runWholeCall(s, 'ttl-call-1', async () => {
+    await runWholeCall(s, 'ttl-call-1', async (stage) => {
       const midCall = await keysUnder(testRedisUrl(), s.config.appName);
-      for (const part of [':owner', ':pending', ':slots']) expect(midCall.some((k) => k.endsWith(part))).toBe(true);
+      const parts = stage === 'owner' ? [':owner', ':pending', ':slots'] : [':owner', ':context', ':history', ':meta', ':audio', ':auth', ':session', ':fence'];
+      for (const part of parts) expect(midCall.some((k) => k.endsWith(part))).toBe(true);
       expect(await keysWithoutTtl(testRedisUrl(), s.config.appName)).toEqual([]);
     });
     const written = await keysUnder(testRedisUrl(), s.config.appName);

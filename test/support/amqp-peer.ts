@@ -51,6 +51,8 @@ interface QueueState {
   readonly dead: StoredMessage[];
   readonly senders: Set<Sender>;
   completed: number;
+  /** Duplicate detection: messageId → when it stops counting as a repeat (epoch ms). */
+  readonly seen: Map<string, number>;
 }
 
 export interface AmqpPeerOptions {
@@ -59,6 +61,12 @@ export interface AmqpPeerOptions {
   readonly maxMessageSize?: number;
   readonly lockDurationMs?: number;
   readonly maxDeliveryCount?: number;
+  /**
+   * Duplicate detection window (ms; 0 = off). Like a Service Bus queue created with
+   * requiresDuplicateDetection: a message whose messageId was sent within the window is accepted
+   * and dropped (default 10 minutes, the Service Bus default duplicateDetectionHistoryTimeWindow).
+   */
+  readonly duplicateDetectionMs?: number;
 }
 
 export class AmqpPeer {
@@ -67,8 +75,11 @@ export class AmqpPeer {
   readonly maxMessageSize: number;
   readonly lockDurationMs: number;
   readonly maxDeliveryCount: number;
+  readonly duplicateDetectionMs: number;
   /** put-token requests refused for a bad signature. */
   cbsRejected = 0;
+  /** Messages accepted and dropped because their messageId was seen within the window. */
+  duplicatesDropped = 0;
   /** Transfers received from senders (a batch counts once). */
   transfersIn = 0;
   readonly #queues = new Map<string, QueueState>();
@@ -85,6 +96,7 @@ export class AmqpPeer {
     this.maxMessageSize = opts.maxMessageSize ?? 262_144;
     this.lockDurationMs = opts.lockDurationMs ?? 30_000;
     this.maxDeliveryCount = opts.maxDeliveryCount ?? 10;
+    this.duplicateDetectionMs = opts.duplicateDetectionMs ?? 600_000;
   }
 
   static async start(opts: AmqpPeerOptions = {}): Promise<AmqpPeer> {
@@ -156,6 +168,11 @@ export class AmqpPeer {
     return n;
   }
 
+  /** Messages waiting in a queue (not yet delivered or settled), oldest first. */
+  ready(queue: string): readonly StoredMessage[] {
+    return this.#queue(queue).ready;
+  }
+
   completed(queue: string): number {
     return this.#queue(queue).completed;
   }
@@ -168,7 +185,7 @@ export class AmqpPeer {
     const key = name.toLowerCase();
     let q = this.#queues.get(key);
     if (!q) {
-      q = { name: key, ready: [], dead: [], senders: new Set(), completed: 0 };
+      q = { name: key, ready: [], dead: [], senders: new Set(), completed: 0, seen: new Map() };
       this.#queues.set(key, q);
     }
     return q;
@@ -263,6 +280,17 @@ export class AmqpPeer {
   #enqueue(q: QueueState, m: Message): void {
     const message = { ...m } as Message & { delivery_count?: number; message_annotations?: Record<string, unknown> };
     if (message.message_id === undefined) message.message_id = randomBytes(16).toString('hex');
+    const id = String(message.message_id);
+    if (this.duplicateDetectionMs > 0) {
+      const now = Date.now();
+      const until = q.seen.get(id);
+      if (until !== undefined && until > now) {
+        this.duplicatesDropped++;
+        return;
+      }
+      q.seen.set(id, now + this.duplicateDetectionMs);
+      if (q.seen.size > 100_000) for (const [k, t] of q.seen) if (t <= now) q.seen.delete(k);
+    }
     q.ready.push({ seq: ++this.#seq, message, messageId: String(message.message_id), deliveryCount: 0, enqueuedAt: new Date() });
   }
 

@@ -31,10 +31,11 @@ export function stateContract(get: () => StateBundle): void {
 
   it('conversation: turns are stored once per seq and read back in seq order', async () => {
     const { conversations } = get();
-    expect(await conversations.appendTurn('c1', turn(1))).toEqual({ stored: true, turnCount: 1 });
-    expect(await conversations.appendTurn('c1', turn(3))).toEqual({ stored: true, turnCount: 2 });
-    expect(await conversations.appendTurn('c1', turn(2))).toEqual({ stored: true, turnCount: 3 });
-    expect(await conversations.appendTurn('c1', turn(2, 'replayed'))).toEqual({ stored: false, turnCount: 3 });
+    expect(await conversations.appendTurn('c1', turn(1))).toEqual({ stored: true, turnCount: 1, seq: 1 });
+    expect(await conversations.appendTurn('c1', turn(3))).toEqual({ stored: true, turnCount: 2, seq: 3 });
+    expect(await conversations.appendTurn('c1', turn(2))).toEqual({ stored: true, turnCount: 3, seq: 2 });
+    // The same turn again (an outbox replay, a retried write) is stored once.
+    expect(await conversations.appendTurn('c1', turn(2))).toMatchObject({ stored: false, turnCount: 3 });
     const s = await conversations.getState('c1');
     expect(s.history.map((t) => t.seq)).toEqual([1, 2, 3]);
     expect(s.history[1]).toEqual(turn(2));
@@ -49,7 +50,7 @@ export function stateContract(get: () => StateBundle): void {
     const s = await conversations.getState('cap');
     expect(s.history.map((t) => t.seq)).toEqual(Array.from({ length: max }, (_, i) => i + 4));
     expect(s.turnCount).toBe(max + 3);
-    expect(await conversations.appendTurn('cap', turn(1))).toEqual({ stored: false, turnCount: max + 3 });
+    expect(await conversations.appendTurn('cap', turn(1))).toMatchObject({ stored: false, turnCount: max + 3 });
   });
 
   it('conversation: context patches merge, null deletes a field, values keep their JSON shape', async () => {
@@ -109,7 +110,7 @@ export function stateContract(get: () => StateBundle): void {
     const second = await affinity.acquire('a1', 'w-2');
     expect(second.fence).toBeGreaterThan(first.fence);
     expect(await affinity.ownerOf('a1')).toBe('w-2');
-    expect(await affinity.renewAll([first, second])).toEqual(['a1']);
+    expect(await affinity.renewAll([first, second])).toEqual({ lost: ['a1'], reasserted: [] });
     const err = await affinity.release(first).then(() => null, (e: unknown) => e);
     expect(isVoiceError(err, 'STALE_FENCE')).toBe(true);
     expect(await affinity.ownerOf('a1')).toBe('w-2');
@@ -121,8 +122,8 @@ export function stateContract(get: () => StateBundle): void {
     const { affinity } = get();
     const leases = await Promise.all(Array.from({ length: 40 }, (_, i) => affinity.acquire(`many-${i}`, 'w-1')));
     await affinity.acquire('many-7', 'w-2');
-    expect(await affinity.renewAll(leases)).toEqual(['many-7']);
-    expect(await affinity.renewAll([])).toEqual([]);
+    expect(await affinity.renewAll(leases)).toEqual({ lost: ['many-7'], reasserted: [] });
+    expect(await affinity.renewAll([])).toEqual({ lost: [], reasserted: [] });
   });
 
   it('affinity: an unrenewed lease expires, and the next owner still gets a higher fence', async () => {
@@ -130,8 +131,35 @@ export function stateContract(get: () => StateBundle): void {
     const l = await affinity.acquire('exp', 'w-1');
     await get().pass(config.ttl.lease);
     expect(await affinity.ownerOf('exp')).toBeNull();
-    expect(await affinity.renewAll([l])).toEqual(['exp']);
     expect((await affinity.acquire('exp', 'w-2')).fence).toBeGreaterThan(l.fence);
+    // A newer fence was issued: the old holder's renewal means "lost", not "take it back".
+    expect(await affinity.renewAll([l])).toEqual({ lost: ['exp'], reasserted: [] });
+  });
+
+  it('affinity: a lease gone without a newer fence is re-asserted by its holder under the same fence', async () => {
+    const { affinity, config } = get();
+    const l = await affinity.acquire('gone', 'w-1');
+    await get().pass(config.ttl.lease);
+    expect(await affinity.ownerOf('gone')).toBeNull();
+    expect(await affinity.renewAll([l])).toEqual({ lost: [], reasserted: ['gone'] });
+    expect(await affinity.ownerOf('gone')).toBe('w-1');
+    expect(await affinity.renewAll([l])).toEqual({ lost: [], reasserted: [] });
+    // The next owner still gets a higher fence, and the old holder then counts it lost.
+    const next = await affinity.acquire('gone', 'w-2');
+    expect(next.fence).toBeGreaterThan(l.fence);
+    expect(await affinity.renewAll([l])).toEqual({ lost: ['gone'], reasserted: [] });
+  });
+
+  it('conversation: a different turn under a seq already stored goes after the highest one; a replay is stored once', async () => {
+    const { conversations } = get();
+    for (let seq = 1; seq <= 3; seq++) await conversations.appendTurn('reseq', { seq, speaker: 'user', text: `t${seq}`, at: seq });
+    // A writer resumed from a stale snapshot sends seq 2 again, with new content.
+    const moved = await conversations.appendTurn('reseq', { seq: 2, speaker: 'user', text: 'after resume', at: 10 });
+    expect(moved).toMatchObject({ stored: true, turnCount: 4, seq: 4 });
+    const replay = await conversations.appendTurn('reseq', { seq: 3, speaker: 'user', text: 't3', at: 3 });
+    expect(replay).toMatchObject({ stored: false, turnCount: 4 });
+    const state = await conversations.getState('reseq');
+    expect(state.history.map((t) => [t.seq, t.text])).toEqual([[1, 't1'], [2, 't2'], [3, 't3'], [4, 'after resume']]);
   });
 
   it('router: events for a call without an owner are held, oldest first, and taken once', async () => {

@@ -4,8 +4,13 @@ import { expect } from 'vitest';
 import { RedisConcurrencySlots, RedisRateLimiter } from '../../src/adapters/redis/redis-admission.js';
 import type { StateBundle } from './state-subjects.js';
 
-/** Runs the call; `midCall` runs while the lease, held events and slot exist. */
-export async function runWholeCall(s: StateBundle, callId: string, midCall: () => Promise<void>): Promise<void> {
+/**
+ * Runs the call. `midCall('owner')` runs while the lease, held events and slot exist;
+ * `midCall('turns')` runs after every turn, context and TTS write and before anything of the call's
+ * end (the summary script shortens the conversation TTLs, a release deletes the lease): a scan there
+ * sees the keys as the call left them, not as the way out re-expired them.
+ */
+export async function runWholeCall(s: StateBundle, callId: string, midCall: (stage: 'owner' | 'turns') => Promise<void>): Promise<void> {
   const { wired } = s.redis!;
   await s.router.start(() => undefined);
   // admission
@@ -22,7 +27,7 @@ export async function runWholeCall(s: StateBundle, callId: string, midCall: () =
   expect(await s.sessions.claim('event', 'e-0', s.config.workerId)).toBe(true);
   // media connects: owner
   const lease = await s.affinity.acquire(callId, s.config.workerId);
-  await midCall();
+  await midCall('owner');
   expect(await s.router.takeHeld(callId)).toHaveLength(1);
   expect(await s.router.forward({ callId, id: 'e-1', type: 'PlayCompleted', data: {}, time: null })).toBe('forwarded');
   // turns
@@ -34,7 +39,8 @@ export async function runWholeCall(s: StateBundle, callId: string, midCall: () =
     await s.ttsCache.get(`hash-${seq}`);
   }
   await s.conversations.updateContext(callId, { step: null });
-  expect(await s.affinity.renewAll([lease])).toEqual([]);
+  expect(await s.affinity.renewAll([lease])).toEqual({ lost: [], reasserted: [] });
+  await midCall('turns');
   // end
   await s.sessions.putSummary(callId, { callId, outcome: 'completed', startedAt: 1, endedAt: 2, durationMs: 1, turnCount: 6, bargeIns: 0, archived: true });
   await s.sessions.putTranscript(callId, { version: 1, id: callId, callId, callConnectionId: null, correlationId: null, caller: 'a', callee: 'b', startedAt: 1, endedAt: 2, outcome: 'completed', turns: [], bargeIns: [], dtmf: [], counters: {}, archivedAt: 3 });

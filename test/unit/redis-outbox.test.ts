@@ -60,9 +60,9 @@ describe('resilient conversation store', () => {
     const { primary, store, setUp } = make();
     await store.appendTurn('c', turn(1));
     setUp(false);
-    expect(await store.appendTurn('c', turn(2))).toEqual({ stored: true, turnCount: 2 });
+    expect(await store.appendTurn('c', turn(2))).toMatchObject({ stored: true, turnCount: 2 });
     await store.updateContext('c', { step: 'x' });
-    expect(await store.appendTurn('c', turn(3))).toEqual({ stored: true, turnCount: 3 });
+    expect(await store.appendTurn('c', turn(3))).toMatchObject({ stored: true, turnCount: 3 });
     expect((await store.getState('c')).history.map((t) => t.seq)).toEqual([1, 2, 3]);
     expect(store.depth).toBe(3);
     expect(await store.readiness().check()).toBe('degraded');

@@ -5,6 +5,8 @@
 import { Agent } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
+import { guardPartitionKeys } from './partition-key-guard.js';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { generate } from 'selfsigned';
 
@@ -34,6 +36,10 @@ export async function startEmbeddedCosmos(opts: { port?: number; host?: string }
     ],
   } as Parameters<typeof generate>[1]);
   const server = createHttpsServer({ cert: pems.cert, key: pems.private, keepAlive: true } as never) as Server;
+  // Partition keys as real Cosmos DB enforces them (the package ignores them): see partition-key-guard.ts.
+  const [inner] = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', guardPartitionKeys(inner as RequestListener));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // exclusive: in a `serve --processes N` worker a plain listen(0) would share one port (and one

@@ -1,6 +1,6 @@
 // In-process AffinityStore: fenced owner leases with TTL, for a single replica and tests.
 import { voiceError } from '../../domain/errors.js';
-import type { AffinityStore, Clock, Lease } from '../../domain/ports.js';
+import type { AffinityStore, Clock, Lease, RenewResult } from '../../domain/ports.js';
 import { TtlMap } from './ttl-map.js';
 
 export class MemoryAffinityStore implements AffinityStore {
@@ -18,14 +18,21 @@ export class MemoryAffinityStore implements AffinityStore {
     return { callId, owner, fence };
   }
 
-  async renewAll(leases: readonly Lease[]): Promise<string[]> {
+  async renewAll(leases: readonly Lease[]): Promise<RenewResult> {
     const lost: string[] = [];
+    const reasserted: string[] = [];
     for (const l of leases) {
       const cur = this.#owners.get(l.callId);
       if (cur && cur.fence === l.fence) this.#owners.touch(l.callId, this.leaseSeconds);
-      else lost.push(l.callId);
+      else if (cur || (this.#fences.get(l.callId) ?? 0) > l.fence) lost.push(l.callId);
+      else {
+        // Gone (expired) and no newer fence issued: the holder takes it back (same as renew-lease-2.lua).
+        this.#fences.set(l.callId, Math.max(l.fence, this.#fences.get(l.callId) ?? 0));
+        this.#owners.set(l.callId, { owner: l.owner, fence: l.fence }, this.leaseSeconds);
+        reasserted.push(l.callId);
+      }
     }
-    return lost;
+    return { lost, reasserted };
   }
 
   async release(lease: Lease): Promise<void> {

@@ -11,6 +11,8 @@ interface History {
   count: number;
   /** Highest seq trimmed away: a replay at or below it is a duplicate. */
   floor: number;
+  /** Highest seq stored. */
+  top: number;
 }
 
 export class MemoryConversationStore implements ConversationStore {
@@ -44,17 +46,27 @@ export class MemoryConversationStore implements ConversationStore {
 
   async appendTurn(callId: string, turn: Turn): Promise<AppendResult> {
     if (!Number.isSafeInteger(turn.seq) || turn.seq < 1) throw voiceError('INVALID_PAYLOAD', `turn seq must be a positive integer, got ${String(turn.seq)}`);
-    const h = this.#history.get(callId) ?? { turns: [], count: 0, floor: 0 };
+    const h = this.#history.get(callId) ?? { turns: [], count: 0, floor: 0, top: 0 };
     let stored = false;
-    if (turn.seq > h.floor && !h.turns.some((t) => t.seq === turn.seq)) {
-      stored = true;
-      h.count++;
-      const last = h.turns[h.turns.length - 1];
-      h.turns.push({ ...turn });
-      if (last && last.seq > turn.seq) h.turns.sort((a, b) => a.seq - b.seq);
-      while (h.turns.length > this.cfg.historyMaxTurns) h.floor = Math.max(h.floor, (h.turns.shift() as Turn).seq);
+    let seq = turn.seq;
+    if (seq > h.floor) {
+      let same = h.turns.find((t) => t.seq === seq);
+      // The same turn again is a replay; another turn under a taken seq goes after the highest one.
+      if (same && JSON.stringify(same) !== JSON.stringify({ ...turn })) {
+        seq = Math.max(h.top, h.floor) + 1;
+        same = undefined;
+      }
+      if (!same) {
+        stored = true;
+        h.count++;
+        h.top = Math.max(h.top, seq);
+        const last = h.turns[h.turns.length - 1];
+        h.turns.push({ ...turn, seq });
+        if (last && last.seq > seq) h.turns.sort((a, b) => a.seq - b.seq);
+        while (h.turns.length > this.cfg.historyMaxTurns) h.floor = Math.max(h.floor, (h.turns.shift() as Turn).seq);
+      }
     }
     this.#history.set(callId, h, this.cfg.ttl.history);
-    return { stored, turnCount: h.count };
+    return { stored, turnCount: h.count, seq };
   }
 }

@@ -4,8 +4,10 @@
 import { voiceError } from '../../domain/errors.js';
 import { CONVERSATION_SCHEMA_VERSION, type ConversationState, type Turn } from '../../domain/conversation.js';
 
+/** Turn JSON with `seq` first: append-turn-3.lua rewrites the leading {"seq":N when it re-sequences a turn. */
 export function encodeTurn(turn: Turn): string {
-  return JSON.stringify(turn);
+  const { seq, ...rest } = turn;
+  return JSON.stringify({ seq, ...rest });
 }
 
 /** Context patch → script arguments: field, 's' + JSON to set, or 'd' to delete (null). */

@@ -1,8 +1,10 @@
 // AffinityStore over Redis: fenced owner leases. acquire INCRs the call's fence counter (which has
 // its own TTL) and sets the owner in one script; renewAll renews every lease of this replica in one
-// pipelined round trip per Cluster node; a stale owner cannot renew or release a newer owner's lease.
+// pipelined round trip per Cluster node and re-asserts a lease that is gone (Redis flushed, restarted
+// empty, failed over, or stalled past the TTL) unless a higher fence was issued since; a stale owner
+// cannot renew or release a newer owner's lease.
 import type { TtlPolicy } from '../../config.js';
-import type { AffinityStore, Lease } from '../../domain/ports.js';
+import type { AffinityStore, Lease, RenewResult } from '../../domain/ports.js';
 import { groupByNode } from './cluster-slots.js';
 import type { RedisClient } from './redis-client.js';
 import type { RedisKeys } from './keys.js';
@@ -36,17 +38,18 @@ export class RedisAffinityStore implements AffinityStore {
     return { callId, owner, fence: Number(fence) };
   }
 
-  async renewAll(leases: readonly Lease[]): Promise<string[]> {
-    if (leases.length === 0) return [];
+  async renewAll(leases: readonly Lease[]): Promise<RenewResult> {
+    if (leases.length === 0) return { lost: [], reasserted: [] };
     const k = this.deps.keys;
     const leaseTtl = ttlFor(this.ttl, 'callOwner');
     const fenceTtl = ttlFor(this.ttl, 'callFence');
     const groups = groupByNode(this.deps.client, leases, (l) => k.callOwner(l.callId));
     const lost: string[] = [];
+    const reasserted: string[] = [];
     await Promise.all(
       groups.map(async (group) => {
         const p = this.deps.client.pipeline();
-        for (const l of group) this.deps.scripts.queue(p, 'renewLease', [k.callOwner(l.callId), k.callFence(l.callId)], [l.fence, leaseTtl, fenceTtl]);
+        for (const l of group) this.deps.scripts.queue(p, 'renewLease', [k.callOwner(l.callId), k.callFence(l.callId)], [l.fence, leaseTtl, fenceTtl, l.owner]);
         let results: [Error | null, unknown][] | null;
         try {
           results = await p.exec();
@@ -56,11 +59,13 @@ export class RedisAffinityStore implements AffinityStore {
         if (!results) throw toBackendError(new Error('pipeline aborted'), 'renewAll');
         results.forEach(([err, code], i) => {
           if (err) throw toBackendError(err, 'renewAll');
-          if (Number(code) !== SCRIPT_CODE.OK) lost.push((group[i] as Lease).callId);
+          const callId = (group[i] as Lease).callId;
+          if (Number(code) === SCRIPT_CODE.REASSERTED) reasserted.push(callId);
+          else if (Number(code) !== SCRIPT_CODE.OK) lost.push(callId);
         });
       }),
     );
-    return lost;
+    return { lost, reasserted };
   }
 
   async release(lease: Lease): Promise<void> {

@@ -4,11 +4,14 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { ReadinessCheck } from '../../domain/ports.js';
 import type { Logger } from '../../logger.js';
+import type { RedisAuth } from '../../config.js';
 
 export type RedisClient = Redis | Cluster;
 
 export interface RedisClientConfig {
   readonly redisUrl: string;
+  /** Credentials beyond the URL's own: REDIS_PASSWORD, or Microsoft Entra ID (see redis-entra-auth.ts). */
+  readonly auth: RedisAuth;
   readonly clusterNodes: readonly { host: string; port: number }[];
   readonly commandTimeoutMs: number;
 }
@@ -47,17 +50,24 @@ export function waitForReady(client: RedisClient, timeoutMs: number): Promise<vo
 }
 
 /**
- * Fails (503 on /readyz) while the connection is down, so load balancers send new calls elsewhere.
- * Live calls on this replica are not dropped: their conversation writes go to the outbox and reads
- * come from memory (see redis-wiring.ts, whose `redis-outbox` check reports 'degraded' meanwhile).
+ * 'degraded' (200 on /readyz) while the connection is down or does not answer: readiness means
+ * "can take a new call", and this replica still can (admission falls back to its local ceiling,
+ * live calls go on from memory). The status and the metric voice_redis_up tell operators.
  */
 export function redisReadiness(client: RedisClient): ReadinessCheck {
   return {
     name: 'redis',
     async check() {
-      if (client.status !== 'ready') throw new Error(`redis ${client.status}`);
-      await client.ping();
-      return 'ok';
+      if (client.status !== 'ready') return 'degraded';
+      let timer: NodeJS.Timeout | undefined;
+      const slow = new Promise<'degraded'>((resolve) => (timer = setTimeout(() => resolve('degraded'), 1000)));
+      try {
+        return await Promise.race([client.ping().then(() => 'ok' as const), slow]);
+      } catch {
+        return 'degraded';
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

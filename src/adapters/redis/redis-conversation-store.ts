@@ -17,7 +17,12 @@ export interface RedisConversationConfig {
 
 export class RedisConversationStore implements ConversationStore {
   constructor(
-    private readonly deps: { scripts: RedisScripts; keys: RedisKeys },
+    private readonly deps: {
+      scripts: RedisScripts;
+      keys: RedisKeys;
+      /** The fence under which this replica holds a call (0 = none known: the append is not fenced). */
+      fenceOf?: (callId: string) => number;
+    },
     private readonly cfg: RedisConversationConfig,
   ) {}
 
@@ -53,14 +58,14 @@ export class RedisConversationStore implements ConversationStore {
     try {
       reply = await this.deps.scripts.run(
         'appendTurn',
-        [k.conversationHistory(callId), k.conversationMeta(callId)],
-        [turn.seq, encodeTurn(turn), this.cfg.historyMaxTurns, ttlFor(this.cfg.ttl, 'conversationHistory'), CONVERSATION_SCHEMA_VERSION],
+        [k.conversationHistory(callId), k.conversationMeta(callId), k.callOwner(callId)],
+        [turn.seq, encodeTurn(turn), this.cfg.historyMaxTurns, ttlFor(this.cfg.ttl, 'conversationHistory'), CONVERSATION_SCHEMA_VERSION, this.deps.fenceOf?.(callId) ?? 0],
       );
     } catch (err) {
       throw toBackendError(err, 'appendTurn');
     }
-    const [code, stored, count] = reply as [number, number, number];
+    const [code, stored, count, seq] = reply as [number, number, number, number];
     checkCode(code, `conversation ${callId}`);
-    return { stored: stored === 1, turnCount: Number(count) };
+    return { stored: stored === 1, turnCount: Number(count), seq: Number(seq) };
   }
 }

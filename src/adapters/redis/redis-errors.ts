@@ -4,6 +4,8 @@ import { isVoiceError, voiceError, type VoiceError } from '../../domain/errors.j
 
 export const SCRIPT_CODE = {
   OK: 0,
+  /** renewLease: the lease was gone and the holder took it back under its fence. */
+  REASSERTED: 1,
   STALE_FENCE: -1,
   SCHEMA_NEWER: -2,
   LEASE_GONE: -3,
@@ -17,6 +19,7 @@ export type ScriptCode = (typeof SCRIPT_CODE)[keyof typeof SCRIPT_CODE];
 export function scriptError(code: number, subject: string): VoiceError | null {
   switch (code) {
     case SCRIPT_CODE.OK:
+    case SCRIPT_CODE.REASSERTED:
       return null;
     case SCRIPT_CODE.STALE_FENCE:
       return voiceError('STALE_FENCE', `${subject}: held by a newer owner (stale fencing token)`);

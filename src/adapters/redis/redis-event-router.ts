@@ -40,6 +40,12 @@ export function parseEnvelope(raw: string): CallbackEnvelope | null {
 export class RedisEventRouter implements EventRouter {
   #sub: RedisClient | null = null;
   #retry: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
+  readonly #resubscribed: (() => void)[] = [];
+
+  /** Runs each time the subscriber connection is ready again after a reconnect (ioredis re-subscribes). */
+  onResubscribed(fn: () => void): void {
+    this.#resubscribed.push(fn);
+  }
 
   constructor(
     private readonly deps: { client: RedisClient; scripts: RedisScripts; keys: RedisKeys; workers: WorkerRegistry; onForwarded?: (outcome: 'forwarded' | 'held' | 'received' | 'dropped') => void },
@@ -58,6 +64,14 @@ export class RedisEventRouter implements EventRouter {
     const sub = this.deps.client.duplicate();
     this.#sub = sub;
     sub.on('error', (err: Error) => this.log.debug({ err }, 'event subscriber error'));
+    let subscribed = false;
+    sub.on('ready', () => {
+      if (!subscribed) return;
+      // Events forwarded while the channel was down were held (no live subscriber): collect them.
+      setImmediate(() => {
+        for (const fn of this.#resubscribed) fn();
+      });
+    });
     const channel = this.deps.keys.workerChannel(this.cfg.workerId);
     sub.on('message', (ch: string, msg: string) => {
       if (ch !== channel) return;
@@ -77,6 +91,7 @@ export class RedisEventRouter implements EventRouter {
     for (let attempt = 0, delayMs = 100; this.#sub === sub; attempt++, delayMs = Math.min(delayMs * 2, 2000)) {
       try {
         await sub.subscribe(channel);
+        subscribed = true;
         if (attempt > 0) this.log.info({ attempts: attempt + 1 }, 'event channel subscribed');
         return;
       } catch (err) {
@@ -114,6 +129,28 @@ export class RedisEventRouter implements EventRouter {
       return this.#done('forwarded');
     } catch (err) {
       throw toBackendError(err, 'forward');
+    }
+  }
+
+  /**
+   * Parks an event that reached this replica for a call it does not hold (it ended here, or moved on):
+   * held for the owner to collect, or published to an owner other than this replica.
+   */
+  async hold(env: CallbackEnvelope): Promise<'forwarded' | 'held'> {
+    const k = this.deps.keys;
+    const payload = JSON.stringify(env);
+    try {
+      const [code, held, owner] = (await this.deps.scripts.run(
+        'holdEvent',
+        [k.callPending(env.callId), k.callOwner(env.callId)],
+        [payload, this.cfg.maxHeldPerCall, ttlFor(this.cfg.ttl, 'callPending'), this.cfg.workerId],
+      )) as [number, number, string];
+      checkCode(code, `event ${env.id}`);
+      if (held === 1) return this.#done('held');
+      await this.#publish(owner, payload);
+      return this.#done('forwarded');
+    } catch (err) {
+      throw toBackendError(err, 'hold');
     }
   }
 

@@ -41,6 +41,20 @@ export class ResilientConversationStore implements ConversationStore {
     this.#fallbackReads = counter(deps.registry, 'voice_redis_fallback_reads_total', 'Conversation reads served from memory because Redis was unreachable');
   }
 
+  /** What this replica holds for a call (the in-process copy), for re-asserting it after Redis lost it. */
+  held(callId: string): Promise<ConversationState> {
+    return this.deps.mirror.getState(callId);
+  }
+
+  /**
+   * This replica took over a call: seed the in-process copy with what Redis holds, so the owner can
+   * write it back should Redis lose it later. Idempotent (turns by seq).
+   */
+  async adopt(state: ConversationState): Promise<void> {
+    if (Object.keys(state.context).length > 0) await this.deps.mirror.updateContext(state.callId, state.context);
+    for (const turn of state.history) await this.deps.mirror.appendTurn(state.callId, turn);
+  }
+
   /** Writes waiting across all calls. */
   get depth(): number {
     return this.#depth;

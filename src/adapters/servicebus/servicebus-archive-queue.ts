@@ -146,6 +146,29 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
     return this.deps.spool.depth;
   }
 
+  /**
+   * Shutdown: stops the background drain, then sends what the spool holds (oldest first) until it
+   * is empty, Service Bus refuses, or `budgetMs` passes; closes the sender. Returns the entries left
+   * on disk (a later replica on the same spool sends them).
+   */
+  async flush(budgetMs: number): Promise<string[]> {
+    this.#stop.abort();
+    this.#kick?.();
+    await this.#draining?.catch(() => undefined);
+    const until = Date.now() + budgetMs;
+    try {
+      for (const e of await this.deps.spool.list()) {
+        if (Date.now() >= until) break;
+        await this.#send(e.id, await this.deps.spool.read(e.name));
+        await this.deps.spool.remove(e.name);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err }, 'spool flush stopped: Service Bus did not take the rest');
+    }
+    await this.deps.sender.close().catch(() => undefined);
+    return (await this.deps.spool.list().catch(() => [])).map((e) => e.name);
+  }
+
   async stop(): Promise<void> {
     this.#stop.abort();
     this.#kick?.();
