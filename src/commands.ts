@@ -28,7 +28,8 @@ Starts the worker on PORT (default 8080). Endpoints:
 The archiver runs inside serve unless ARCHIVER_IN_SERVE=false.
 SIGTERM/SIGINT: stop taking calls, finish live work up to SHUTDOWN_DRAIN_TIMEOUT_MS, exit 0.
 --processes N: N worker processes share PORT, each a full replica with WORKER_ID <id>-p<i>
-  (default: the CPUs of the container; 1 with in-memory state). SIGTERM drains them all.
+  (default: the CPUs of the container in production, 1 in development or with in-memory state).
+  SIGTERM drains them all.
 All configuration is read from the environment; see .env.example.
 Production mode (APP_ENV other than dev/test/demo/bench, or VOICE_MODE=production) refuses every
 stand-in: Redis, Cosmos DB, Service Bus, ACS, ACS_RESOURCE_ID, EVENTGRID_WEBHOOK_KEY,

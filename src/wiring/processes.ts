@@ -61,11 +61,17 @@ function cgroupQuota(read: (path: string) => string): number | null {
 }
 
 /**
- * How many processes `serve` runs. `value` is the --processes flag (undefined: the container's CPUs).
+ * How many processes `serve` runs. `value` is the --processes flag; without it, production runs one
+ * process per CPU of the container, development (tests, local runs, the demo) one process.
  * In-memory state lives in one process, so a memory backend runs one process and refuses more.
  */
-export function resolveProcesses(value: string | undefined, stateBackend: 'redis' | 'memory', cpus: () => number = containerCpus): number {
-  if (value === undefined) return stateBackend === 'memory' ? 1 : cpus();
+export function resolveProcesses(
+  value: string | undefined,
+  stateBackend: 'redis' | 'memory',
+  mode: 'production' | 'development',
+  cpus: () => number = containerCpus,
+): number {
+  if (value === undefined) return stateBackend === 'memory' || mode === 'development' ? 1 : cpus();
   if (!/^[1-9]\d{0,2}$/.test(value)) throw new ConfigError([`--processes: expected a whole number from 1 to 999, got '${value}'`]);
   const n = Number(value);
   if (n > 1 && stateBackend === 'memory') {
@@ -180,11 +186,16 @@ export function runPrimary(cfg: ProcessesConfig, log: Logger): Promise<number> {
  */
 export function maybeRunPrimary(
   flag: string | undefined,
-  config: { readonly state: { readonly backend: 'redis' | 'memory' }; readonly archive: { readonly spoolDir: string }; readonly shutdownDrainTimeoutMs: number },
+  config: {
+    readonly mode: 'production' | 'development';
+    readonly state: { readonly backend: 'redis' | 'memory' };
+    readonly archive: { readonly spoolDir: string };
+    readonly shutdownDrainTimeoutMs: number;
+  },
   log: Logger,
 ): Promise<number> | null {
   if (isServeWorkerProcess()) return null;
-  const processes = resolveProcesses(flag, config.state.backend);
+  const processes = resolveProcesses(flag, config.state.backend, config.mode);
   if (processes === 1) return null;
   const base = process.env.WORKER_ID;
   return runPrimary(

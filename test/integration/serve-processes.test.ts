@@ -3,7 +3,7 @@
 // SIGKILL is replaced under a new WORKER_ID, and SIGTERM to the primary drains both and exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { get } from 'node:http';
+import { createServer, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,8 @@ describe('voice-worker serve --processes 2', () => {
         APP_ENV: 'test',
         WORKER_ID: base,
         SPOOL_DIR: join(tmpdir(), 'voice-worker-test', appName),
+        // Bounds the primary's wait: a worker still running 5 s + 15 s after SIGTERM is killed (exit 1).
+        SHUTDOWN_DRAIN_TIMEOUT_MS: '5000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -118,12 +120,43 @@ describe('voice-worker serve --processes 2', () => {
 
     // SIGTERM to the primary drains every worker; the primary exits 0 once both have stopped.
     child.kill('SIGTERM');
-    const [code, signal] = await exited;
+    const [code, signal] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`primary still running 40 s after SIGTERM:\n${out}`)), 40_000)),
+    ]);
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(out.match(/"msg":"draining"/g)?.length).toBe(2);
     expect(out.match(/"msg":"worker process stopped"/g)?.length).toBe(2);
     expect(alive(pids.get(`${base}-p1`)!)).toBe(false);
     expect(alive(replacement)).toBe(false);
     expect(await workerOf(port)).toBeNull();
+  });
+
+  it('gives up with exit code 1 when workers keep dying (here: the port is taken), instead of restarting forever', { timeout: 120_000 }, async () => {
+    const blocker = createServer();
+    let proc: ChildProcess | undefined;
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
+    try {
+      let out = '';
+      proc = spawn(process.execPath, ['--import', 'tsx/esm', 'src/cli.ts', 'serve', '--processes', '2'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', REDIS_URL: testRedisUrl(), APP_NAME: appName, APP_ENV: 'test', SPOOL_DIR: join(tmpdir(), 'voice-worker-test', appName) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const [code] = (await Promise.race([
+        once(proc, 'exit'),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`primary still running after 100 s:\n${out}`)), 100_000)),
+      ])) as [number | null];
+      expect(code).toBe(1);
+      expect(out).toContain('"msg":"worker process died too often; stopping every process"');
+      expect(out.match(/"msg":"worker process died; restarting"/g)?.length).toBe(5);
+    } finally {
+      // A primary still running here has failed the test; its workers exit when it dies.
+      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
   });
 });

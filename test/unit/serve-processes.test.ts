@@ -28,18 +28,20 @@ describe('containerCpus', () => {
 });
 
 describe('resolveProcesses', () => {
-  it('defaults to the container CPUs with Redis, and to one process with in-memory state', () => {
-    expect(resolveProcesses(undefined, 'redis', () => 4)).toBe(4);
-    expect(resolveProcesses(undefined, 'memory', () => 4)).toBe(1);
+  it('defaults to the container CPUs in production with Redis; to one process in development or with in-memory state', () => {
+    expect(resolveProcesses(undefined, 'redis', 'production', () => 4)).toBe(4);
+    expect(resolveProcesses(undefined, 'redis', 'development', () => 4)).toBe(1);
+    expect(resolveProcesses(undefined, 'memory', 'production', () => 4)).toBe(1);
   });
   it('takes the flag', () => {
-    expect(resolveProcesses('2', 'redis', () => 4)).toBe(2);
-    expect(resolveProcesses('1', 'memory', () => 4)).toBe(1);
+    expect(resolveProcesses('2', 'redis', 'development', () => 4)).toBe(2);
+    expect(resolveProcesses('3', 'redis', 'production', () => 4)).toBe(3);
+    expect(resolveProcesses('1', 'memory', 'production', () => 4)).toBe(1);
   });
   it('refuses a bad count, and more than one process on in-memory state, naming the flag', () => {
-    for (const bad of ['0', '-1', 'two', '1.5', '', '1000']) expect(() => resolveProcesses(bad, 'redis')).toThrow(/--processes: expected a whole number/);
-    expect(() => resolveProcesses('2', 'memory')).toThrow(ConfigError);
-    expect(() => resolveProcesses('2', 'memory')).toThrow(/--processes: 2 processes need shared state \(REDIS_URL/);
+    for (const bad of ['0', '-1', 'two', '1.5', '', '1000']) expect(() => resolveProcesses(bad, 'redis', 'production')).toThrow(/--processes: expected a whole number/);
+    expect(() => resolveProcesses('2', 'memory', 'development')).toThrow(ConfigError);
+    expect(() => resolveProcesses('2', 'memory', 'development')).toThrow(/--processes: 2 processes need shared state \(REDIS_URL/);
   });
 });
 
