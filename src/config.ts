@@ -165,6 +165,9 @@ const schema = z.object({
   TTL_RATE: ttl(2),
   TTL_ARCHIVED: ttl(600),
   HISTORY_MAX_TURNS: int(2, 10_000).optional().transform((v) => v ?? 200),
+  OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp']).optional().transform((v) => v ?? 'none'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(128).optional().transform((v) => v ?? 'voice-worker'),
 });
 
 type Raw = z.output<typeof schema>;
@@ -283,6 +286,12 @@ export interface Config {
     readonly incomingPerWindow: number;
   };
   readonly shutdownDrainTimeoutMs: number;
+  /** OpenTelemetry traces: off ('none') by default; 'otlp' exports over OTLP/HTTP. */
+  readonly telemetry: {
+    readonly exporter: 'none' | 'otlp';
+    readonly otlpEndpoint: string | undefined;
+    readonly serviceName: string;
+  };
   /** V8 allocation-site pretenuring (off by default: see v8-tuning.ts). */
   readonly v8Pretenuring: boolean;
   readonly responder: {
@@ -534,6 +543,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       incomingPerWindow: raw.INCOMING_CALLS_PER_WINDOW,
     },
     shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,
+    telemetry: {
+      exporter: raw.OTEL_TRACES_EXPORTER,
+      otlpEndpoint: raw.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      serviceName: raw.OTEL_SERVICE_NAME,
+    },
     v8Pretenuring: raw.V8_PRETENURING,
     responder: {
       kind: raw.RESPONDER,

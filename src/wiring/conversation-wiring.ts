@@ -36,6 +36,8 @@ export interface ConversationDeps {
   readonly log: DomainLogger;
   readonly clock: Clock;
   readonly clients: ConversationClients;
+  /** Per-call turn metrics (tracing wraps the shared ones). */
+  readonly callMetrics?: (call: LiveCall, shared: TurnMetrics) => TurnMetrics;
   /** Overrides for tests and the demo. */
   readonly responder?: Responder;
   readonly synthesizer?: Synthesizer | null;
@@ -143,7 +145,15 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
     attach(call, opts) {
       const pipeline = new TurnPipeline(
         call,
-        { conversations: deps.conversations, responder, synthesizer, callControl: opts.callControl, gate, clock: deps.clock, metrics },
+        {
+          conversations: deps.conversations,
+          responder,
+          synthesizer,
+          callControl: opts.callControl,
+          gate,
+          clock: deps.clock,
+          metrics: deps.callMetrics ? deps.callMetrics(call, metrics) : metrics,
+        },
         { responderTimeoutMs: config.responder.timeoutMs, ...(config.tts.kind === 'acs' && config.tts.voice ? { voiceName: config.tts.voice } : {}) },
       ).start();
       for (const hook of pipelineHooks) hook(call, pipeline);
