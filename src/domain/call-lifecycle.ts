@@ -286,6 +286,8 @@ export class CallController {
     if (this.finalized) return;
     this.#clear('media');
     this.#clear('grace');
+    // A socket with AudioMetadata again: the interrupted stream is back, whatever the callback order.
+    this.#clear('mediaRecovery');
     if (this.call.phase === 'answering') {
       this.#clear('answer');
       this.machine.to('connected', 'media connected');

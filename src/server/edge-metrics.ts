@@ -20,6 +20,8 @@ export interface EdgeMetrics {
   readonly ended: Counter<'outcome'>;
   readonly finalizerFailures: Counter;
   readonly hangUpFailures: Counter;
+  /** MediaStreamingFailed / TranscriptionFailed / PlayFailed / RecognizeFailed and what was decided (wait, fatal, recovered, continue). */
+  readonly streamFailures: Counter<'type' | 'decision'>;
 }
 
 export function edgeMetrics(registry: Registry, calls: CallRegistry): EdgeMetrics {
@@ -40,5 +42,6 @@ export function edgeMetrics(registry: Registry, calls: CallRegistry): EdgeMetric
     ended: counter(registry, 'voice_calls_ended_total', 'Finalized calls by outcome', ['outcome']),
     finalizerFailures: counter(registry, 'voice_call_finalizer_failures_total', 'Finalizer hooks that threw'),
     hangUpFailures: counter(registry, 'voice_call_hangup_failures_total', 'Hang-up requests that failed'),
+    streamFailures: counter(registry, 'voice_call_stream_failures_total', 'Media/transcription/play/recognize failures by type and decision', ['type', 'decision']),
   };
 }

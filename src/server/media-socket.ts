@@ -6,7 +6,8 @@
 // reconnecting); a socket of the other kind never does. Whatever kind of message arrives on whichever
 // socket is handled; outbound audio goes to the audio socket (or to a transcription socket that turns
 // out to carry the audio, when no audio socket is open). Only the audio socket's closing starts the
-// media reconnect grace. Both are authenticated in the upgrade handler before anything is
+// media reconnect grace, and only the audio socket takes the call's ownership (lease): transcription
+// that lands on a replica other than the owner is not forwarded to it yet. Both are authenticated in the upgrade handler before anything is
 // accepted (ACS JWT + per-call secret; refused with HTTP 401 and no socket). Each message is parsed
 // once: AudioData in the exact ACS shape is read straight from the received bytes (audio-data-scan),
 // everything else through the general parser; audio is base64-decoded into one process-wide scratch
@@ -146,7 +147,9 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
     });
     open[kind].set(call.callId, conn);
     deps.metrics.accepted.inc();
-    deps.onAccepted(call);
+    // The audio socket's replica owns the call; a transcription socket never takes the lease from it
+    // (it may land on another replica behind the ingress; see media-socket's header).
+    if (kind === 'audio') deps.onAccepted(call);
   };
 
   const all = (): MediaConnection[] => [...open.audio.values(), ...open.transcription.values()];
@@ -227,6 +230,7 @@ class MediaConnection {
     if (this.#carriesAudio || !this.links.promote(this)) return;
     this.#carriesAudio = true;
     this.session.attach(this.#sink);
+    this.deps.onAccepted(this.session.call);
   }
 
   /** A newer socket for the same call took over. */

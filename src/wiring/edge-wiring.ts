@@ -92,6 +92,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
         finalizerFailed: () => metrics.finalizerFailures.inc(),
         hangUpFailed: () => metrics.hangUpFailures.inc(),
         late: (type) => metrics.callbacks.inc({ type, outcome: 'late' }),
+        streamFailure: (type, decision) => metrics.streamFailures.inc({ type, decision }),
         released: (kind) => metrics.ended.inc({ outcome: kind }),
       },
     },

@@ -68,7 +68,10 @@ describe('e2e: media path (barge-in, reconnect)', () => {
     const id = workerCallId(reconnect);
     // One call on the worker from answer to hang-up, finalized once; no second call from the reconnect.
     expect(finalized.size).toBe(2);
-    expect(await counterTotal(e.worker, 'voice_media_upgrades_total')).toBe(3);
+    // Three audio sockets (one per call, one more on reconnect) and as many transcription sockets:
+    // real-time transcription is its own subscription with its own transportUrl.
+    expect(reconnect.transcriptionConnections).toBe(2);
+    expect(await counterTotal(e.worker, 'voice_media_upgrades_total')).toBe(6);
     expect(await counterTotal(e.worker, 'voice_incoming_calls_total', { result: 'accepted' })).toBe(2);
     expect(finalized.get(id)).toEqual(['caller-hangup']);
     const { history } = await e.worker.state.conversations.getState(id);

@@ -247,7 +247,7 @@ describe('two workers on one Redis behind one simulated ACS', () => {
         }
         const validation = req.headers['aeg-event-type'] === 'SubscriptionValidation';
         const targets = validation ? [aUrl] : [aUrl, b.url];
-        Promise.all(targets.map((t) => fetch(`${t}/api/incoming-call`, { method: 'POST', headers, body }))).then(
+        Promise.all(targets.map((t) => fetch(`${t}/api/incoming-call${new URL(req.url ?? '/', 'http://x').search}`, { method: 'POST', headers, body }))).then(
           async (replies) => {
             if (!validation) statuses.push(...replies.map((r) => r.status));
             const first = replies[0] as Response;

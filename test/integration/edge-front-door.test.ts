@@ -114,3 +114,59 @@ describe('slow request bodies (HTTP_REQUEST_TIMEOUT_MS)', () => {
     expect(h.worker.app.server.maxConnections).toBe(h.worker.config.calls.maxConcurrent * 2 + 1024);
   });
 });
+
+// ACS tokens ("How to secure webhook endpoints and websocket connections"): issuer
+// https://acscallautomation.communication.azure.com, audience = the resource id, short lifetime. A token
+// from any other issuer, or expired, is refused on callbacks and on the media/transcription upgrade.
+describe('ACS tokens from the wrong issuer or expired', () => {
+  let h: EdgeHarness;
+  beforeAll(async () => {
+    h = await startEdgeHarness({ ACS_COGNITIVE_SERVICES_ENDPOINT: 'https://voice-ai.cognitiveservices.azure.com/' });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const upgrade = async (url: string, token: string): Promise<number> => {
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    ws.on('error', () => undefined);
+    return new Promise<number>((resolve) => {
+      ws.once('open', () => (ws.close(), resolve(101)));
+      ws.once('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0));
+    });
+  };
+
+  it('refuses a callback signed by the right key but a wrong issuer (401)', async () => {
+    const call = await answerOne(h);
+    const event = [
+      {
+        id: 'cb-1',
+        source: `calling/callConnections/${call.callConnectionId}`,
+        type: 'Microsoft.Communication.CallConnected',
+        data: { callConnectionId: call.callConnectionId, serverCallId: 's', correlationId: 'c' },
+        time: new Date().toISOString(),
+        specversion: '1.0',
+        datacontenttype: 'application/json',
+        subject: `calling/callConnections/${call.callConnectionId}`,
+      },
+    ];
+    const res = await postJson(call.callbackUrl, event, { authorization: `Bearer ${await h.jwks.token({ issuer: 'https://attacker.example' })}` });
+    expect(res.status).toBe(401);
+    expect(h.worker.calls.get(call.callId)?.phase).toBe('answering');
+  });
+
+  it('refuses media and transcription upgrades with a wrong-issuer or an expired token (401), accepts a valid one', async () => {
+    const call = await answerOne(h);
+    const answer = h.acs.answers.find((a) => a.callConnectionId === call.callConnectionId);
+    const media = String(answer?.body.mediaStreamingOptions['transportUrl']);
+    const transcription = String(answer?.body.transcriptionOptions?.['transportUrl']);
+    const wrongIssuer = await h.jwks.token({ issuer: 'https://attacker.example' });
+    const expired = await h.jwks.token({ expiresAt: Math.floor(Date.now() / 1000) - 3600 });
+    for (const url of [media, transcription]) {
+      expect(await upgrade(url, wrongIssuer)).toBe(401);
+      expect(await upgrade(url, expired)).toBe(401);
+    }
+    expect(await upgrade(media, await h.jwks.token())).toBe(101);
+  });
+});
