@@ -174,7 +174,17 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
         }) : new UnconfiguredCallControl());
   if (!acsClient && !opts.callControl) log.warn('ACS is not configured: incoming calls cannot be answered');
   // One verifier (one JWKS cache) for callbacks and media upgrades alike.
-  const verifier = createAcsVerifier(config);
+  const jwksFailures = counter(registry, 'voice_acs_jwks_refresh_failures_total', 'ACS JWKS refreshes that failed', ['served']);
+  const verifier = createAcsVerifier(config, {
+    onStale: (ageMs, err) => {
+      jwksFailures.inc({ served: 'last-good' });
+      log.warn({ err, ageMs }, 'ACS JWKS refresh failed; serving the last good keys');
+    },
+    onUnavailable: (err) => {
+      jwksFailures.inc({ served: 'none' });
+      log.error({ err }, 'ACS JWKS unavailable and no recent keys: ACS tokens cannot be verified');
+    },
+  });
   const edge = wireEdge({
     config,
     log,
