@@ -242,6 +242,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     await loadCallerProfile({ profiles: archive.profiles, conversations: state.conversations, sessions: state.sessions }, call.callId, caller.rawId);
   });
 
+  // Readiness means "can take a new call": not when this replica is at its ceiling.
+  readiness.push({
+    name: 'capacity',
+    check: async () => {
+      if (calls.size >= config.calls.maxConcurrent) throw new Error(`at capacity (${calls.size} calls)`);
+      return 'ok';
+    },
+  });
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
     { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000, apiToken: config.apiToken },
