@@ -108,7 +108,7 @@ describe('owner re-asserts and hands over (private redis-server)', () => {
     // Redis is down: a callback of this live call is verified against the secret held in memory.
     const down = await postCallback(urlOf(w), call);
     expect(down.status).toBe(200);
-    await sleep(2_000);
+    await sleep(Number(process.env.FAULT_TEST_OUTAGE_MS ?? 2_000));
     await redis.start();
     // Back, empty: the owner took its lease back and wrote back what it holds.
     await eventually(async () => ((await probe.get(keys.callOwner(callId)).catch(() => null))?.endsWith(`:${w.config.workerId}`) ? true : undefined), 10_000);
