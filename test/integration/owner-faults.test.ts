@@ -157,6 +157,21 @@ describe('owner re-asserts and hands over (private redis-server)', () => {
     await run;
   });
 
+  it('Redis down: a new call is admitted on the local ceiling and answered, never refused with 503', async () => {
+    const w = await worker({ MAX_CONCURRENT_CALLS: '5', INCOMING_CALLS_PER_WINDOW: '100' });
+    await redis.stop();
+    try {
+      const { call, run } = await place(urlOf(w), 'silence', 3);
+      const report = await run;
+      expect(report.failuresByCause).toEqual({});
+      expect(call.answers).toBe(1);
+      expect(call.callbacks.filter((c) => c.status !== 200)).toEqual([]);
+      expect(await w.registry.metrics()).toMatch(/voice_admission_total\{[^}]*result="admitted_local_fallback"[^}]*\} 1/);
+    } finally {
+      await redis.start();
+    }
+  });
+
   describe('a call whose media socket moves to another replica', () => {
     let balancer: TcpBalancer;
     afterAll(async () => {
