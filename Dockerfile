@@ -1,16 +1,19 @@
 # syntax=docker/dockerfile:1
 # Build stage: full dependencies, compile TypeScript to dist/.
-FROM node:22-bookworm-slim AS build
+# Node 20: the major CI and the test suite run on (.github/workflows/ci.yml, .ci/run). Moving to 22
+# means moving CI, this image and package.json engines together.
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+# The local stand-ins (@vercel/cosmosdb-server, selfsigned, rhea) are devDependencies: pruned here.
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies only, non-root.
-FROM node:22-bookworm-slim AS runtime
+FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=8080 \
     SPOOL_DIR=/var/spool/voice-worker

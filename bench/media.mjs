@@ -1,37 +1,52 @@
-// Media hot-path capacity: how many concurrent 16 kHz calls one worker process carries while inbound
-// handling p99 < 5 ms, event-loop delay p99 < 20 ms and playout lateness p99 < 5 ms hold for the
-// whole window, against a bare ws baseline (JSON.parse + base64 decode only) measured in the same run.
-// The load driver runs in its own process. `--quick`: ~10 s windows and a short ladder.
-//   npm run bench:media [-- --quick] [-- --ladder=100,500,1000] [-- --warmup=ms] [-- --play-every=4] [-- --targets=worker] [-- --phases=1|4]
+// Media hot-path capacity: how many concurrent 16 kHz calls the worker carries against a bare ws
+// baseline (JSON.parse + base64 decode only), both driven by the simulator's media streaming code in
+// a process of its own. A window FAILS when any of these holds (both targets, measured at the target):
+//   - the target's CPU is >= 90 % of one core (any one of its processes): a saturated process cannot pass;
+//   - more than 0.5 % of inbound frames arrive > 30 ms after the previous frame of their stream;
+//   - event-loop delay p99 > 20 ms;
+//   - playout lateness p99 > 5 ms (worker only: the baseline plays no audio, its jitter is null);
+//   - the driver did not deliver the load (> 0.5 % of its 20 ms periods skipped, a frame dropped) or a
+//     socket closed.
+// Each step runs WINDOWS windows per target (3 by default), alternating targets (B W B W ...), and
+// passes when at least 2 of 3 windows pass. Published per step: medians with min-max spread. Capacity
+// is the largest step passed with every step below it passed. The headline ratio is CPU per call,
+// baseline / worker, at the largest step BOTH pass (never at a step either failed). Handler time is the
+// target's synchronous 'message' work in ns (bench/lib/target-probe.mjs), reported, not a criterion.
+//   npm run bench:media [-- --quick] [-- --ladder=500,750,1000] [-- --windows=3] [-- --processes=1,2]
+//     [-- --warmup=ms] [-- --play-every=4] [-- --targets=baseline,worker] [-- --phases=1|4] [-- --out=/tmp/x]
+// `--processes=1,2`: the worker runs as 1 and as 2 processes on one port (node:cluster, as
+// `serve --processes N`); calls per box and per process are both reported.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { machine, outDir, spread, writeResult } from './lib/results.mjs';
+import { LIMITS, cpuRatio, stepPassed, windowFailures } from './lib/criteria.mjs';
 
+const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = process.argv.includes('--quick');
-const ladderArg = process.argv.find((a) => a.startsWith('--ladder='));
-const LADDER = ladderArg ? ladderArg.slice(9).split(',').map(Number) : quick ? [100, 250, 500, 1000] : [250, 500, 750, 1000, 1250, 1500, 2000, 2500];
-const WINDOW_MS = quick ? 10_000 : 60_000;
-const warmupArg = process.argv.find((a) => a.startsWith('--warmup='));
+const LADDER = arg('ladder') ? arg('ladder').split(',').map(Number) : quick ? [100, 250, 500, 1000] : [250, 500, 750, 1000, 1250, 1500, 2000];
+const WINDOW_MS = Number(arg('window') ?? (quick ? 10_000 : 60_000));
 // Steady state for the worker means every call's audio ring has wrapped once (MEDIA_RING_SECONDS, 2 s by
-// default): until then each new ring page is faulted in on the frame path. --warmup=3000 measures that.
-const WARMUP_MS = warmupArg ? Number(warmupArg.slice(9)) : quick ? 2_000 : 5_000;
-const playArg = process.argv.find((a) => a.startsWith('--play-every='));
+// default): until then each new ring page is faulted in on the frame path.
+const WARMUP_MS = Number(arg('warmup') ?? (quick ? 2_000 : 5_000));
 // One call in PLAY_EVERY plays agent audio continuously (0: none).
-const PLAY_EVERY = playArg ? Number(playArg.slice(13)) : 4;
-const targetsArg = process.argv.find((a) => a.startsWith('--targets='));
-// Which ladders to run (both by default; the ratio needs both).
-const RUN = targetsArg ? targetsArg.slice(10).split(',') : ['baseline', 'worker'];
-const phasesArg = process.argv.find((a) => a.startsWith('--phases='));
+const PLAY_EVERY = Number(arg('play-every') ?? 4);
+const WINDOWS = Number(arg('windows') ?? 3);
+const NEED = Math.floor(WINDOWS / 2) + 1; // for the log; stepPassed decides
+const RUN = (arg('targets') ?? 'baseline,worker').split(',');
+const PROCESSES = (arg('processes') ?? '1').split(',').map(Number);
 // How the driver spreads its streams over the 20 ms period: 4 slots of 5 ms (the simulator's own
 // pattern, like calls that started at unrelated times) or 1 (every stream's frame in one burst).
-const PHASES = phasesArg ? Number(phasesArg.slice(9)) : 4;
-const LIMITS = { inboundP99Ms: 5, loopP99Ms: 20, jitterP99Ms: 5 };
+const PHASES = Number(arg('phases') ?? 4);
+const OUT = outDir();
 
-const TARGETS = {
+const FILES = {
   baseline: new URL('./lib/baseline-server.mjs', import.meta.url),
   worker: new URL('./lib/media-target.mjs', import.meta.url),
 };
+const TARGETS = [
+  ...(RUN.includes('baseline') ? [{ name: 'baseline', kind: 'baseline', processes: 1 }] : []),
+  ...(RUN.includes('worker') ? PROCESSES.map((p) => ({ name: p === 1 ? 'worker' : `worker@${p}`, kind: 'worker', processes: p })) : []),
+];
 
 function next(child, type) {
   return new Promise((resolve, reject) => {
@@ -46,11 +61,18 @@ function next(child, type) {
   });
 }
 
-async function step(target, n) {
+const round = (v, d = 2) => (v === null || v === undefined ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+/** One measured window of one target at n calls (fresh target and driver processes). */
+async function measureWindow(target, n) {
   const profile = process.env.BENCH_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // BENCH_NODE_FLAGS: extra node flags for the target (e.g. --trace-gc), the same for both targets.
   const extra = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [];
-  const server = fork(TARGETS[target], [], { execArgv: ['--expose-gc', ...profile, ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const server = fork(FILES[target.kind], [], {
+    execArgv: ['--expose-gc', ...profile, ...extra],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_PROCESSES: String(target.processes) },
+  });
   const driver = fork(new URL('./lib/media-driver.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, LOAD_PHASES: String(PHASES) } });
   try {
     const { port } = await next(server, 'listening');
@@ -64,111 +86,126 @@ async function step(target, n) {
     server.send({ type: 'window-end' });
     const w = await next(server, 'window');
     const { stats } = await next(driver, 'done');
-    const secs = WINDOW_MS / 1000;
-    // A driver that skipped more than 0.5 % of its 20 ms periods, or dropped frames, did not deliver the
-    // load: the step does not count.
+    const windowMs = WINDOW_MS;
     const periods = (WARMUP_MS + WINDOW_MS) / 20;
-    const driverOk = (stats.skippedTicks ?? 0) <= periods * 0.005 && (stats.dropped ?? 0) === 0;
-    const ok = w.inboundP99Ms < LIMITS.inboundP99Ms && w.loopP99Ms < LIMITS.loopP99Ms && w.jitterP99Ms < LIMITS.jitterP99Ms && stats.closed === 0 && driverOk;
+    const pct = (ms) => (ms / windowMs) * 100;
+    const processCpuPct = w.processCpuMs.map(pct);
+    const maxProcessCpuPct = Math.max(...processCpuPct);
+    const fails = windowFailures(w, stats, { windowMs, periods });
+    const driverOk = !fails.some((f) => f.startsWith('driver short'));
     return {
-      target,
+      target: target.name,
+      processes: target.processes,
       n,
-      ok,
-      driverOk,
-      inboundP99Ms: round(w.inboundP99Ms),
+      ok: fails.length === 0,
+      fails,
+      cpuPctPerCall: round((pct(w.cpuMs) / n), 4),
+      cpuPctTotal: round(pct(w.cpuMs), 1),
+      maxProcessCpuPct: round(maxProcessCpuPct, 1),
+      processCpuPct: processCpuPct.map((v) => round(v, 1)),
+      primaryCpuPct: w.primaryCpuMs === undefined ? null : round(pct(w.primaryCpuMs), 1),
+      // Kernel share of that CPU (loopback TCP send and receive are paid here).
+      sysPctTotal: round(pct(w.sysMs), 1),
+      lateArrivalPct: round(w.lateArrivalPct, 3),
+      lateArrivals: w.lateArrivals,
+      arrivals: w.arrivals,
       loopP99Ms: round(w.loopP99Ms),
       jitterP99Ms: round(w.jitterP99Ms),
-      cpuPctPerCall: round((w.cpuMs / (secs * 1000) / n) * 100, 4),
-      cpuPctTotal: round((w.cpuMs / (secs * 1000)) * 100, 1),
-      // Kernel share of that CPU (loopback TCP send and receive are paid here).
-      sysPctTotal: round((w.sysMs / (secs * 1000)) * 100, 1),
+      handlerP50Ms: round(w.handlerP50Ms, 4),
+      handlerP99Ms: round(w.handlerP99Ms, 4),
       rssKbPerCall: round(w.rssDelta / n / 1024, 1),
       heapKbPerCall: round(w.heapDelta / n / 1024, 1),
+      driverOk,
       driverMaxLagMs: round(stats.maxLagMs),
-      driverLateTicks: stats.lateTicks,
       driverSkippedTicks: stats.skippedTicks ?? 0,
       driverDropped: stats.dropped ?? 0,
       framesSent: stats.sent,
       outboundFrames: stats.audioIn,
       stopAudio: stats.stopIn,
       socketsClosed: stats.closed,
-      worker: target === 'worker' ? { sockets: w.sockets, sessions: w.sessions, bargeIns: w.bargeIns, gaps: w.gaps, lateFrames: w.late } : undefined,
+      worker: target.kind === 'worker' ? { sockets: w.sockets, sessions: w.sessions, bargeIns: w.bargeIns, gaps: w.gaps, lateFrames: w.late } : undefined,
     };
   } finally {
     driver.kill();
     server.send?.({ type: 'exit' });
-    await Promise.race([once(server, 'exit'), new Promise((r) => setTimeout(r, 3000))]);
-    if (server.exitCode === null) server.kill();
+    await Promise.race([once(server, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
+    if (server.exitCode === null) server.kill('SIGKILL');
   }
 }
 
-const round = (v, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
-
-async function ladder(target) {
-  const rows = [];
-  let capacity = 0;
-  for (const n of LADDER) {
-    let row = await step(target, n);
-    rows.push(row);
-    print(row);
-    if (!row.ok) {
-      // The machine may be shared: one retry per step, both attempts reported.
-      row = { ...(await step(target, n)), retry: true };
-      rows.push(row);
-      print(row);
-    }
-    if (!row.ok) break;
-    capacity = n;
-  }
-  return { rows, capacity, topOfLadder: capacity === LADDER.at(-1) };
-}
-
-function print(r) {
+function print(r, k) {
   console.log(
-    [r.target.padEnd(8), String(r.n).padStart(5), (r.ok ? ' ok ' : 'FAIL') + (r.retry ? ' (retry)' : '') + (r.driverOk ? '' : ' (driver short)'), `in p99 ${r.inboundP99Ms} ms`, `loop p99 ${r.loopP99Ms} ms`, `jitter p99 ${r.jitterP99Ms} ms`,
-      `cpu ${r.cpuPctTotal}% (sys ${r.sysPctTotal}%, ${r.cpuPctPerCall}%/call)`, `rss ${r.rssKbPerCall} KB/call`, `heap ${r.heapKbPerCall} KB/call`, `out ${r.outboundFrames}`, `stop ${r.stopAudio}`, `driver lag max ${r.driverMaxLagMs} ms, skipped ${r.driverSkippedTicks}`].join(' | '),
+    [r.target.padEnd(9), String(r.n).padStart(5), `w${k + 1}`, r.ok ? ' ok ' : 'FAIL', `cpu ${r.cpuPctTotal}% (max process ${r.maxProcessCpuPct}%, ${r.cpuPctPerCall}%/call)`, `late ${r.lateArrivalPct}%`,
+      `loop p99 ${r.loopP99Ms} ms`, `jitter p99 ${r.jitterP99Ms ?? '-'} ms`, `handler p99 ${r.handlerP99Ms} ms`, `rss ${r.rssKbPerCall} KB/call`, `skipped ${r.driverSkippedTicks}`, r.fails.join('; ')].join(' | '),
   );
 }
 
-console.log(`media bench: ${quick ? 'quick' : 'full'}, driver phases ${PHASES}, warmup ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s, ladder ${LADDER.join(',')}, ${cpus().length} cores, load ${loadavg().map((v) => v.toFixed(1)).join(' ')}, node ${process.version}`);
-const skipped = { rows: [], capacity: 0, topOfLadder: false };
-const baseline = RUN.includes('baseline') ? await ladder('baseline') : skipped;
-const worker = RUN.includes('worker') ? await ladder('worker') : skipped;
-const ratio = baseline.capacity > 0 ? round(worker.capacity / baseline.capacity, 2) : null;
-const at = worker.rows.filter((r) => r.ok).at(-1);
-// CPU-bound estimate (robust to a shared machine's scheduling noise): calls one core could carry at the
-// CPU cost per call, both measured at the largest step both targets ran (last attempt).
-const commonN = Math.min(baseline.rows.at(-1)?.n ?? 0, worker.rows.at(-1)?.n ?? 0);
-const cpuEstimate = (rows) => {
-  const r = rows.filter((x) => x.n === commonN).at(-1);
-  return r && r.cpuPctPerCall > 0 ? Math.floor(100 / r.cpuPctPerCall) : null;
-};
-const cpuBound = { atCalls: commonN, baseline: cpuEstimate(baseline.rows), worker: cpuEstimate(worker.rows) };
+const METRICS = ['cpuPctPerCall', 'cpuPctTotal', 'maxProcessCpuPct', 'lateArrivalPct', 'loopP99Ms', 'jitterP99Ms', 'handlerP50Ms', 'handlerP99Ms', 'rssKbPerCall', 'heapKbPerCall'];
+function summarizeStep(target, n, rows) {
+  const s = { target: target.name, processes: target.processes, n, windows: rows.length, windowsPassed: rows.filter((r) => r.ok).length, passed: stepPassed(rows, WINDOWS) };
+  for (const m of METRICS) s[m] = spread(rows.map((r) => r[m]));
+  return s;
+}
+
+const before = machine();
+console.log(`media bench: ${quick ? 'quick' : 'full'}, ${WINDOWS} windows per step (pass: ${NEED}), driver phases ${PHASES}, warmup ${WARMUP_MS / 1000} s, window ${WINDOW_MS / 1000} s, ladder ${LADDER.join(',')}, targets ${TARGETS.map((t) => t.name).join(',')}, ${before.cores} cores, load ${before.loadAverage.join(' ')}, node ${process.version}`);
+const rows = [];
+const steps = [];
+const capacity = Object.fromEntries(TARGETS.map((t) => [t.name, 0]));
+let active = [...TARGETS];
+for (const n of LADDER) {
+  if (active.length === 0) break;
+  const byTarget = new Map(active.map((t) => [t.name, []]));
+  for (let k = 0; k < WINDOWS; k++) {
+    // Alternate the order each window so neither target always runs first after a pause.
+    for (const t of k % 2 === 0 ? active : [...active].reverse()) {
+      const r = { ...(await measureWindow(t, n)), window: k + 1 };
+      rows.push(r);
+      byTarget.get(t.name).push(r);
+      print(r, k);
+    }
+  }
+  const failed = [];
+  for (const t of active) {
+    const s = summarizeStep(t, n, byTarget.get(t.name));
+    steps.push(s);
+    console.log(`  ${t.name} at ${n}: ${s.passed ? 'PASS' : 'FAIL'} (${s.windowsPassed}/${s.windows}), cpu/call median ${round(s.cpuPctPerCall?.median, 4)}% [${round(s.cpuPctPerCall?.min, 4)}-${round(s.cpuPctPerCall?.max, 4)}]`);
+    if (s.passed) capacity[t.name] = n;
+    else failed.push(t.name);
+  }
+  active = active.filter((t) => !failed.includes(t.name));
+}
+
+// Ratios only where both targets passed: the largest such step, CPU per call baseline / worker.
+const comparisons = TARGETS.filter((t) => t.kind === 'worker').map((t) => ({ worker: t.name, processes: t.processes, ...cpuRatio(steps, LADDER, t.name) }));
+const perBox = TARGETS.map((t) => ({ target: t.name, processes: t.processes, callsPerBox: capacity[t.name], callsPerProcess: Math.floor(capacity[t.name] / t.processes), topOfLadder: capacity[t.name] === LADDER.at(-1) }));
+const after = machine();
 const summary = {
-  mode: quick ? 'quick' : 'full',
-  date: new Date().toISOString(),
+  bench: 'media',
+  criteria: 'v2',
+  // Only a run with the full settings is 'full' (what bench:report publishes); shorter windows are 'custom'.
+  mode: quick ? 'quick' : WINDOW_MS === 60_000 && WINDOWS >= 3 && WARMUP_MS >= 5_000 ? 'full' : 'custom',
+  date: after.at,
   node: process.version,
-  cores: cpus().length,
-  loadAverageAtEnd: loadavg(),
+  cores: before.cores,
+  machineBefore: before,
+  machineAfter: after,
   windowMs: WINDOW_MS,
   warmupMs: WARMUP_MS,
+  windowsPerStep: WINDOWS,
+  windowsToPass: NEED,
   limits: LIMITS,
   driverPhases: PHASES,
+  playEvery: PLAY_EVERY,
   ladder: LADDER,
-  baselineCapacity: baseline.capacity,
-  workerCapacity: worker.capacity,
-  capacityRatio: ratio,
-  capped: { baseline: baseline.topOfLadder, worker: worker.topOfLadder },
-  cpuBoundCallsPerCore: cpuBound,
-  cpuBoundRatio: cpuBound.baseline && cpuBound.worker ? round(cpuBound.worker / cpuBound.baseline, 2) : null,
-  perCallAtCapacity: at ? { cpuPct: at.cpuPctPerCall, rssKb: at.rssKbPerCall, heapKb: at.heapKbPerCall } : null,
-  rows: [...baseline.rows, ...worker.rows],
+  capacity: perBox,
+  comparisons,
+  steps,
+  rows,
 };
 console.log('');
-console.log(`baseline capacity ${baseline.capacity}${baseline.topOfLadder ? '+' : ''} calls | worker capacity ${worker.capacity}${worker.topOfLadder ? '+' : ''} calls | ratio ${ratio ?? 'n/a'}`);
-console.log(`cpu-bound estimate at ${commonN} calls: baseline ${cpuBound.baseline} calls/core | worker ${cpuBound.worker} calls/core | ratio ${summary.cpuBoundRatio}`);
-if (at) console.log(`per call at ${at.n}: cpu ${at.cpuPctPerCall}% of a core, rss ${at.rssKbPerCall} KB, heap ${at.heapKbPerCall} KB`);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const file = new URL(`./results/media-${summary.date.slice(0, 10)}${quick ? '-quick' : ''}.json`, import.meta.url);
-writeFileSync(file, JSON.stringify(summary, null, 2));
-console.log(`wrote ${file.pathname}`);
+for (const c of perBox) console.log(`${c.target}: ${c.callsPerBox}${c.topOfLadder ? '+' : ''} calls per box, ${c.callsPerProcess} per process (${c.processes} process${c.processes > 1 ? 'es' : ''})`);
+for (const c of comparisons) console.log(c.commonStep === null ? `${c.worker}: no step both targets passed; no ratio` : `${c.worker} vs baseline at ${c.commonStep} calls (both passed): CPU per call ratio ${c.cpuPerCallRatio.median} [${c.cpuPerCallRatio.min}-${c.cpuPerCallRatio.max}] (goal >= 0.85)`);
+console.log(`load average before ${before.loadAverage.join(' ')}, after ${after.loadAverage.join(' ')}`);
+const file = writeResult(OUT, 'media', summary.mode === 'full' ? '' : `-${summary.mode}`, summary);
+console.log(`wrote ${file}`);

@@ -95,8 +95,19 @@ param openAiModelName string = 'gpt-4o-mini'
 @description('Azure OpenAI model version.')
 param openAiModelVersion string = '2024-07-18'
 
-@description('Deploy an Azure AI services (Speech) account: TTS=azure for the app, and the account ACS transcribes with (its identity gets Cognitive Services User).')
-param deploySpeech bool = false
+@description('Deploy an Azure AI services account (default): ACS transcribes the caller with it (ACS_COGNITIVE_SERVICES_ENDPOINT, required in production) and the app speaks with it (TTS=azure, Entra ID on its custom subdomain).')
+param deploySpeech bool = true
+
+@description('Redis authentication: entra (default, the managed identity; access keys disabled) or key (REDIS_PASSWORD from Key Vault).')
+@allowed([
+  'entra'
+  'key'
+])
+param redisAuth string = 'entra'
+
+@description('EVENTGRID_WEBHOOK_KEY: the ?key= of the IncomingCall subscription URL. The default is new on every deployment (the subscription and the app get the same value in one deployment); pass the current one (infra/deploy.sh reads it from Key Vault) to keep it.')
+@secure()
+param eventGridWebhookKey string = newGuid()
 
 @description('E-mail for Azure Monitor alerts on dead-letters, archive backlog, restarts, Cosmos 429s and Redis load; empty: no alerts.')
 param alertEmail string = ''
@@ -151,6 +162,8 @@ module redis 'modules/redis.bicep' = {
     location: location
     skuName: redisSku
     capacity: redisCapacity
+    entraOnly: redisAuth == 'entra'
+    appPrincipalId: identity.outputs.principalId
     tags: allTags
   }
 }
@@ -161,6 +174,8 @@ module keyVault 'modules/keyvault.bicep' = {
     name: names.keyVault
     location: location
     redisName: redis.outputs.name
+    redisAuth: redisAuth
+    eventGridWebhookKey: eventGridWebhookKey
     tags: allTags
   }
 }
@@ -225,6 +240,8 @@ module roles 'modules/roles.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     acsName: acs.outputs.name
     acsRoleDefinitionId: acsRoleDefinitionId
+    cosmosDatabaseName: cosmos.outputs.databaseName
+    serviceBusQueueName: serviceBus.outputs.queueName
     keyVaultName: keyVault.outputs.name
     acrName: deployAcr ? names.acr : ''
     openAiName: deployOpenAi ? names.openAi : ''
@@ -248,7 +265,11 @@ module app 'modules/containerapp.bicep' = if (deployApp) {
     registryServer: deployAcr ? '${names.acr}.azurecr.io' : ''
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
-    redisUrlSecretUri: keyVault.outputs.redisUrlSecretUri
+    redisHost: redis.outputs.hostName
+    redisAuth: redisAuth
+    identityPrincipalId: identity.outputs.principalId
+    redisPasswordSecretUri: keyVault.outputs.redisPasswordSecretUri
+    eventGridKeySecretUri: keyVault.outputs.eventGridKeySecretUri
     appName: appName
     appEnv: environmentName
     logLevel: logLevel
@@ -264,14 +285,15 @@ module app 'modules/containerapp.bicep' = if (deployApp) {
     shutdownDrainTimeoutMs: shutdownDrainTimeoutMs
     azureOpenAiEndpoint: deployOpenAi ? ai.outputs.openAiEndpoint : ''
     azureOpenAiDeployment: deployOpenAi ? ai.outputs.openAiDeploymentName : ''
-    azureSpeechRegion: deploySpeech ? ai.outputs.speechRegion : ''
+    azureSpeechEndpoint: deploySpeech ? ai.outputs.speechEndpoint : ''
     cognitiveServicesEndpoint: deploySpeech ? ai.outputs.speechEndpoint : ''
     cpu: cpu
     memory: memory
     minReplicas: minReplicas
     maxReplicas: maxReplicas
     concurrentRequestsPerReplica: callsPerReplica
-    tags: allTags
+    // azd deploy finds the app by this tag (azure.yaml service 'worker').
+    tags: union(allTags, { 'azd-service-name': 'worker' })
   }
   // Identity must hold AcrPull and Key Vault Secrets User before the first revision pulls and starts.
   dependsOn: [
@@ -286,7 +308,8 @@ module eventGrid 'modules/eventgrid.bicep' = if (deployApp && deployIncomingCall
   params: {
     systemTopicName: names.systemTopic
     acsId: acs.outputs.id
-    endpointUrl: '${publicBaseUrl}/api/incoming-call'
+    // Event Grid sends the key back on every delivery; the app refuses IncomingCall without it.
+    endpointUrl: '${publicBaseUrl}/api/incoming-call?key=${eventGridWebhookKey}'
     toPhoneNumbers: incomingCallPhoneNumbers
     tags: allTags
   }
@@ -338,3 +361,8 @@ output cognitiveServicesEndpoint string = deploySpeech ? ai.outputs.speechEndpoi
 output acrName string = deployAcr ? names.acr : ''
 @description('Login server of the container registry (empty without deployAcr).')
 output acrLoginServer string = deployAcr ? '${names.acr}.azurecr.io' : ''
+
+@description('For azd: the registry it pushes the image to (deployAcr must be true).')
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = deployAcr ? '${names.acr}.azurecr.io' : ''
+@description('For azd: the vault main.parameters.json reads the current EVENTGRID_WEBHOOK_KEY from (kept across provisions).')
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name

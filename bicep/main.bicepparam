@@ -38,7 +38,7 @@ param callsPerReplica = 50
 param alertEmail = readEnvironmentVariable('VOICE_ALERT_EMAIL', '')
 
 param deployOpenAi = false
-param deploySpeech = false
+param deploySpeech = true
 
 param tags = {
   app: 'voice-worker'

@@ -37,4 +37,20 @@ export function checkContainerApp(
 ): { problems: string[]; envNames: string[] };
 export function parseConfigSource(src: string): string[];
 export function loadConfigVariables(root: string): Promise<string[]>;
-export function checkBicep(options: { root: string; configVariables: readonly string[] }): CheckResult;
+export interface CheckTables {
+  readonly apiVersions: unknown;
+  readonly schema: unknown;
+  readonly roles: unknown;
+}
+export function loadTables(root: string): CheckTables;
+export function loadAppContainers(root: string): Record<string, string>;
+export function checkApiVersion(file: string, type: string, version: string, table: unknown): string[];
+export function checkSchemaBlocks(file: string, code: string, schema: unknown): string[];
+export function checkRoleGuids(file: string, code: string, roles: unknown): string[];
+export function checkContainerKeys(file: string, code: string, appContainers: Record<string, string>): string[];
+export function checkBicep(options: {
+  root: string;
+  configVariables: readonly string[];
+  tables?: CheckTables;
+  appContainers?: Record<string, string>;
+}): CheckResult;

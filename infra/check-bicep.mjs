@@ -223,7 +223,8 @@ export function findSecretProblems(file, text) {
     }
   }
   for (const [name, p] of parseParams(text)) {
-    if (p.secure && p.hasDefault && p.defaultText !== "''") {
+    // newGuid() is generated at deployment time (allowed only as a parameter default): no value in the template.
+    if (p.secure && p.hasDefault && p.defaultText !== "''" && p.defaultText !== 'newGuid()') {
       problems.push(`${file}: @secure() param ${name} has a default value`);
     }
   }
@@ -301,11 +302,82 @@ export function parseConfigSource(src) {
   return [...src.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*)\s*:/gm)].map((m) => m[1]);
 }
 
+/** The checked-in tables (infra/azure-*.json): API versions, property schema, built-in role GUIDs. */
+export function loadTables(root) {
+  const read = (name) => JSON.parse(readFileSync(join(root, 'infra', name), 'utf8'));
+  return { apiVersions: read('azure-api-versions.json'), schema: read('azure-schema.json'), roles: read('azure-builtin-roles.json') };
+}
+
+/** The containers and partition keys the app writes (ARCHIVE_CONTAINERS in cosmos-containers.ts). */
+export function loadAppContainers(root) {
+  const src = readFileSync(join(root, 'src/adapters/cosmos/cosmos-containers.ts'), 'utf8');
+  const m = /ARCHIVE_CONTAINERS\s*=\s*\{([^}]*)\}/.exec(src);
+  if (!m) throw new Error('src/adapters/cosmos/cosmos-containers.ts: ARCHIVE_CONTAINERS not found');
+  return Object.fromEntries([...m[1].matchAll(/(\w+):\s*'([^']+)'/g)].map((x) => [x[1], x[2]]));
+}
+
+/** type@version against the versions the provider publishes (azure-api-versions.json). */
+export function checkApiVersion(file, type, version, table) {
+  const [provider, ...rest] = type.split('/');
+  const p = table.providers[provider];
+  if (!p) return [`${file}: ${type}@${version}: provider ${provider} is not in infra/azure-api-versions.json`];
+  const versions = p.types[rest.join('/')];
+  if (!versions) return [`${file}: ${type}@${version}: resource type ${rest.join('/')} is not in infra/azure-api-versions.json`];
+  if (!versions.includes(version)) return [`${file}: ${type}@${version}: ${version} is not a published API version (known: ${versions.join(', ')})`];
+  return [];
+}
+
+/** Keys and enum values of the blocks in azure-schema.json (e.g. the container app's ingress). */
+export function checkSchemaBlocks(file, code, schema) {
+  const problems = [];
+  const masked = scanBicep(code).masked;
+  for (const [id, block] of Object.entries(schema.blocks)) {
+    const [type, name] = id.split(':');
+    if (!code.includes(`'${type}@`)) continue;
+    for (const m of masked.matchAll(new RegExp(`\\b${name}:\\s*\\{`, 'g'))) {
+      const open = m.index + m[0].length - 1;
+      for (const key of topLevelKeys(masked, open)) {
+        if (!block.keys.includes(key)) problems.push(`${file}: ${type} ${name}.${key} is not a property of ${name} (schema: ${block.keys.join(', ')})`);
+      }
+      const close = matchBracket(masked, open);
+      const body = code.slice(open, close);
+      for (const [key, allowed] of Object.entries(block.enums ?? {})) {
+        for (const v of body.matchAll(new RegExp(`^\\s*${key}:\\s*'([^']*)'`, 'gm'))) {
+          if (!allowed.includes(v[1])) problems.push(`${file}: ${type} ${name}.${key} '${v[1]}' is not one of ${allowed.join(', ')}`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** Every role GUID in a role-assignment template is a known built-in role (azure-builtin-roles.json). */
+export function checkRoleGuids(file, code, roles) {
+  if (!/roleAssignments@|sqlRoleAssignments@/.test(code)) return [];
+  const known = { ...roles.rbac, ...roles.cosmosDataPlane };
+  const problems = [];
+  for (const m of code.matchAll(/'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'/gi)) {
+    if (!known[m[1].toLowerCase()]) problems.push(`${file}: role definition ${m[1]} is not a built-in role in infra/azure-builtin-roles.json`);
+  }
+  return problems;
+}
+
+/** The template's containers (name + partitionKey) against the ones the app writes. */
+export function checkContainerKeys(file, code, appContainers) {
+  const problems = [];
+  const declared = Object.fromEntries([...code.matchAll(/name:\s*'(\w+)'\s+partitionKey:\s*'([^']+)'/g)].map((m) => [m[1], m[2]]));
+  for (const [name, key] of Object.entries(appContainers)) {
+    if (!(name in declared)) problems.push(`${file}: container ${name} (the app writes ${key}) is not declared`);
+    else if (declared[name] !== key) problems.push(`${file}: container ${name} has partition key ${declared[name]}, the app writes ${key}`);
+  }
+  return problems;
+}
+
 /**
  * Runs every check on <root>/bicep. Returns problems (empty when all is well) and what was found,
  * so a test can assert on both.
  */
-export function checkBicep({ root, configVariables }) {
+export function checkBicep({ root, configVariables, tables = loadTables(root), appContainers = loadAppContainers(root) }) {
   const bicepDir = join(root, 'bicep');
   const problems = [];
   const files = bicepFiles(bicepDir);
@@ -319,8 +391,11 @@ export function checkBicep({ root, configVariables }) {
     const { code } = scanBicep(text);
     for (const m of code.matchAll(/^(?:resource\s+\w+\s+)'([A-Za-z.]+\/[A-Za-z/]+)@([^']+)'/gm)) {
       if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(m[2])) problems.push(`${rel(file)}: ${m[1]} has a malformed API version ${m[2]}`);
+      else problems.push(...checkApiVersion(rel(file), m[1], m[2], tables.apiVersions));
       apiVersions.set(m[1], m[2]);
     }
+    problems.push(...checkSchemaBlocks(rel(file), code, tables.schema), ...checkRoleGuids(rel(file), code, tables.roles));
+    if (file.endsWith('cosmos.bicep')) problems.push(...checkContainerKeys(rel(file), code, appContainers));
     if (/'Microsoft\.App\/containerApps@/.test(text)) {
       const r = checkContainerApp(rel(file), text, configVariables);
       problems.push(...r.problems);

@@ -73,13 +73,26 @@ deployment="voice-worker-${env_name}"
 
 # Runs the template (main.bicepparam names main.bicep with `using`); -o none: nothing from the
 # deployment record is echoed.
+# The Event Grid webhook key is kept across runs: the template's default (newGuid) would change it on
+# every deployment while running replicas still hold the old one (Key Vault references refresh lazily).
+existing_webhook_key() {
+  local kv
+  kv="$(az deployment group show --resource-group "$group" --name "$deployment" \
+    --query "properties.outputs.keyVaultName.value" -o tsv 2>/dev/null || true)"
+  [[ -n "$kv" ]] || return 0
+  az keyvault secret show --vault-name "$kv" --name eventgrid-webhook-key --query value -o tsv 2>/dev/null || true
+}
+
 deploy() {
   local phase="$1"
+  local key
+  key="$(existing_webhook_key)"
   echo "==> deployment ($phase)"
   az deployment group create \
     --resource-group "$group" \
     --name "$deployment" \
     --parameters "$params" \
+    ${key:+--parameters "eventGridWebhookKey=$key"} \
     --only-show-errors -o none
 }
 
@@ -136,7 +149,7 @@ voice-worker is deployed.
   ACS              $(output acsName)   $(output acsEndpoint)
   Cosmos DB        $(output cosmosEndpoint)
   Service Bus      $(output serviceBusNamespace)
-  Key Vault        $(output keyVaultName)   (secret redis-url)
+  Key Vault        $(output keyVaultName)   (secrets eventgrid-webhook-key, redis-password with redisAuth=key)
   identity         client id $(output identityClientId)
 
 Next steps (docs/DEPLOY.md):

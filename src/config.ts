@@ -15,11 +15,24 @@ const int = (min: number, max: number) =>
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
-const url = (protocols: string[]) =>
-  z
-    .string()
-    .url('must be a URL')
-    .refine((v) => protocols.includes(new URL(v).protocol), `protocol must be one of ${protocols.join(', ')}`);
+/** The protocol of `v`, or null when it is not a URL (never throws). */
+function protocolOf(v: string): string | null {
+  try {
+    return new URL(v).protocol;
+  } catch {
+    return null;
+  }
+}
+// One message per bad URL, naming what is wrong but never echoing the value (it may hold a key).
+const url = (protocols: string[], hint = '') =>
+  z.string().superRefine((v, ctx) => {
+    const protocol = protocolOf(v);
+    if (protocol === null) ctx.addIssue({ code: 'custom', message: `is not a valid URL (expected ${protocols.map((p) => `${p}//…`).join(' or ')})${hint}` });
+    else if (!protocols.includes(protocol)) ctx.addIssue({ code: 'custom', message: `protocol must be one of ${protocols.join(', ')} (got ${protocol})` });
+  });
+
+/** APP_ENV values that mean a developer's machine, a test or the demo: stand-ins allowed. */
+export const DEVELOPMENT_ENVS: readonly string[] = ['dev', 'development', 'local', 'test', 'demo', 'bench'];
 const ttl = (def: number) => int(1, 31_536_000).optional().transform((v) => v ?? def);
 
 /** Raw schema: one entry per environment variable. */
@@ -40,7 +53,17 @@ const schema = z.object({
   WORKER_ID: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().transform((v) => v ?? 'info'),
   STATE_BACKEND: z.enum(['redis', 'memory']).optional(),
-  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  VOICE_MODE: z.enum(['production', 'development']).optional(),
+  REDIS_URL: url(['redis:', 'rediss:'], '; percent-encode the password (/ as %2F, + as %2B, = as %3D) or set REDIS_HOST and REDIS_PASSWORD instead').optional(),
+  REDIS_HOST: z
+    .string()
+    .regex(/^[a-zA-Z0-9.-]{1,253}$/, 'a host name or IPv4 address')
+    .optional(),
+  REDIS_PORT: int(1, 65535).optional(),
+  REDIS_TLS: bool.optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_AUTH: z.enum(['none', 'key', 'entra']).optional(),
   REDIS_CLUSTER_NODES: z
     .string()
     .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'comma-separated host:port list')
@@ -63,6 +86,8 @@ const schema = z.object({
   SPOOL_DIR: z.string().min(1).optional().transform((v) => v ?? '.spool'),
   API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   EVENTGRID_WEBHOOK_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 120_000).optional().transform((v) => v ?? 10_000),
+  HTTP_MAX_CONNECTIONS: int(0, 1_000_000).optional().transform((v) => v ?? 0),
   ACS_CONNECTION_STRING: z
     .string()
     .regex(/endpoint=https?:\/\/[^;]+;accesskey=[^;]+/i, 'must look like endpoint=https://...;accesskey=...')
@@ -122,6 +147,10 @@ const schema = z.object({
   AZURE_SPEECH_REGION: z.string().min(1).optional(),
   AZURE_SPEECH_ENDPOINT: url(['http:', 'https:']).optional(),
   AZURE_SPEECH_KEY: z.string().min(1).optional(),
+  AZURE_SPEECH_RESOURCE_ID: z
+    .string()
+    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.CognitiveServices\/accounts\/[^/]+$/i, 'the ARM id /subscriptions/…/providers/Microsoft.CognitiveServices/accounts/<name>')
+    .optional(),
   TTL_CONTEXT: ttl(1800),
   TTL_HISTORY: ttl(7200),
   TTL_AUTH: ttl(900),
@@ -136,9 +165,17 @@ const schema = z.object({
   TTL_RATE: ttl(2),
   TTL_ARCHIVED: ttl(600),
   HISTORY_MAX_TURNS: int(2, 10_000).optional().transform((v) => v ?? 200),
+  OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp']).optional().transform((v) => v ?? 'none'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(128).optional().transform((v) => v ?? 'voice-worker'),
 });
 
 type Raw = z.output<typeof schema>;
+
+export type RedisAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'key'; readonly username: string | undefined; readonly password: string }
+  | { readonly kind: 'entra'; readonly username: string | undefined };
 
 export interface TtlPolicy {
   readonly context: number;
@@ -165,9 +202,17 @@ export interface Config {
   readonly appEnv: string;
   readonly workerId: string;
   readonly logLevel: Raw['LOG_LEVEL'];
+  /** production: every stand-in is a configuration error (APP_ENV outside DEVELOPMENT_ENVS, or VOICE_MODE). */
+  readonly mode: 'production' | 'development';
   readonly state: {
     readonly backend: StateBackend;
+    /** Host, port, TLS (and, for the URL form, the credentials) of a single Redis node. */
     readonly redisUrl: string;
+    /**
+     * How the client authenticates: the URL's own credentials or none ('none'), REDIS_PASSWORD ('key'),
+     * or a Microsoft Entra ID token for the managed identity, refreshed before expiry ('entra').
+     */
+    readonly auth: RedisAuth;
     readonly clusterNodes: readonly { host: string; port: number }[];
     readonly commandTimeoutMs: number;
     readonly outboxMax: number;
@@ -196,6 +241,12 @@ export interface Config {
   readonly apiToken: string | undefined;
   /** Secret Event Grid sends as the `key` query parameter of the subscription URL; unset = unauthenticated (dev only). */
   readonly eventGridWebhookKey: string | undefined;
+  readonly http: {
+    /** Whole-request deadline (headers + body); a trickled body is cut off after it. */
+    readonly requestTimeoutMs: number;
+    /** TCP connections the server accepts at once (media sockets included); 0 = 2 × MAX_CONCURRENT_CALLS + 1024. */
+    readonly maxConnections: number;
+  };
   readonly acs: {
     readonly connectionString: string | undefined;
     readonly endpoint: string | undefined;
@@ -235,6 +286,12 @@ export interface Config {
     readonly incomingPerWindow: number;
   };
   readonly shutdownDrainTimeoutMs: number;
+  /** OpenTelemetry traces: off ('none') by default; 'otlp' exports over OTLP/HTTP. */
+  readonly telemetry: {
+    readonly exporter: 'none' | 'otlp';
+    readonly otlpEndpoint: string | undefined;
+    readonly serviceName: string;
+  };
   /** V8 allocation-site pretenuring (off by default: see v8-tuning.ts). */
   readonly v8Pretenuring: boolean;
   readonly responder: {
@@ -258,6 +315,8 @@ export interface Config {
     readonly azureRegion: string | undefined;
     readonly azureEndpoint: string | undefined;
     readonly azureKey: string | undefined;
+    /** ARM id of the Speech resource: Entra tokens go as aad#<id>#<token> on a regional endpoint. */
+    readonly azureResourceId: string | undefined;
   };
 }
 
@@ -269,11 +328,28 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-/** Cross-field rules the per-variable schema cannot express. Returns problems, never throws. */
-function crossCheck(raw: Raw): string[] {
+type Input = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Cross-field rules the per-variable schema cannot express. Runs on the raw strings, next to the
+ * schema, so every problem is reported in the same error. Returns problems, never throws.
+ */
+function crossCheck(raw: Input): string[] {
   const problems: string[] = [];
-  if (raw.STATE_BACKEND === 'memory' && (raw.REDIS_URL || raw.REDIS_CLUSTER_NODES)) {
-    problems.push('STATE_BACKEND: is memory but REDIS_URL/REDIS_CLUSTER_NODES is set; choose one');
+  const redisKinds = ['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'].filter((k) => raw[k]);
+  if (redisKinds.length > 1) problems.push(`${redisKinds[1]}: set together with ${redisKinds[0]}; choose one way to reach Redis`);
+  if (raw.REDIS_PORT && !raw.REDIS_HOST) problems.push('REDIS_PORT: set without REDIS_HOST');
+  if (raw.REDIS_AUTH === 'key' && !raw.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: required with REDIS_AUTH=key');
+  if (raw.REDIS_AUTH === 'entra' && raw.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: set with REDIS_AUTH=entra (the password is the Entra ID token); remove it');
+  if (raw.REDIS_AUTH === 'none' && raw.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: set with REDIS_AUTH=none');
+  if (raw.REDIS_AUTH === 'entra' && raw.REDIS_URL && protocolOf(raw.REDIS_URL) !== 'rediss:') {
+    problems.push('REDIS_AUTH: entra needs TLS (rediss://, or REDIS_HOST with REDIS_TLS=true); Azure accepts Entra ID tokens over TLS only');
+  }
+  if (raw.REDIS_AUTH === 'entra' && raw.REDIS_HOST && raw.REDIS_TLS !== undefined && !['true', '1', 'yes'].includes(raw.REDIS_TLS)) {
+    problems.push('REDIS_TLS: must be true with REDIS_AUTH=entra (Azure accepts Entra ID tokens over TLS only)');
+  }
+  if (raw.STATE_BACKEND === 'memory' && (raw.REDIS_URL || raw.REDIS_HOST || raw.REDIS_CLUSTER_NODES)) {
+    problems.push('STATE_BACKEND: is memory but REDIS_URL/REDIS_HOST/REDIS_CLUSTER_NODES is set; choose one');
   }
   if (raw.COSMOS_KEY && !raw.COSMOS_ENDPOINT) problems.push('COSMOS_KEY: set without COSMOS_ENDPOINT');
   if (raw.SERVICEBUS_CONNECTION_STRING && raw.SERVICEBUS_NAMESPACE) {
@@ -288,7 +364,61 @@ function crossCheck(raw: Raw): string[] {
   if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_REGION && !raw.AZURE_SPEECH_ENDPOINT) {
     problems.push('TTS: azure needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT');
   }
+  // Entra ID on Speech: the service refuses a bare token on the regional endpoint.
+  const customDomain = /^https:\/\/[^/]+\.cognitiveservices\.azure\.com(\/|$)/i.test(raw.AZURE_SPEECH_ENDPOINT ?? '');
+  if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_KEY && !raw.AZURE_SPEECH_RESOURCE_ID && !customDomain) {
+    problems.push('AZURE_SPEECH_RESOURCE_ID: required for Entra ID on a regional Speech endpoint (or set AZURE_SPEECH_ENDPOINT to the custom subdomain https://<name>.cognitiveservices.azure.com, or AZURE_SPEECH_KEY)');
+  }
   return problems;
+}
+
+/** Production or development, from VOICE_MODE when set, else from APP_ENV. */
+function modeOf(raw: Input): 'production' | 'development' {
+  if (raw.VOICE_MODE === 'production' || raw.VOICE_MODE === 'development') return raw.VOICE_MODE;
+  return DEVELOPMENT_ENVS.includes(raw.APP_ENV ?? 'dev') ? 'development' : 'production';
+}
+
+/**
+ * Production mode: every stand-in is an error, so a replica never answers calls on in-process state,
+ * an in-process Cosmos (lost at restart), an in-process queue, or without ACS authentication.
+ * `role` archiver needs only what the archive consumer uses.
+ */
+function productionCheck(raw: Input, role: ConfigRole): string[] {
+  const problems: string[] = [];
+  const why = `required in production (APP_ENV=${raw.APP_ENV ?? 'dev'}${raw.VOICE_MODE ? `, VOICE_MODE=${raw.VOICE_MODE}` : ''})`;
+  if (raw.STATE_BACKEND === 'memory') problems.push(`STATE_BACKEND: memory is per-replica state, not allowed in production`);
+  else if (!raw.REDIS_URL && !raw.REDIS_HOST && !raw.REDIS_CLUSTER_NODES) problems.push(`REDIS_HOST: ${why} (or REDIS_URL / REDIS_CLUSTER_NODES); without it state is per replica`);
+  if (!raw.COSMOS_ENDPOINT) problems.push(`COSMOS_ENDPOINT: ${why}; without it archives go to an in-process stand-in and are lost at restart`);
+  if (!raw.SERVICEBUS_NAMESPACE && !raw.SERVICEBUS_CONNECTION_STRING) problems.push(`SERVICEBUS_NAMESPACE: ${why} (or SERVICEBUS_CONNECTION_STRING); without it the archive queue is in process`);
+  if (role === 'archiver') return problems;
+  if (!raw.ACS_ENDPOINT && !raw.ACS_CONNECTION_STRING) problems.push(`ACS_ENDPOINT: ${why} (or ACS_CONNECTION_STRING); without it no call can be answered`);
+  if (!raw.ACS_RESOURCE_ID) problems.push(`ACS_RESOURCE_ID: ${why}; without it every callback and media connection is refused`);
+  if (!raw.EVENTGRID_WEBHOOK_KEY) problems.push(`EVENTGRID_WEBHOOK_KEY: ${why}; without it anyone can post IncomingCall events`);
+  if (!raw.ACS_COGNITIVE_SERVICES_ENDPOINT) problems.push(`ACS_COGNITIVE_SERVICES_ENDPOINT: ${why} (transcription is on); ACS transcribes the caller with this AI services account`);
+  if (!raw.PUBLIC_BASE_URL) problems.push(`PUBLIC_BASE_URL: ${why}; ACS reaches the callbacks and the media socket there`);
+  else if (protocolOf(raw.PUBLIC_BASE_URL) === 'http:') problems.push('PUBLIC_BASE_URL: must be https:// in production (ACS connects the media socket with wss://)');
+  if (['true', '1', 'yes'].includes(raw.ACS_AUTH_DISABLED_DEV_ONLY ?? '')) problems.push('ACS_AUTH_DISABLED_DEV_ONLY: not allowed in production');
+  return problems;
+}
+
+/** Which command reads the configuration: the archiver needs no ACS. */
+export type ConfigRole = 'serve' | 'archiver';
+
+function redisAuthOf(raw: Raw): RedisAuth {
+  const kind = raw.REDIS_AUTH ?? (raw.REDIS_PASSWORD ? 'key' : 'none');
+  if (kind === 'entra') return { kind, username: raw.REDIS_USERNAME };
+  if (kind === 'key') return { kind, username: raw.REDIS_USERNAME, password: raw.REDIS_PASSWORD as string };
+  return { kind: 'none' };
+}
+
+function redisUrlOf(raw: Raw): string {
+  if (raw.REDIS_URL) return raw.REDIS_URL;
+  if (raw.REDIS_HOST) {
+    // Azure defaults: TLS on 6380 (Azure Cache for Redis); Azure Managed Redis listens on 10000: set REDIS_PORT.
+    const tls = raw.REDIS_TLS ?? (raw.REDIS_AUTH === 'entra' || raw.REDIS_HOST.endsWith('.windows.net') || raw.REDIS_HOST.endsWith('.azure.net'));
+    return `${tls ? 'rediss' : 'redis'}://${raw.REDIS_HOST}:${raw.REDIS_PORT ?? (tls ? 6380 : 6379)}`;
+  }
+  return 'redis://127.0.0.1:6379';
 }
 
 function parseClusterNodes(v: string | undefined): { host: string; port: number }[] {
@@ -303,23 +433,23 @@ function parseClusterNodes(v: string | undefined): { host: string; port: number 
  * Parses the environment. Throws ConfigError listing every problem (one line each, `NAME: reason`).
  * Empty strings count as unset, so `FOO=` in a .env file means "use the default".
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRole = 'serve'): Config {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const v = env[key];
     if (v !== undefined && v !== '') input[key] = v;
   }
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(problems);
-  }
+  // Schema, cross-field and production problems together: one error lists all of them.
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  problems.push(...crossCheck(input));
+  const mode = modeOf(input);
+  if (mode === 'production') problems.push(...productionCheck(input, role));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const raw = parsed.data;
-  const problems = crossCheck(raw);
-  if (problems.length > 0) throw new ConfigError(problems);
 
   const backend: StateBackend =
-    raw.STATE_BACKEND ?? (raw.REDIS_URL || raw.REDIS_CLUSTER_NODES ? 'redis' : 'memory');
+    raw.STATE_BACKEND ?? (raw.REDIS_URL || raw.REDIS_HOST || raw.REDIS_CLUSTER_NODES ? 'redis' : 'memory');
   const port = raw.PORT;
   const config: Config = {
     port,
@@ -329,9 +459,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appEnv: raw.APP_ENV,
     workerId: raw.WORKER_ID ?? `w-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     logLevel: raw.LOG_LEVEL,
+    mode,
     state: {
       backend,
-      redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      redisUrl: redisUrlOf(raw),
+      auth: redisAuthOf(raw),
       clusterNodes: parseClusterNodes(raw.REDIS_CLUSTER_NODES),
       commandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
       outboxMax: raw.REDIS_OUTBOX_MAX,
@@ -371,6 +503,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiToken: raw.API_TOKEN,
     eventGridWebhookKey: raw.EVENTGRID_WEBHOOK_KEY,
+    http: {
+      requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT_MS,
+      maxConnections: raw.HTTP_MAX_CONNECTIONS > 0 ? raw.HTTP_MAX_CONNECTIONS : raw.MAX_CONCURRENT_CALLS * 2 + 1024,
+    },
     acs: {
       connectionString: raw.ACS_CONNECTION_STRING,
       endpoint: raw.ACS_ENDPOINT,
@@ -407,6 +543,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       incomingPerWindow: raw.INCOMING_CALLS_PER_WINDOW,
     },
     shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,
+    telemetry: {
+      exporter: raw.OTEL_TRACES_EXPORTER,
+      otlpEndpoint: raw.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      serviceName: raw.OTEL_SERVICE_NAME,
+    },
     v8Pretenuring: raw.V8_PRETENURING,
     responder: {
       kind: raw.RESPONDER,
@@ -429,6 +570,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       azureRegion: raw.AZURE_SPEECH_REGION,
       azureEndpoint: raw.AZURE_SPEECH_ENDPOINT,
       azureKey: raw.AZURE_SPEECH_KEY,
+      azureResourceId: raw.AZURE_SPEECH_RESOURCE_ID,
     },
   };
   return deepFreeze(config);

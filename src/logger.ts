@@ -25,6 +25,8 @@ export const REDACT_PATHS: readonly string[] = [
   'pin',
   '*.pin',
   'pinDigest',
+  'pinHash',
+  '*.pinHash',
   '*.pinDigest',
   'apiKey',
   '*.apiKey',

@@ -1,6 +1,9 @@
 // Baseline (its own process): a bare ws server on loopback that only JSON-parses each message and
 // base64-decodes its audio into a scratch buffer. What a media server costs before doing anything.
-import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+// Inbound arrival gaps and handler time are measured by target-probe.mjs, as in the worker. It plays
+// no audio, so it has no playout jitter: that criterion is the worker's alone (reported null here).
+import { resetProbe, readProbe } from './target-probe.mjs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { applyV8Tuning } from '../../dist/v8-tuning.js';
@@ -9,8 +12,6 @@ import { applyV8Tuning } from '../../dist/v8-tuning.js';
 applyV8Tuning({ pretenuring: false });
 
 const scratch = Buffer.allocUnsafeSlow(64 * 1024);
-const samples = [];
-let n = 0;
 let frames = 0;
 const loop = monitorEventLoopDelay({ resolution: 10 });
 const server = createServer();
@@ -18,14 +19,11 @@ const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 
 wss.on('connection', (ws) => {
   ws.on('error', () => undefined);
   ws.on('message', (data) => {
-    const sampled = (++n & 15) === 0;
-    const t0 = sampled ? performance.now() : 0;
     const msg = JSON.parse(data.toString());
     if (msg.kind === 'AudioData') {
       scratch.write(msg.audioData.data, 0, 'base64');
       frames++;
     }
-    if (sampled) samples.push(performance.now() - t0);
   });
 });
 server.listen(0, '127.0.0.1', () => process.send({ type: 'listening', port: server.address().port }));
@@ -38,8 +36,8 @@ process.on('message', (m) => {
     mem0 = process.memoryUsage();
     process.send({ type: 'prepared', calls: Array.from({ length: m.n }, (_, i) => ({ callId: `b${i}`, secret: 'x' })) });
   } else if (m.type === 'window-start') {
-    samples.length = 0;
     frames = 0;
+    resetProbe();
     loop.reset();
     loop.enable();
     cpu0 = process.cpuUsage();
@@ -47,16 +45,16 @@ process.on('message', (m) => {
     loop.disable();
     const cpu = process.cpuUsage(cpu0);
     const mem = process.memoryUsage();
-    samples.sort((a, b) => a - b);
     process.send({
       type: 'window',
-      inboundP99Ms: samples.length ? samples[Math.floor(samples.length * 0.99)] : 0,
+      ...readProbe(),
       // monitorEventLoopDelay records whole 10 ms intervals: the delay is the excess.
       loopP99Ms: Math.max(0, loop.percentile(99) / 1e6 - 10),
-      jitterP99Ms: 0,
+      jitterP99Ms: null,
       framesIn: frames,
       cpuMs: (cpu.user + cpu.system) / 1000,
       sysMs: cpu.system / 1000,
+      processCpuMs: [(cpu.user + cpu.system) / 1000],
       rssDelta: mem.rss - mem0.rss,
       heapDelta: mem.heapUsed - mem0.heapUsed,
     });

@@ -26,8 +26,24 @@ param identityId string
 @description('Client id of that identity (AZURE_CLIENT_ID, read by DefaultAzureCredential).')
 param identityClientId string
 
-@description('Versionless Key Vault secret URI holding REDIS_URL (rediss://:<key>@<host>:6380).')
-param redisUrlSecretUri string
+@description('Host name of the Azure Cache for Redis (REDIS_HOST; TLS on 6380).')
+param redisHost string
+
+@description('entra: the app identity authenticates to Redis with Microsoft Entra ID (REDIS_AUTH=entra, no key anywhere); key: REDIS_PASSWORD from Key Vault.')
+@allowed([
+  'entra'
+  'key'
+])
+param redisAuth string = 'entra'
+
+@description('Object (principal) id of the app identity: the Redis user name with Entra ID (REDIS_USERNAME).')
+param identityPrincipalId string
+
+@description('Versionless Key Vault secret URI holding the Redis access key (only with redisAuth key).')
+param redisPasswordSecretUri string = ''
+
+@description('Versionless Key Vault secret URI holding EVENTGRID_WEBHOOK_KEY (the ?key= of the Event Grid subscription URL).')
+param eventGridKeySecretUri string
 
 @description('APP_NAME: prefix of every Redis key.')
 param appName string = 'rtvoice'
@@ -99,8 +115,8 @@ param azureOpenAiEndpoint string = ''
 @description('AZURE_OPENAI_DEPLOYMENT (required with azureOpenAiEndpoint).')
 param azureOpenAiDeployment string = ''
 
-@description('Azure Speech region; when set the app uses TTS=azure.')
-param azureSpeechRegion string = ''
+@description('Custom subdomain endpoint of the Speech / AI services account (https://<name>.cognitiveservices.azure.com/); when set the app uses TTS=azure with Entra ID.')
+param azureSpeechEndpoint string = ''
 
 @description('Azure AI services endpoint ACS transcribes with (empty: transcription needs one configured separately).')
 param cognitiveServicesEndpoint string = ''
@@ -129,7 +145,8 @@ param tags object = {}
 
 var port = 8080
 var useOpenAi = !empty(azureOpenAiEndpoint)
-var useSpeech = !empty(azureSpeechRegion)
+var useSpeech = !empty(azureSpeechEndpoint)
+var redisKey = redisAuth == 'key'
 // Drain window plus time to flush logs, metrics and archive jobs (Container Apps allows at most 600 s).
 var terminationGracePeriodSeconds = (shutdownDrainTimeoutMs / 1000) + 15
 
@@ -155,8 +172,24 @@ var coreEnv = [
     value: logLevel
   }
   {
-    name: 'REDIS_URL'
-    secretRef: 'redis-url'
+    name: 'REDIS_HOST'
+    value: redisHost
+  }
+  {
+    name: 'REDIS_PORT'
+    value: '6380'
+  }
+  {
+    name: 'REDIS_TLS'
+    value: 'true'
+  }
+  {
+    name: 'REDIS_AUTH'
+    value: redisAuth
+  }
+  {
+    name: 'EVENTGRID_WEBHOOK_KEY'
+    secretRef: 'eventgrid-webhook-key'
   }
   {
     name: 'COSMOS_ENDPOINT'
@@ -212,6 +245,19 @@ var coreEnv = [
   }
 ]
 
+// Entra ID: the identity's object id is the Redis user; the token is the password (renewed by the app).
+var redisAuthEnv = redisKey ? [
+  {
+    name: 'REDIS_PASSWORD'
+    secretRef: 'redis-password'
+  }
+] : [
+  {
+    name: 'REDIS_USERNAME'
+    value: identityPrincipalId
+  }
+]
+
 var transcriptionEnv = empty(cognitiveServicesEndpoint) ? [] : [
   {
     name: 'ACS_COGNITIVE_SERVICES_ENDPOINT'
@@ -240,8 +286,8 @@ var speechEnv = useSpeech ? [
     value: 'azure'
   }
   {
-    name: 'AZURE_SPEECH_REGION'
-    value: azureSpeechRegion
+    name: 'AZURE_SPEECH_ENDPOINT'
+    value: azureSpeechEndpoint
   }
 ] : []
 
@@ -279,13 +325,19 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           identity: identityId
         }
       ]
-      secrets: [
+      secrets: concat([
         {
-          name: 'redis-url'
-          keyVaultUrl: redisUrlSecretUri
+          name: 'eventgrid-webhook-key'
+          keyVaultUrl: eventGridKeySecretUri
           identity: identityId
         }
-      ]
+      ], redisKey ? [
+        {
+          name: 'redis-password'
+          keyVaultUrl: redisPasswordSecretUri
+          identity: identityId
+        }
+      ] : [])
     }
     template: {
       terminationGracePeriodSeconds: terminationGracePeriodSeconds
@@ -297,7 +349,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json(cpu)
             memory: memory
           }
-          env: concat(coreEnv, transcriptionEnv, openAiEnv, speechEnv)
+          env: concat(coreEnv, redisAuthEnv, transcriptionEnv, openAiEnv, speechEnv)
           probes: [
             {
               // Up to 30 s for the process to start listening before liveness takes over.

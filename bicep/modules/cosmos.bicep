@@ -1,5 +1,7 @@
-// Cosmos DB (NoSQL API): database `voice` with transcripts (/callId), profiles (/id) and claims (/callId,
-// claim checks for transcripts too large for one Service Bus message). Key auth is disabled by default:
+// Cosmos DB (NoSQL API): database `voice` with transcripts (/callId), profiles (/id) and claims (/id,
+// claim checks for transcripts too large for one Service Bus message; no expiry: the archiver deletes
+// each once its transcript is archived, and a claim must outlive its message, dead-lettered ones
+// included). Partition keys match src/adapters/cosmos/cosmos-containers.ts (infra/check-bicep.mjs checks). Key auth is disabled by default:
 // the app authenticates with its managed identity (Cosmos DB Built-in Data Contributor, see roles.bicep).
 
 @description('Name of the Cosmos DB account (globally unique, lowercase).')
@@ -23,9 +25,6 @@ param disableLocalAuth bool = true
 
 @description('Default TTL of transcripts in seconds; -1 keeps them until an item sets its own ttl.')
 param transcriptsTtlSeconds int = -1
-
-@description('Default TTL of claim-check documents in seconds (the archiver deletes them after use).')
-param claimsTtlSeconds int = 604800
 
 @description('Enable availability zones for the write region (not available in every region).')
 param zoneRedundant bool = false
@@ -89,8 +88,9 @@ var containers = [
   }
   {
     name: 'claims'
-    partitionKey: '/callId'
-    defaultTtl: claimsTtlSeconds
+    partitionKey: '/id'
+    // -1: TTL on, no default expiry (a claim lives until the archiver deletes it).
+    defaultTtl: -1
   }
 ]
 

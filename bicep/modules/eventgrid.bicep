@@ -13,6 +13,7 @@ param acsId string
 param subscriptionName string = 'incoming-call'
 
 @description('Webhook URL: https://<container app fqdn>/api/incoming-call')
+@secure()
 param endpointUrl string
 
 @description('Only deliver calls to these ACS phone numbers (E.164, e.g. +14255550123). Empty: every number of the resource.')

@@ -1,6 +1,7 @@
-// Key Vault (RBAC mode) holding the one secret the app needs: REDIS_URL with the cache's access key.
-// The container app reads it through a Key Vault reference with its user-assigned identity, so the key
-// never appears in the template, its parameters, outputs or the deployment history.
+// Key Vault (RBAC mode) holding the app's secrets: EVENTGRID_WEBHOOK_KEY (also the ?key= of the Event
+// Grid subscription URL) and, only with redisAuth key, the Redis access key as it is (REDIS_PASSWORD: a
+// base64 key in a URL broke on / + =). The container app reads them through Key Vault references with its
+// user-assigned identity, so no secret appears in the app's configuration, outputs or logs.
 
 @description('Name of the key vault (globally unique, 3-24 characters).')
 param name string
@@ -11,8 +12,16 @@ param location string
 @description('Name of the Azure Cache for Redis whose primary key goes into the redis-url secret.')
 param redisName string
 
-@description('Name of the Key Vault secret holding REDIS_URL.')
-param redisUrlSecretName string = 'redis-url'
+@description('entra (default): no Redis key is stored; key: the primary access key goes into the redis-password secret.')
+@allowed([
+  'entra'
+  'key'
+])
+param redisAuth string = 'entra'
+
+@description('EVENTGRID_WEBHOOK_KEY: Event Grid sends it as ?key= on every delivery; the app refuses deliveries without it.')
+@secure()
+param eventGridWebhookKey string
 
 @description('Soft-delete retention in days.')
 @minValue(7)
@@ -22,7 +31,7 @@ param softDeleteRetentionInDays int = 7
 @description('Tags applied to every resource.')
 param tags object = {}
 
-resource redis 'Microsoft.Cache/redis@2023-08-01' existing = {
+resource redis 'Microsoft.Cache/redis@2024-11-01' existing = {
   name: redisName
 }
 
@@ -43,16 +52,26 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource redisUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource redisPassword 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (redisAuth == 'key') {
   parent: vault
-  name: redisUrlSecretName
+  name: 'redis-password'
   properties: {
     contentType: 'text/plain'
-    value: 'rediss://:${redis.listKeys().primaryKey}@${redis.properties.hostName}:${redis.properties.sslPort}'
+    value: redis.listKeys().primaryKey
+  }
+}
+
+resource eventGridKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'eventgrid-webhook-key'
+  properties: {
+    contentType: 'text/plain'
+    value: eventGridWebhookKey
   }
 }
 
 output id string = vault.id
 output name string = vault.name
-@description('Versionless secret URI: the app picks up a new version after rotation.')
-output redisUrlSecretUri string = '${vault.properties.vaultUri}secrets/${redisUrlSecretName}'
+@description('Versionless secret URIs: the app picks up a new version after rotation.')
+output redisPasswordSecretUri string = redisAuth == 'key' ? '${vault.properties.vaultUri}secrets/redis-password' : ''
+output eventGridKeySecretUri string = '${vault.properties.vaultUri}secrets/eventgrid-webhook-key'

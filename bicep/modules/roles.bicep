@@ -1,4 +1,17 @@
-// Every role the app's managed identity holds, each scoped to the one resource it needs.
+// Every role the app's managed identity holds, each scoped to the narrowest resource it needs:
+// - Cosmos DB: Built-in Data Contributor (data plane, no control plane) on the `voice` database only
+//   https://learn.microsoft.com/azure/cosmos-db/nosql/security/how-to-grant-data-plane-role-based-access
+// - Service Bus: Data Sender + Data Receiver on the archive queue only (queue scope is supported)
+//   https://learn.microsoft.com/azure/service-bus-messaging/service-bus-managed-service-identity
+// - Speech (AI services): Cognitive Services Speech User (speech data actions only) for TTS
+//   https://learn.microsoft.com/azure/ai-services/speech-service/role-based-access-control
+// - ACS: ACS documents Entra ID for Call Automation with a role assignment on the Communication Services
+//   resource and names no narrower built-in role than Contributor
+//   (https://learn.microsoft.com/azure/communication-services/quickstarts/identity/service-principal);
+//   acsRoleDefinitionId lets an operator substitute a custom role.
+// - Key Vault Secrets User on the vault (the app reads two secrets), AcrPull on the registry.
+// The ACS resource's own identity gets Cognitive Services User on the AI services account so ACS can
+// transcribe (https://learn.microsoft.com/azure/communication-services/concepts/call-automation/azure-communication-services-azure-cognitive-services-integration).
 // principalType ServicePrincipal avoids the replication race on a freshly created identity.
 
 @description('Principal (object) id of the app identity.')
@@ -9,6 +22,12 @@ param cosmosAccountName string
 
 @description('Name of the Service Bus namespace.')
 param serviceBusNamespaceName string
+
+@description('Cosmos DB database the app reads and writes (the data-plane role is scoped to it).')
+param cosmosDatabaseName string
+
+@description('Service Bus queue the app sends to and receives from (the roles are scoped to it).')
+param serviceBusQueueName string
 
 @description('Name of the Communication Services resource.')
 param acsName string
@@ -38,6 +57,7 @@ var roles = {
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
   cognitiveServicesUser: 'a97b65f3-24c7-4388-baec-2e87135dc908'
+  cognitiveServicesSpeechUser: 'f2dc8367-1007-4938-bd23-fe263f013447'
 }
 // Cosmos DB data-plane role (not an Azure RBAC role): Cosmos DB Built-in Data Contributor.
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
@@ -48,6 +68,11 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' existing = {
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' existing = {
   name: serviceBusNamespaceName
+}
+
+resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' existing = {
+  parent: serviceBus
+  name: serviceBusQueueName
 }
 
 resource acs 'Microsoft.Communication/communicationServices@2023-04-01' existing = {
@@ -72,17 +97,17 @@ resource speech 'Microsoft.CognitiveServices/accounts@2023-05-01' existing = if 
 
 resource cosmosData 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
   parent: cosmos
-  name: guid(cosmos.id, principalId, cosmosDataContributor)
+  name: guid(cosmos.id, principalId, cosmosDataContributor, cosmosDatabaseName)
   properties: {
     roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
     principalId: principalId
-    scope: cosmos.id
+    scope: '${cosmos.id}/dbs/${cosmosDatabaseName}'
   }
 }
 
 resource sbSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: serviceBus
-  name: guid(serviceBus.id, principalId, roles.serviceBusDataSender)
+  scope: queue
+  name: guid(queue.id, principalId, roles.serviceBusDataSender)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
     principalId: principalId
@@ -91,8 +116,8 @@ resource sbSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource sbReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: serviceBus
-  name: guid(serviceBus.id, principalId, roles.serviceBusDataReceiver)
+  scope: queue
+  name: guid(queue.id, principalId, roles.serviceBusDataReceiver)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
     principalId: principalId
@@ -142,9 +167,9 @@ resource openAiUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!
 
 resource speechUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(speechName)) {
   scope: speech
-  name: guid(speech.id, principalId, roles.cognitiveServicesUser)
+  name: guid(speech.id, principalId, roles.cognitiveServicesSpeechUser)
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.cognitiveServicesUser)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.cognitiveServicesSpeechUser)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

@@ -18,7 +18,8 @@ export interface ArchiveJob {
   readonly outcome: CallOutcome;
   readonly turns: readonly Turn[];
   readonly bargeIns: readonly { readonly at: number; readonly turnSeq: number; readonly playedMs: number }[];
-  readonly dtmf: readonly { readonly at: number; readonly tone: string }[];
+  /** Keypad inputs, masked (`[dtmf ****]`) with their tone count; never the tones in clear. */
+  readonly dtmf: readonly { readonly at: number; readonly tone: string; readonly count?: number }[];
   readonly counters: Readonly<Record<string, number>>;
 }
 

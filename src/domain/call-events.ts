@@ -32,6 +32,10 @@ export interface CallEventMap {
     readonly at: number;
   };
   dtmf: { readonly tone: string; readonly at: number };
+  /** The call cannot go on (a stream failed for good): say `line` and hang up. */
+  unrecoverable: { readonly reason: 'media-failed' | 'transcription-failed'; readonly line: string; readonly detail: string };
+  /** Media input from a participant other than the caller, ignored (the agent's own leg, a third party). */
+  ignoredParticipant: { readonly kind: 'audio' | 'transcript'; readonly participant: string };
   /** The caller interrupted the agent: stopAudio was sent and the playout queue dropped. */
   bargeIn: { readonly at: number; readonly utteranceId: string | null; readonly playedMs: number; readonly cause: 'vad' | 'transcript' | 'dtmf' };
   /** An utterance finished playing (completely, or cut short by stop()). */

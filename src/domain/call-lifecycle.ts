@@ -5,9 +5,15 @@ import type { CallOutcome, CallSessionSnapshot } from './call-records.js';
 import type { CallbackEnvelope, CallControl } from './ports.js';
 import { LiveCall, type CallRegistry, type DomainLogger } from './live-call.js';
 import { CallStateMachine, type TransitionObserver } from './call-state-machine.js';
+import { isReestablished, resultSubCode, streamFailureDecision } from './media-failure.js';
+
+/** Spoken before hanging up when ACS can no longer transcribe the caller. */
+export const CANNOT_HEAR_LINE = "I'm sorry, I can't hear you on this line right now. Please call again later. Goodbye.";
+/** Spoken (where still possible) before hanging up when the media stream failed for good. */
+export const MEDIA_LOST_LINE = "I'm sorry, we're having technical trouble with this call. Please call again later. Goodbye.";
 
 export type FinalizeHook = (call: LiveCall, outcome: CallOutcome) => Promise<void>;
-export type CallTimeoutKind = 'answer' | 'media-connect' | 'max-duration' | 'media-lost';
+export type CallTimeoutKind = 'answer' | 'media-connect' | 'max-duration' | 'media-lost' | 'media-recovery' | 'transcription-recovery' | 'polite-hangup';
 
 export interface CallSupervisorConfig {
   readonly answerTimeoutMs: number;
@@ -15,6 +21,10 @@ export interface CallSupervisorConfig {
   readonly maxDurationMs: number;
   /** How long a closed media socket may stay closed before the call counts as gone (ACS may reconnect). */
   readonly mediaReconnectGraceMs: number;
+  /** How long an interrupted media or transcription stream may take to be re-established (default 15 s). */
+  readonly streamRecoveryMs?: number;
+  /** How long the goodbye line may take before the call is hung up anyway (default 10 s). */
+  readonly politeHangupMs?: number;
 }
 
 export interface CallSupervisorObserver extends TransitionObserver {
@@ -28,6 +38,8 @@ export interface CallSupervisorObserver extends TransitionObserver {
   late?(type: string): void;
   /** The call left this replica without being finalized here (moved to another owner, or never answered). */
   released?(kind: 'handed-over' | 'abandoned'): void;
+  /** MediaStreamingFailed / TranscriptionFailed / PlayFailed / RecognizeFailed, and what was decided. */
+  streamFailure?(type: string, decision: 'wait' | 'fatal' | 'recovered' | 'continue'): void;
 }
 
 export interface CallSupervisorDeps {
@@ -44,11 +56,19 @@ export interface CallSupervisorDeps {
   readonly workerId?: string;
 }
 
-type TimerSlot = 'answer' | 'media' | 'max' | 'grace';
+type TimerSlot = 'answer' | 'media' | 'max' | 'grace' | 'mediaRecovery' | 'transcriptionRecovery' | 'polite';
 
 export class CallController {
   readonly machine: CallStateMachine;
-  readonly #timers: Record<TimerSlot, NodeJS.Timeout | null> = { answer: null, media: null, max: null, grace: null };
+  readonly #timers: Record<TimerSlot, NodeJS.Timeout | null> = {
+    answer: null,
+    media: null,
+    max: null,
+    grace: null,
+    mediaRecovery: null,
+    transcriptionRecovery: null,
+    polite: null,
+  };
   readonly #unsubscribe: (() => void)[] = [];
   #final: Promise<void> | null = null;
   #hangupOutcome: CallOutcome | null = null;
@@ -125,6 +145,11 @@ export class CallController {
         }
         break;
       case 'MediaStreamingStarted':
+        if (this.#timers.mediaRecovery) {
+          this.#clear('mediaRecovery');
+          log.info({ reestablished: isReestablished(env.data) }, 'media stream re-established');
+          this.sup.observer.streamFailure?.(env.type, 'recovered');
+        }
         if (this.call.phase === 'answering') {
           this.#clear('answer');
           this.machine.to('connected', env.type);
@@ -135,11 +160,22 @@ export class CallController {
         if (this.call.phase === 'streaming') this.machine.to('connected', env.type);
         break;
       case 'MediaStreamingFailed':
-        log.warn({ result: env.data['resultInformation'] }, 'media streaming failed; hanging up');
-        void this.hangUp('failed', env.type);
-        break;
       case 'TranscriptionFailed':
-        log.warn({ result: env.data['resultInformation'] }, 'transcription failed; continuing without it');
+        this.#streamFailed(env);
+        break;
+      case 'TranscriptionStarted':
+      case 'TranscriptionResumed':
+        if (this.#timers.transcriptionRecovery) {
+          this.#clear('transcriptionRecovery');
+          log.info({ reestablished: isReestablished(env.data) }, 'transcription re-established');
+          this.sup.observer.streamFailure?.(env.type, 'recovered');
+        }
+        break;
+      case 'PlayFailed':
+      case 'RecognizeFailed':
+        // The turn pipeline records what was (not) played; the call itself goes on.
+        log.warn({ result: env.data['resultInformation'], operationContext: env.data['operationContext'] }, `${env.type}; the call continues`);
+        this.sup.observer.streamFailure?.(env.type, 'continue');
         break;
       case 'AnswerFailed':
         log.warn({ result: env.data['resultInformation'] }, 'answer failed');
@@ -220,6 +256,32 @@ export class CallController {
     this.#teardown();
   }
 
+  /**
+   * MediaStreamingFailed / TranscriptionFailed by their status details and codes (media-failure.ts):
+   * an interruption waits up to streamRecoveryMs for the stream to be re-established; a fatal failure
+   * ends the call politely — the agent says why (where it still can) and hangs up, outcome 'failed'.
+   */
+  #streamFailed(env: CallbackEnvelope): void {
+    const decision = streamFailureDecision(env.data);
+    const media = env.type === 'MediaStreamingFailed';
+    this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: ${decision === 'wait' ? 'waiting for the stream to be re-established' : 'ending the call'}`);
+    this.sup.observer.streamFailure?.(env.type, decision);
+    if (decision === 'wait') {
+      if (media) this.#arm('mediaRecovery', this.sup.cfg.streamRecoveryMs ?? 15_000, 'media-recovery');
+      else this.#arm('transcriptionRecovery', this.sup.cfg.streamRecoveryMs ?? 15_000, 'transcription-recovery');
+      return;
+    }
+    this.endPolitely(media ? 'media-failed' : 'transcription-failed', `${env.type} ${resultSubCode(env.data) ?? ''}`.trim());
+  }
+
+  /** Says goodbye (the turn pipeline speaks the line and hangs up) and hangs up anyway after politeHangupMs. */
+  endPolitely(reason: 'media-failed' | 'transcription-failed', detail: string): void {
+    if (this.finalized || this.#hangingUp || this.#timers.polite) return;
+    this.#hangupOutcome ??= 'failed';
+    this.call.events.emit('unrecoverable', { reason, line: reason === 'transcription-failed' ? CANNOT_HEAR_LINE : MEDIA_LOST_LINE, detail });
+    this.#arm('polite', this.sup.cfg.politeHangupMs ?? 10_000, 'polite-hangup');
+  }
+
   private mediaConnected(): void {
     if (this.finalized) return;
     this.#clear('media');
@@ -291,7 +353,12 @@ export class CallController {
     this.call.log.warn({ kind, phase: this.call.phase }, 'call timer fired');
     this.sup.observer.timeout?.(kind);
     if (kind === 'media-lost') this.#emitDisconnected('media closed');
-    await this.hangUp(kind === 'media-lost' ? 'failed' : 'timeout', `${kind} timeout`);
+    if (kind === 'media-recovery' || kind === 'transcription-recovery') {
+      // The interrupted stream never came back: as fatal as the failure itself.
+      this.endPolitely(kind === 'media-recovery' ? 'media-failed' : 'transcription-failed', 'not re-established');
+      return;
+    }
+    await this.hangUp(kind === 'media-lost' || kind === 'polite-hangup' ? 'failed' : 'timeout', `${kind} timeout`);
   }
 
   /** 'yes' only when another replica positively owns the call; 'unknown' when the store cannot answer. */

@@ -6,7 +6,9 @@ export interface CallAuthState {
   readonly secret: string;
   readonly callerVerified: boolean;
   readonly failedAttempts: number;
-  /** Digest of the caller's PIN from the profile (caller-pin.ts); absent when the profile has none. */
+  /** The salted hash of the caller's PIN from the profile (caller-pin.ts); absent when the profile has none. */
+  readonly pinHash?: string;
+  /** Legacy per-call digest (auth states written before PIN hashing). */
   readonly pinDigest?: string;
 }
 

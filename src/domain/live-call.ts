@@ -20,6 +20,8 @@ export interface LiveCallInit {
   readonly correlationId: string | null;
   readonly startedAt: number;
   readonly log: DomainLogger;
+  /** The caller's raw ACS identifier (in memory only; null when unknown, e.g. a resumed call). */
+  readonly callerRawId?: string | null;
 }
 
 export class LiveCall {
@@ -29,6 +31,8 @@ export class LiveCall {
   readonly startedAt: number;
   readonly log: DomainLogger;
   readonly events: CallEvents;
+  /** The caller's raw ACS identifier: only this participant's input drives turns and barge-in. */
+  readonly callerRawId: string | null;
   correlationId: string | null;
   callConnectionId: string | null = null;
   serverCallId: string | null = null;
@@ -47,6 +51,7 @@ export class LiveCall {
     this.correlationId = init.correlationId;
     this.startedAt = init.startedAt;
     this.log = init.log;
+    this.callerRawId = init.callerRawId ?? null;
     this.events = new CallEvents((err, event) => this.log.error({ err, event }, 'call event listener failed'));
   }
 

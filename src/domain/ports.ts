@@ -91,7 +91,10 @@ export interface CallerProfile {
   readonly id: string;
   readonly name?: string;
   readonly accountBalance?: number;
+  /** Legacy clear PIN (profiles written before hashing); never written now, never returned. */
   readonly pin?: string;
+  /** Salted hash of the PIN (caller-pin.ts hashPin). Never returned by a route. */
+  readonly pinHash?: string;
   readonly [key: string]: unknown;
 }
 
@@ -105,6 +108,8 @@ export interface AnswerRequest {
   readonly incomingCallContext: string;
   readonly callbackUrl: string;
   readonly mediaTransportUrl: string;
+  /** Where ACS opens the transcription socket (its own subscription); defaults to mediaTransportUrl. */
+  readonly transcriptionTransportUrl?: string;
   readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
   readonly channels: 'mixed' | 'unmixed';
   readonly transcriptionLocale: string | null;

@@ -27,6 +27,10 @@ export interface ServerConfig {
   readonly readinessTimeoutMs: number;
   /** Guards /metrics like the operator routes (bearer token, or loopback only when unset). */
   readonly apiToken: string | undefined;
+  /** Whole-request deadline: headers and body must arrive within it (slow-body defence). */
+  readonly requestTimeoutMs?: number;
+  /** TCP connections accepted at once (sockets included); more are dropped by the kernel accept path. */
+  readonly maxConnections?: number;
 }
 
 async function checkWithTimeout(c: ReadinessCheck, ms: number): Promise<'ok' | 'degraded' | string> {
@@ -49,6 +53,10 @@ export function buildServer(deps: ServerDeps, cfg: ServerConfig): FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimitBytes,
     return503OnClosing: true,
+    // Node's own requestTimeout, checked every connectionsCheckingInterval (30 s by default), covers
+    // the headers; the body deadline is enforced below (Node 20 lets a trickled body past it).
+    requestTimeout: cfg.requestTimeoutMs ?? 10_000,
+    http: { connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor((cfg.requestTimeoutMs ?? 10_000) / 4))) },
     // Close runs after the drain: whatever connection is still open by then is cut.
     forceCloseConnections: true,
   });
@@ -88,6 +96,28 @@ export function buildServer(deps: ServerDeps, cfg: ServerConfig): FastifyInstanc
   app.get('/metrics', { onRequest: operatorAuth(cfg.apiToken) }, async (_req, reply) => {
     const text = await deps.registry.metrics();
     return reply.header('content-type', deps.registry.contentType).send(text);
+  });
+
+  if (cfg.maxConnections !== undefined && cfg.maxConnections > 0) app.server.maxConnections = cfg.maxConnections;
+  const requestTimeoutMs = cfg.requestTimeoutMs ?? 10_000;
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, requestTimeoutMs);
+  const slowBodies = counter(deps.registry, 'voice_http_slow_bodies_total', 'Requests cut off because the body did not arrive within HTTP_REQUEST_TIMEOUT_MS');
+  // A body must arrive whole within the deadline: one trickled a byte at a time is answered 408 and
+  // its connection closed, so a slow client cannot hold connections (and the handlers behind them).
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.raw.complete) return done();
+    const timer = setTimeout(() => {
+      if (req.raw.complete || reply.raw.headersSent) return;
+      slowBodies.inc();
+      const socket = req.raw.socket;
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroySoon();
+    }, requestTimeoutMs);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    req.raw.once('end', clear);
+    req.raw.once('close', clear);
+    done();
   });
 
   for (const r of deps.routes) void app.register(r);

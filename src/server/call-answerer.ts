@@ -1,7 +1,12 @@
 // Answers one claimed IncomingCall: new call id and per-call secret, auth state and session snapshot
-// stored, the LiveCall put under control, then answerCall with media streaming and transcription over
-// one WebSocket. A failed answer is logged with the correlation id and counted; a transient failure
-// releases the claim so a redelivery may answer.
+// stored, the LiveCall put under control, then answerCall with media streaming on /ws/media and — only
+// when a Cognitive Services endpoint is configured — transcription on its own socket, /ws/transcription.
+// ACS treats the two as separate subscriptions, each with its own transportUrl, metadata packet and
+// status ("Add real-time transcription into your application", learn.microsoft.com/azure/
+// communication-services/how-tos/call-automation/real-time-transcription-tutorial); transcription
+// without callIntelligenceOptions.cognitiveServicesEndpoint is answered with TranscriptionFailed
+// (8522), so it is not requested then. A failed answer is logged with the correlation id and counted;
+// a transient failure is reported as 'retry' (the route retries in process, keeping the claim).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CallSessionSnapshot } from '../domain/call-records.js';
 import type { CallSupervisor } from '../domain/call-lifecycle.js';
@@ -40,6 +45,8 @@ export interface CallAnswererConfig {
   readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
   readonly channels: 'mixed' | 'unmixed';
   readonly transcriptionLocale: string | null;
+  /** ACS_COGNITIVE_SERVICES_ENDPOINT is set: ask ACS to transcribe (otherwise it answers TranscriptionFailed 8522). */
+  readonly transcribe: boolean;
 }
 
 /** 192 random bits, base64url. */
@@ -47,10 +54,10 @@ export function newCallSecret(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export function callUrls(publicBaseUrl: string, callId: string, secret: string): { callbackUrl: string; mediaUrl: string } {
+export function callUrls(publicBaseUrl: string, callId: string, secret: string): { callbackUrl: string; mediaUrl: string; transcriptionUrl: string } {
   const q = `callId=${encodeURIComponent(callId)}&secret=${encodeURIComponent(secret)}`;
   const ws = publicBaseUrl.replace(/^http(s?):/i, 'ws$1:');
-  return { callbackUrl: `${publicBaseUrl}/api/callbacks?${q}`, mediaUrl: `${ws}/ws/media?${q}` };
+  return { callbackUrl: `${publicBaseUrl}/api/callbacks?${q}`, mediaUrl: `${ws}/ws/media?${q}`, transcriptionUrl: `${ws}/ws/transcription?${q}` };
 }
 
 export function snapshotOf(call: LiveCall, cfg: Pick<CallAnswererConfig, 'workerId' | 'audioFormat'>): CallSessionSnapshot {
@@ -71,18 +78,16 @@ export function snapshotOf(call: LiveCall, cfg: Pick<CallAnswererConfig, 'worker
 
 export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConfig) {
   const { metrics } = deps;
-  return async function answer(_ev: EventGridEvent, data: IncomingCallData, claimId: string): Promise<AnswerOutcome> {
+  return async function answer(_ev: EventGridEvent, data: IncomingCallData, _claimId: string): Promise<AnswerOutcome> {
     const callId = randomUUID();
     const secret = newCallSecret();
     const correlationId = data.correlationId ?? null;
     const from = partyOf(data.from);
     const to = partyOf(data.to);
     const log = deps.log.child({ callId, correlationId });
-    const call = new LiveCall({ callId, from: from.masked, to: to.masked, correlationId, startedAt: deps.now(), log });
+    const call = new LiveCall({ callId, from: from.masked, to: to.masked, correlationId, startedAt: deps.now(), log, callerRawId: from.rawId || null });
     const ctl = deps.supervisor.attach(call);
     ctl.answering();
-    const release = () =>
-      deps.sessions.releaseClaim('incoming-call', claimId).catch((err: unknown) => log.warn({ err }, 'claim release failed'));
 
     try {
       await deps.sessions.putAuthState(callId, { secret, callerVerified: false, failedAttempts: 0 });
@@ -91,7 +96,6 @@ export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConf
       log.error({ err }, 'cannot store the call before answering');
       metrics.answers.inc({ outcome: 'transient' });
       ctl.abandon('session store unavailable');
-      await release();
       return 'retry';
     }
 
@@ -107,16 +111,17 @@ export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConf
       }
     }
 
-    const { callbackUrl, mediaUrl } = callUrls(cfg.publicBaseUrl, callId, secret);
+    const { callbackUrl, mediaUrl, transcriptionUrl } = callUrls(cfg.publicBaseUrl, callId, secret);
     let res;
     try {
       res = await deps.control.answer({
         incomingCallContext: data.incomingCallContext,
         callbackUrl,
         mediaTransportUrl: mediaUrl,
+        transcriptionTransportUrl: transcriptionUrl,
         audioFormat: cfg.audioFormat,
         channels: cfg.channels,
-        transcriptionLocale: cfg.transcriptionLocale,
+        transcriptionLocale: cfg.transcribe ? cfg.transcriptionLocale : null,
         operationContext: ctl.operationContext,
       });
     } catch (err) {
@@ -124,7 +129,6 @@ export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConf
       log.warn({ err, correlationId, transient }, 'answer failed');
       metrics.answers.inc({ outcome: transient ? 'transient' : 'failed' });
       ctl.abandon('answer failed');
-      if (transient) await release();
       return transient ? 'retry' : 'failed';
     }
 

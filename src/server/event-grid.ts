@@ -1,6 +1,12 @@
 // Event Grid payloads the incoming-call route accepts: the subscription validation handshake and
 // Microsoft.Communication.IncomingCall, validated with zod. Identifiers are normalised and masked here.
+// Optional fields follow the SDK's typing (@azure/communication-call-automation IncomingCall event:
+// serverCallId, callerDisplayName, correlationId, customContext optional) and the wire, where an absent
+// value may arrive as JSON null: `.nullish()` everywhere the SDK says optional, normalised to undefined.
 import { z } from 'zod';
+
+/** An optional field that may also arrive as null (both mean "absent"). */
+const nullish = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
 
 export const VALIDATION_EVENT = 'Microsoft.EventGrid.SubscriptionValidationEvent';
 export const INCOMING_CALL_EVENT = 'Microsoft.Communication.IncomingCall';
@@ -8,8 +14,8 @@ export const INCOMING_CALL_EVENT = 'Microsoft.Communication.IncomingCall';
 const eventGridEvent = z.looseObject({
   id: z.string().min(1).max(256),
   eventType: z.string().min(1).max(256),
-  eventTime: z.string().max(64).optional(),
-  subject: z.string().max(1024).optional(),
+  eventTime: nullish(z.string().max(64)),
+  subject: nullish(z.string().max(1024)),
   data: z.record(z.string(), z.unknown()),
 });
 
@@ -19,23 +25,29 @@ export type EventGridEvent = z.output<typeof eventGridEvent>;
 
 export const validationData = z.looseObject({
   validationCode: z.string().min(1).max(512),
-  validationUrl: z.string().optional(),
+  validationUrl: nullish(z.string()),
 });
 
 const identifier = z.looseObject({
-  kind: z.string().optional(),
-  rawId: z.string().max(512).optional(),
-  phoneNumber: z.looseObject({ value: z.string().max(64) }).optional(),
-  communicationUser: z.looseObject({ id: z.string().max(512) }).optional(),
+  kind: nullish(z.string()),
+  rawId: nullish(z.string().max(512)),
+  phoneNumber: nullish(z.looseObject({ value: z.string().max(64) })),
+  communicationUser: nullish(z.looseObject({ id: z.string().max(512) })),
 });
 
 export const incomingCallData = z.looseObject({
   to: identifier,
   from: identifier,
   incomingCallContext: z.string().min(1).max(64 * 1024),
-  correlationId: z.string().min(1).max(256).optional(),
-  serverCallId: z.string().max(1024).optional(),
-  callerDisplayName: z.string().max(256).optional(),
+  correlationId: nullish(z.string().min(1).max(256)),
+  serverCallId: nullish(z.string().max(1024)),
+  callerDisplayName: nullish(z.string().max(256)),
+  customContext: nullish(
+    z.looseObject({
+      sipHeaders: nullish(z.record(z.string(), z.unknown())),
+      voipHeaders: nullish(z.record(z.string(), z.unknown())),
+    }),
+  ),
 });
 export type IncomingCallData = z.output<typeof incomingCallData>;
 
@@ -47,7 +59,15 @@ export interface Party {
   readonly masked: string;
 }
 
-export function partyOf(id: z.output<typeof identifier>): Party {
+/** An identifier as parsed (every field optional). */
+export interface IdentifierInput {
+  readonly kind?: string | undefined;
+  readonly rawId?: string | undefined;
+  readonly phoneNumber?: { readonly value: string } | undefined;
+  readonly communicationUser?: { readonly id: string } | undefined;
+}
+
+export function partyOf(id: IdentifierInput): Party {
   const rawKind = id.kind ?? (id.phoneNumber ? 'phoneNumber' : id.communicationUser ? 'communicationUser' : 'unknown');
   const kind = rawKind.charAt(0).toLowerCase() + rawKind.slice(1);
   const rawId = id.rawId ?? (id.phoneNumber ? `4:${id.phoneNumber.value}` : (id.communicationUser?.id ?? ''));
@@ -63,7 +83,7 @@ export function maskRawId(rawId: string, kind: string): string {
 }
 
 /** Age of an event in milliseconds by its eventTime; null when absent or unparseable. */
-export function eventAgeMs(ev: EventGridEvent, now: number): number | null {
+export function eventAgeMs(ev: { readonly eventTime?: string | undefined }, now: number): number | null {
   if (!ev.eventTime) return null;
   const t = Date.parse(ev.eventTime);
   return Number.isFinite(t) ? now - t : null;

@@ -1,12 +1,27 @@
 // POST /api/incoming-call — Event Grid: the subscription validation handshake and IncomingCall.
-// Each incoming call is claimed in the session store (by correlation id) before ACS is asked, so it
-// is answered at most once across redeliveries and replicas. The reply to Event Grid waits for the
-// answer only up to a short budget; a slow answer finishes in the background (tracked for SIGTERM).
+// Authenticated first (webhook key in the subscription URL, see event-grid-auth.ts): a delivery without
+// the key has no effect. Each incoming call is claimed in the session store (by correlation id) before
+// ACS is asked, so it is answered at most once across redeliveries and replicas.
+//
+// What Event Grid does with our reply ("Event Grid message delivery and retry",
+// learn.microsoft.com/azure/event-grid/delivery-and-retry): any 2xx ends delivery; 400, 401, 403 and
+// 413 are never retried (dead-lettered or dropped); anything else is retried after ~10 s, 30 s, 1 min,
+// 5 min, ... — far too late for a ringing call. So every event this replica accepts gets 200 at once
+// and the answer is retried here, in process (a transient ACS failure is retried ANSWER_RETRY_DELAYS_MS
+// apart), never by asking Event Grid for a redelivery. The claim store being down does not refuse the
+// call either (a local claim stands in). 503 is left only for calls this replica cannot take (draining,
+// at capacity), where a redelivery to another replica is the only chance.
+//
+// Redeliveries: one that arrives after ~10 s for a call already answered or being answered is a
+// duplicate (200, no effect); one for a call whose answers all failed transiently (claim released) is
+// answered if it is younger than INCOMING_CALL_MAX_AGE_S; one after 30 s or more (the second retry
+// lands ~40 s after the event) is older than that by default: 200, not answered, counted as stale.
 import type { FastifyPluginAsync } from 'fastify';
 import { voiceError } from '../domain/errors.js';
 import type { SessionStore } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
 import type { EdgeMetrics } from './edge-metrics.js';
+import { eventGridWebhookAuth } from './event-grid-auth.js';
 import {
   INCOMING_CALL_EVENT,
   VALIDATION_EVENT,
@@ -27,7 +42,7 @@ export interface IncomingCallRouteDeps {
   readonly lifecycle: { readonly draining: boolean; track<T>(p: Promise<T>): Promise<T> };
   /** Admission: may this replica take one more call now? */
   readonly admit: () => boolean | Promise<boolean>;
-  /** Answers one claimed call; never rejects. `claimId` is released by it when a retry may succeed. */
+  /** Answers one claimed call; never rejects. 'retry' = a transient failure (the claim is kept). */
   readonly answer: (ev: EventGridEvent, data: IncomingCallData, claimId: string) => Promise<AnswerOutcome>;
   readonly now: () => number;
   readonly log: Logger;
@@ -38,9 +53,17 @@ export interface IncomingCallRouteConfig {
   readonly maxAgeS: number;
   /** How long the reply waits for answers before returning 200 and letting them finish in the background. */
   readonly replyBudgetMs: number;
+  /** EVENTGRID_WEBHOOK_KEY; undefined = deliveries are not authenticated (dev only). */
+  readonly webhookKey: string | undefined;
+  /** Delays between in-process answer attempts after a transient failure (default ANSWER_RETRY_DELAYS_MS). */
+  readonly answerRetryDelaysMs?: readonly number[];
 }
 
 export const INCOMING_BODY_LIMIT = 256 * 1024;
+/** In-process answer retries after a transient failure: well inside the ringing time, unlike Event Grid's 10 s. */
+export const ANSWER_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 2000];
+/** Claims held in memory while the shared claim store cannot answer (bounded; each lives maxAgeS). */
+const MAX_LOCAL_CLAIMS = 10_000;
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
   let timer: NodeJS.Timeout | undefined;
@@ -51,10 +74,62 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
   return Promise.race([p, budget]).finally(() => clearTimeout(timer));
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
 export function incomingCallRoutes(deps: IncomingCallRouteDeps, cfg: IncomingCallRouteConfig): FastifyPluginAsync {
   const { metrics } = deps;
+  const retryDelays = cfg.answerRetryDelaysMs ?? ANSWER_RETRY_DELAYS_MS;
+  const auth = eventGridWebhookAuth(cfg.webhookKey, (reason) => {
+    metrics.authFailures.inc({ route: 'incoming-call', reason });
+    metrics.incoming.inc({ result: 'unauthenticated' });
+  });
+  /** Claim ids taken locally while the claim store was down (id → expiry ms). */
+  const localClaims = new Map<string, number>();
+
+  const claimLocally = (claimId: string): boolean => {
+    const now = deps.now();
+    for (const [id, until] of localClaims) {
+      if (until > now && localClaims.size < MAX_LOCAL_CLAIMS) break;
+      localClaims.delete(id);
+    }
+    const until = localClaims.get(claimId);
+    if (until !== undefined && until > now) return false;
+    localClaims.set(claimId, now + cfg.maxAgeS * 1000);
+    return true;
+  };
+
+  const claim = async (claimId: string): Promise<boolean> => {
+    if (localClaims.has(claimId) && !claimLocally(claimId)) return false;
+    try {
+      return await deps.sessions.claim('incoming-call', claimId, cfg.workerId);
+    } catch (err) {
+      // The call is answerable here: a local claim keeps redeliveries to this replica harmless, and
+      // ACS itself refuses a second answer of the same incomingCallContext.
+      deps.log.warn({ err }, 'claim store unavailable; claiming the IncomingCall locally');
+      metrics.incoming.inc({ result: 'claimed_locally' });
+      return claimLocally(claimId);
+    }
+  };
+
+  /** Answers, retrying transient failures in process; on giving up the claim is released for a redelivery. */
+  const answerWithRetry = async (ev: EventGridEvent, data: IncomingCallData, claimId: string): Promise<AnswerOutcome> => {
+    let outcome = await deps.answer(ev, data, claimId);
+    for (const delay of retryDelays) {
+      if (outcome !== 'retry' || deps.lifecycle.draining) break;
+      await sleep(delay);
+      metrics.answers.inc({ outcome: 'retried' });
+      outcome = await deps.answer(ev, data, claimId);
+    }
+    if (outcome === 'retry') {
+      deps.log.warn({ correlationId: data.correlationId ?? null }, 'answer failed transiently after retries; claim released for a redelivery');
+      localClaims.delete(claimId);
+      await deps.sessions.releaseClaim('incoming-call', claimId).catch(() => undefined);
+    }
+    return outcome;
+  };
+
   return async (app) => {
-    app.post('/api/incoming-call', { bodyLimit: INCOMING_BODY_LIMIT }, async (req, reply) => {
+    app.post('/api/incoming-call', { bodyLimit: INCOMING_BODY_LIMIT, onRequest: auth }, async (req, reply) => {
       const batch = eventGridBatch.safeParse(req.body);
       if (!batch.success) {
         metrics.incoming.inc({ result: 'invalid' });
@@ -92,13 +167,7 @@ export function incomingCallRoutes(deps: IncomingCallRouteDeps, cfg: IncomingCal
           continue;
         }
         const claimId = correlationId ?? ev.id;
-        let claimed: boolean;
-        try {
-          claimed = await deps.sessions.claim('incoming-call', claimId, cfg.workerId);
-        } catch (err) {
-          throw voiceError('BACKEND_UNAVAILABLE', 'cannot claim the call now; retry', err);
-        }
-        if (!claimed) {
+        if (!(await claim(claimId))) {
           metrics.incoming.inc({ result: 'duplicate' });
           metrics.duplicates.inc({ source: 'incoming-call' });
           req.log.info({ correlationId }, 'IncomingCall already claimed; not answering again');
@@ -109,27 +178,24 @@ export function incomingCallRoutes(deps: IncomingCallRouteDeps, cfg: IncomingCal
         try {
           admitted = await deps.admit();
         } catch (err) {
-          await deps.sessions.releaseClaim('incoming-call', claimId).catch(() => undefined);
-          throw voiceError('BACKEND_UNAVAILABLE', 'admission check failed; retry', err);
+          // Admission has its own Redis fallback (the local ceiling); an error past it is not a reason to lose the call.
+          req.log.warn({ err, correlationId }, 'admission check failed; admitting');
+          admitted = true;
         }
         if (!admitted) {
           // Give the call back so another replica (a redelivery) can take it.
+          localClaims.delete(claimId);
           await deps.sessions.releaseClaim('incoming-call', claimId).catch(() => undefined);
           metrics.incoming.inc({ result: 'overloaded' });
           req.log.warn({ correlationId }, 'IncomingCall refused: replica at capacity');
           throw voiceError('OVERLOADED', 'at capacity; deliver to another replica');
         }
         metrics.incoming.inc({ result: 'accepted' });
-        answers.push(deps.lifecycle.track(deps.answer(ev, data.data, claimId)));
+        answers.push(deps.lifecycle.track(answerWithRetry(ev, data.data, claimId)));
       }
       if (validationResponse !== null) return reply.code(200).send({ validationResponse });
-      if (answers.length > 0) {
-        const outcome = await within(Promise.all(answers), cfg.replyBudgetMs);
-        // A transient failure seen in time: its claim is released, so ask Event Grid to deliver again.
-        if (outcome !== 'pending' && outcome.includes('retry')) {
-          throw voiceError('CALL_CONTROL_TRANSIENT', 'answering failed transiently; redeliver');
-        }
-      }
+      // Accepted: 200 whatever the answer's fate (retried here); wait a little so a quick answer lands first.
+      if (answers.length > 0) await within(Promise.all(answers), cfg.replyBudgetMs);
       return reply.code(200).send({ ok: true });
     });
   };

@@ -1,4 +1,12 @@
-// GET /ws/media: the ACS media WebSocket. Authenticated in the upgrade handler before anything is
+// GET /ws/media and GET /ws/transcription: the ACS media and transcription WebSockets. ACS treats audio
+// streaming and real-time transcription as separate subscriptions, each with its own transportUrl,
+// metadata packet (AudioMetadata / TranscriptionMetadata) and connection status ("Audio streaming
+// concepts" and "Add real-time transcription into your application", learn.microsoft.com): a call has
+// at most one socket of each kind here. A second socket of the same kind replaces the first (ACS
+// reconnecting); a socket of the other kind never does. Whatever kind of message arrives on whichever
+// socket is handled; outbound audio goes to the audio socket (or to a transcription socket that turns
+// out to carry the audio, when no audio socket is open). Only the audio socket's closing starts the
+// media reconnect grace. Both are authenticated in the upgrade handler before anything is
 // accepted (ACS JWT + per-call secret; refused with HTTP 401 and no socket). Each message is parsed
 // once: AudioData in the exact ACS shape is read straight from the received bytes (audio-data-scan),
 // everything else through the general parser; audio is base64-decoded into one process-wide scratch
@@ -47,9 +55,14 @@ const SPAN = newAudioDataSpan();
 /** Outbound audio is JSON text sent from bytes already encoded. */
 const TEXT_FRAME = { binary: false } as const;
 
+export type SocketKind = 'audio' | 'transcription';
+
 export interface MediaSocketServer {
+  /** GET /ws/media upgrades (audio streaming). */
   readonly handle: UpgradeHandler;
-  /** Open connections (one per call at most). */
+  /** GET /ws/transcription upgrades (real-time transcription), same authentication. */
+  readonly handleTranscription: UpgradeHandler;
+  /** Open connections (at most one audio and one transcription socket per call). */
   readonly size: number;
   closeAll(code: number, reason: string): void;
   /** Closes the call's socket, if one is open. */
@@ -58,7 +71,8 @@ export interface MediaSocketServer {
 
 export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketConfig): MediaSocketServer {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: cfg.maxPayloadBytes, clientTracking: false });
-  const open = new Map<string, MediaConnection>();
+  /** Open sockets by kind, then call id. */
+  const open: Record<SocketKind, Map<string, MediaConnection>> = { audio: new Map(), transcription: new Map() };
   // One decode scratch for the process: the largest frame a message of maxPayload bytes can carry.
   const scratch = Buffer.allocUnsafeSlow(Math.ceil((cfg.maxPayloadBytes * 3) / 4) + 4);
   const views = new Map<number, Int16Array>();
@@ -77,7 +91,7 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
   };
 
   let pending = 0;
-  const handle: UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const handlerFor = (kind: SocketKind): UpgradeHandler => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     if (pending >= cfg.maxPendingUpgrades) return refuse(socket, 'overloaded', '503 Service Unavailable');
     let url: URL;
@@ -108,41 +122,66 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
       if (!call) return refuse(socket, 'unknown_call');
       if (socket.destroyed) return;
       const live = call;
-      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, live, socket));
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, live, socket, kind));
     })();
   };
 
-  const accept = (ws: WebSocket, call: LiveCall, socket: Duplex): void => {
+  const links: SocketLinks = {
+    audioOpen: (callId) => open.audio.has(callId),
+    promote: (conn) => {
+      const callId = conn.callId;
+      if (open.audio.has(callId)) return false;
+      if (open.transcription.get(callId) === conn) open.transcription.delete(callId);
+      open.audio.set(callId, conn);
+      return true;
+    },
+  };
+
+  const accept = (ws: WebSocket, call: LiveCall, socket: Duplex, kind: SocketKind): void => {
     const session = deps.sessionFor(call);
-    const previous = open.get(call.callId);
+    const previous = open[kind].get(call.callId);
     if (previous) previous.replace();
-    const conn = new MediaConnection(ws, socket, session, deps, cfg, pcmView, scratch, () => {
-      if (open.get(call.callId) === conn) open.delete(call.callId);
+    const conn = new MediaConnection(ws, socket, session, deps, cfg, pcmView, scratch, kind, links, () => {
+      for (const k of ['audio', 'transcription'] as const) if (open[k].get(call.callId) === conn) open[k].delete(call.callId);
     });
-    open.set(call.callId, conn);
+    open[kind].set(call.callId, conn);
     deps.metrics.accepted.inc();
     deps.onAccepted(call);
   };
 
+  const all = (): MediaConnection[] => [...open.audio.values(), ...open.transcription.values()];
   return {
-    handle,
+    handle: handlerFor('audio'),
+    handleTranscription: handlerFor('transcription'),
     get size() {
-      return open.size;
+      return open.audio.size + open.transcription.size;
     },
     closeAll(code, reason) {
-      for (const c of [...open.values()]) c.close(code, reason);
+      for (const c of all()) c.close(code, reason);
     },
     closeCall(callId, code, reason) {
-      open.get(callId)?.close(code, reason);
+      open.audio.get(callId)?.close(code, reason);
+      open.transcription.get(callId)?.close(code, reason);
     },
   };
+}
+
+/** What a connection needs to know about its call's other socket. */
+interface SocketLinks {
+  audioOpen(callId: string): boolean;
+  /** A transcription socket carries the audio (no audio socket open): it becomes the call's audio socket. */
+  promote(conn: MediaConnection): boolean;
 }
 
 class MediaConnection {
   #score = 0;
   #messages = 0;
   #closed = false;
+  /** This socket carries the call's outbound audio and its closing counts as media lost. */
+  #carriesAudio: boolean;
   readonly #log: Logger;
+  readonly #sink: PlayoutSink;
+  readonly callId: string;
 
   constructor(
     private readonly ws: WebSocket,
@@ -152,9 +191,13 @@ class MediaConnection {
     private readonly cfg: MediaSocketConfig,
     private readonly pcmView: (samples: number) => Int16Array,
     private readonly scratch: Buffer,
+    readonly kind: SocketKind,
+    private readonly links: SocketLinks,
     private readonly onGone: () => void,
   ) {
-    this.#log = deps.log.child({ callId: session.call.callId, component: 'media' });
+    this.callId = session.call.callId;
+    this.#carriesAudio = kind === 'audio';
+    this.#log = deps.log.child({ callId: session.call.callId, component: 'media', socket: kind });
     deps.metrics.sockets.inc();
     ws.on('error', (err) => this.#log.debug({ err }, 'media socket error'));
     ws.on('message', (data, isBinary) => this.#message(data, isBinary));
@@ -174,8 +217,16 @@ class MediaConnection {
       cork: () => socket.cork(),
       uncork: () => socket.uncork(),
     };
-    session.attach(sink);
+    this.#sink = sink;
+    if (this.#carriesAudio) session.attach(sink);
     this.#log.debug({ reconnect: session.counters.connects > 0 }, 'media socket open');
+  }
+
+  /** AudioMetadata arrived on a transcription socket while no audio socket is open: it carries the audio. */
+  #takeAudio(): void {
+    if (this.#carriesAudio || !this.links.promote(this)) return;
+    this.#carriesAudio = true;
+    this.session.attach(this.#sink);
   }
 
   /** A newer socket for the same call took over. */
@@ -223,7 +274,8 @@ class MediaConnection {
           this.#bad('shape', 'AudioMetadata');
           return;
         }
-        s.metadata(msg.sampleRate);
+        if (!this.#carriesAudio) this.#takeAudio();
+        if (this.#carriesAudio) s.metadata(msg.sampleRate);
         break;
       case 'DtmfData':
         s.dtmf(msg.tone);
@@ -271,7 +323,8 @@ class MediaConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.deps.metrics.sockets.dec();
-    this.session.detach(code, reason);
+    // A transcription socket closing leaves the audio (and the call) alone.
+    if (this.#carriesAudio) this.session.detach(code, reason);
     this.onGone();
     this.#log.debug({ code }, 'media socket closed');
   }

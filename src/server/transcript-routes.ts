@@ -1,8 +1,10 @@
 // GET /api/calls/:callId/transcript — hot to cold: live memory (CallRegistry + conversation store),
 // then the Redis cache, then the archive (Cosmos); a Cosmos hit is re-cached (summary TTL). The
 // response header x-transcript-source says which tier answered. Operator-only (see operatorAuth).
+// The id is the worker's call id or, failing that, the ACS callConnectionId of the call (live: the
+// registry's connection index; archived: a lookup in the archive); the call id stays the primary key.
 import type { FastifyPluginAsync } from 'fastify';
-import { buildArchiveJob, markersOf } from '../domain/archive/job-builder.js';
+import { buildArchiveJob, markersOf, withMaskedDtmf } from '../domain/archive/job-builder.js';
 import { voiceError } from '../domain/errors.js';
 import type { CallRegistry } from '../domain/live-call.js';
 import type { ArchiveStore, Clock, ConversationStore, SessionStore } from '../domain/ports.js';
@@ -15,7 +17,7 @@ export interface TranscriptRouteDeps {
   readonly calls: CallRegistry;
   readonly conversations: ConversationStore;
   readonly sessions: SessionStore;
-  readonly archive: ArchiveStore;
+  readonly archive: ArchiveStore & { findCallIdByConnection?(callConnectionId: string): Promise<string | null> };
   readonly registry: Registry;
   readonly clock: Clock;
   readonly apiToken: string | undefined;
@@ -27,9 +29,11 @@ export function transcriptRoutes(deps: TranscriptRouteDeps): FastifyPluginAsync 
   const auth = operatorAuth(deps.apiToken);
   return async (app) => {
     app.get<{ Params: { callId: string } }>('/api/calls/:callId/transcript', { preHandler: auth }, async (req, reply) => {
-      const { callId } = req.params;
-      if (!CALL_ID.test(callId)) throw voiceError('BAD_REQUEST', 'callId has invalid characters');
-      const live = deps.calls.get(callId);
+      const { callId: id } = req.params;
+      if (!CALL_ID.test(id)) throw voiceError('BAD_REQUEST', 'callId has invalid characters');
+      let callId = id;
+      const live = deps.calls.get(id) ?? deps.calls.byConnection(id);
+      if (live) callId = live.callId;
       if (live) {
         const conversation = await deps.conversations.getState(callId);
         const markers = markersOf(live);
@@ -41,13 +45,28 @@ export function transcriptRoutes(deps: TranscriptRouteDeps): FastifyPluginAsync 
       cache.inc({ result: cached ? 'hit' : 'miss' });
       if (cached) {
         reads.inc({ source: 'redis' });
-        return reply.header('x-transcript-source', 'redis').send(cached);
+        return reply.header('x-transcript-source', 'redis').send(withMaskedDtmf(cached));
       }
-      const doc = await deps.archive.getTranscript(callId);
+      let doc = await deps.archive.getTranscript(callId);
+      if (!doc && deps.archive.findCallIdByConnection) {
+        // Not a call id: perhaps the ACS callConnectionId of an archived call.
+        const byConnection = await deps.archive.findCallIdByConnection(id);
+        if (byConnection) {
+          callId = byConnection;
+          const recached = await deps.sessions.getTranscript(callId).catch(() => null);
+          if (recached) {
+            reads.inc({ source: 'redis' });
+            return reply.header('x-transcript-source', 'redis').send(recached);
+          }
+          doc = await deps.archive.getTranscript(callId);
+        }
+      }
       if (doc) {
         reads.inc({ source: 'cosmos' });
-        await deps.sessions.putTranscript(callId, doc).catch((err: unknown) => req.log.warn({ err, callId }, 'transcript re-cache failed'));
-        return reply.header('x-transcript-source', 'cosmos').send(doc);
+        // Documents archived before DTMF masking may hold clear tones: mask before caching and returning.
+        const masked = withMaskedDtmf(doc);
+        await deps.sessions.putTranscript(callId, masked).catch((err: unknown) => req.log.warn({ err, callId }, 'transcript re-cache failed'));
+        return reply.header('x-transcript-source', 'cosmos').send(masked);
       }
       reads.inc({ source: 'none' });
       throw voiceError('NOT_FOUND', 'no transcript for this call');

@@ -37,6 +37,11 @@ function isWsUrl(v: unknown): boolean {
   }
 }
 
+function cognitiveEndpointOf(v: unknown): string | undefined {
+  const e = typeof v === 'object' && v !== null ? (v as Record<string, unknown>).cognitiveServicesEndpoint : undefined;
+  return typeof e === 'string' && isHttpUrl(e) ? e : undefined;
+}
+
 function isHttpUrl(v: unknown): boolean {
   if (typeof v !== 'string') return false;
   try {
@@ -87,6 +92,7 @@ export class CallControl implements CallControlHandlers {
       operationContext: typeof body.operationContext === 'string' ? body.operationContext : undefined,
       mediaStreamingOptions: media,
       transcriptionOptions: transcription,
+      cognitiveServicesEndpoint: cognitiveEndpointOf(body.callIntelligenceOptions),
     };
     call.answer = answer;
     call.answers++;

@@ -35,6 +35,8 @@ export interface RunnerDeps {
   readonly contextTtlMs: number;
   /** Keep the decoded outbound audio of every call (SimCall.outboundAudio, bounded). */
   readonly captureOutbound?: boolean;
+  /** Event Grid retries 100x faster than documented (tests). */
+  readonly fastRetry?: boolean;
 }
 
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -98,7 +100,7 @@ export class CallRunner implements CallSession, ScenarioContext {
     deps.control.offer(this);
     try {
       const redeliver = Math.random() < deps.duplicateRate;
-      const r = await deliverIncomingCall(deps.target, call, deps.resourceId, redeliver);
+      const r = await deliverIncomingCall(deps.target, call, deps.resourceId, redeliver, undefined, deps.fastRetry === true);
       if (r.status < 200 || r.status >= 300) return this.fail(`incoming-call-http-${r.status}`);
       if (!(await this.within(this.answeredP, ANSWER_TIMEOUT_MS))) return this.fail('answer-timeout');
       if (call.answeredAt !== undefined) deps.stats.answerMs.push(call.answeredAt);
@@ -162,7 +164,10 @@ export class CallRunner implements CallSession, ScenarioContext {
   private async openMedia(reconnect: boolean): Promise<void> {
     const { call, deps } = this;
     const media = call.answer?.mediaStreamingOptions ?? {};
-    const tr = call.answer?.transcriptionOptions;
+    const requested = call.answer?.transcriptionOptions;
+    // ACS transcribes through the Azure AI services resource named in callIntelligenceOptions; without
+    // it the transcription subscription fails with TranscriptionFailed (8522) and no result ever comes.
+    const tr = requested && requested.startTranscription !== false && call.answer?.cognitiveServicesEndpoint ? requested : undefined;
     const rate = media.audioFormat === 'pcm24KMono' ? 24000 : 16000;
     this.voice ??= await deps.voice(rate);
     const link = new MediaLink(
@@ -171,7 +176,8 @@ export class CallRunner implements CallSession, ScenarioContext {
         url: String(media.transportUrl),
         participantRawId: media.audioChannelType === 'unmixed' || deps.channels === 'unmixed' ? call.caller.rawId : undefined,
         callerRawId: call.caller.rawId,
-        transcription: tr && tr.startTranscription !== false ? { locale: typeof tr.locale === 'string' ? tr.locale : 'en-US', intermediate: tr.enableIntermediateResults === true } : undefined,
+        transcription: tr ? { locale: typeof tr.locale === 'string' ? tr.locale : 'en-US', intermediate: tr.enableIntermediateResults === true } : undefined,
+        transcriptionUrl: tr && typeof tr.transportUrl === 'string' ? tr.transportUrl : undefined,
         dtmf: media.enableDtmfTones === true,
       },
       this.voice,
@@ -185,8 +191,18 @@ export class CallRunner implements CallSession, ScenarioContext {
     if (this.ended) return link.close();
     const details = reconnect ? 'streamConnectionReestablished' : 'subscriptionStarted';
     void deps.callbacks.send(call, 'MediaStreamingStarted', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStarted', mediaStreamingStatusDetails: details } });
-    if (!reconnect && tr && tr.startTranscription !== false)
+    if (!reconnect && tr)
       void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } });
+    if (!reconnect && requested && requested.startTranscription !== false && !tr) {
+      call.transcriptionFailed = true;
+      void deps.callbacks.send(
+        call,
+        'TranscriptionFailed',
+        { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'unspecifiedError' } },
+        undefined,
+        { code: 400, subCode: 8522, message: 'Action failed, Cognitive Services endpoint is not provided.' },
+      );
+    }
     if (!reconnect)
       void deps.callbacks.send(call, 'ParticipantsUpdated', { sequenceNumber: 1, participants: [{ identifier: call.caller, isMuted: false, isOnHold: false }] });
   }
@@ -339,6 +355,33 @@ export class CallRunner implements CallSession, ScenarioContext {
     } catch {
       throw new ScenarioFailure('media-reconnect-failed');
     }
+  }
+
+  async injectCallback(type: string, data: Record<string, unknown>, result: { code: number; subCode: number; message: string }): Promise<void> {
+    await this.deps.callbacks.send(this.call, type, data, undefined, result);
+  }
+
+  sendAgentTranscript(words: readonly string[]): void {
+    if (!this.link || this.ended) throw new ScenarioFailure('no-media');
+    this.link.sendTranscriptAs(words, `8:acs:${this.deps.resourceId}_callautomation`);
+  }
+
+  /** Drops the media stream (ACS side) without reconnecting. */
+  dropMedia(): void {
+    this.link?.close(1006, true);
+  }
+
+  async reopenMedia(): Promise<void> {
+    if (this.ended) return;
+    try {
+      await this.openMedia(true);
+    } catch {
+      throw new ScenarioFailure('media-reconnect-failed');
+    }
+  }
+
+  waitEnded(ms: number): Promise<boolean> {
+    return this.within(this.endedP, ms);
   }
 
   sendGarbage(): void {

@@ -1,7 +1,8 @@
 // Event Grid as the worker sees it: the subscription validation handshake, then
-// Microsoft.Communication.IncomingCall events in the Event Grid schema, retried on non-2xx.
+// Microsoft.Communication.IncomingCall events in the Event Grid schema, retried on Event Grid's own
+// schedule (10 s, 30 s, 1 min, 5 min; see delivery.ts), never on 400/401/403/413.
 import { randomUUID } from 'node:crypto';
-import { deliver, DEFAULT_DELIVERY, type DeliveryResult } from './delivery.js';
+import { deliver, eventGridDelivery, type DeliveryResult } from './delivery.js';
 import type { SimCall } from './sim-call.js';
 
 export class SubscriptionValidationError extends Error {
@@ -68,14 +69,24 @@ export function incomingCallEvent(call: SimCall, resourceId: string): Record<str
   };
 }
 
-/** Delivers one IncomingCall (retried on non-2xx); with `redeliver`, sends the same event once more after a 2xx. */
-export async function deliverIncomingCall(target: string, call: SimCall, resourceId: string, redeliver: boolean, signal?: AbortSignal): Promise<DeliveryResult> {
+/**
+ * Delivers one IncomingCall (retried on Event Grid's schedule; `fastRetry` divides it by 100); with
+ * `redeliver`, sends the same event once more after a 2xx.
+ */
+export async function deliverIncomingCall(
+  target: string,
+  call: SimCall,
+  resourceId: string,
+  redeliver: boolean,
+  signal?: AbortSignal,
+  fastRetry = false,
+): Promise<DeliveryResult> {
   const body = JSON.stringify([incomingCallEvent(call, resourceId)]);
   const headers = (attempt: number) => ({ 'aeg-event-type': 'Notification', 'aeg-subscription-name': 'VOICE-SIM', 'aeg-delivery-count': String(attempt - 1) });
-  const r = await deliver(target, body, headers, { ...DEFAULT_DELIVERY, signal });
+  const r = await deliver(target, body, headers, { ...eventGridDelivery(fastRetry), ...(signal ? { signal } : {}) });
   call.incomingCallDeliveries += r.attempts;
   if (redeliver && r.status >= 200 && r.status < 300) {
-    const again = await deliver(target, body, () => headers(r.attempts + 1), { ...DEFAULT_DELIVERY, maxAttempts: 1 });
+    const again = await deliver(target, body, () => headers(r.attempts + 1), { ...eventGridDelivery(fastRetry), maxAttempts: 1 });
     call.incomingCallDeliveries += again.attempts;
   }
   return r;

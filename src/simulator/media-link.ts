@@ -15,6 +15,11 @@ import type { SimStats } from './sim-stats.js';
 
 export interface MediaLinkOptions {
   readonly url: string;
+  /**
+   * transcriptionOptions.transportUrl. When it differs from `url`, transcription gets its own socket
+   * (its own subscription, TranscriptionMetadata first), as ACS does; when equal, both share one.
+   */
+  readonly transcriptionUrl?: string | undefined;
   readonly participantRawId: string | undefined;
   readonly callerRawId: string;
   readonly transcription: { readonly locale: string; readonly intermediate: boolean } | undefined;
@@ -35,6 +40,8 @@ interface Waiter {
 
 export class MediaLink implements TickSubscriber {
   private sock: MediaSocket | undefined;
+  /** The transcription socket, when transcription has a URL of its own. */
+  private trSock: MediaSocket | undefined;
   private open = false;
   private closing = false;
   private startTick = -1;
@@ -100,8 +107,23 @@ export class MediaLink implements TickSubscriber {
     this.open = true;
     const sub = `${this.call.callConnectionId}-${this.call.mediaConnections}`;
     sock.sendText(audioMetadata(sub, this.voice.sampleRate, this.voice.frameBytes));
-    if (this.opts.transcription) {
-      sock.sendText(transcriptionMetadata(sub, this.opts.transcription.locale, ccid, this.call.correlationId));
+    const tr = this.opts.transcription;
+    const trUrl = this.opts.transcriptionUrl;
+    if (tr && trUrl && trUrl !== this.opts.url) {
+      const trSock = await MediaSocket.open({
+        url: trUrl,
+        headers: { authorization: `Bearer ${await this.identity.token()}`, 'x-ms-call-connection-id': ccid, 'x-ms-call-correlation-id': this.call.correlationId },
+      });
+      if (this.closing) {
+        trSock.close(1000);
+      } else {
+        this.trSock = trSock;
+        this.call.transcriptionConnections = (this.call.transcriptionConnections ?? 0) + 1;
+        trSock.onMessage(() => this.violation('message from the worker on the transcription socket'));
+        trSock.sendText(transcriptionMetadata(`${sub}-transcription`, tr.locale, ccid, this.call.correlationId));
+      }
+    } else if (tr) {
+      sock.sendText(transcriptionMetadata(sub, tr.locale, ccid, this.call.correlationId));
     }
     this.startTick = -1;
     this.clock.add(this);
@@ -112,9 +134,26 @@ export class MediaLink implements TickSubscriber {
     this.closing = true;
     this.clock.remove(this);
     this.open = false;
+    if (this.trSock) {
+      if (drop) this.trSock.terminate();
+      else this.trSock.close(code);
+    }
     if (!this.sock) return;
     if (drop) this.sock.terminate();
     else this.sock.close(code);
+  }
+
+  /** Transcription results go on the transcription socket when there is one, else on the media socket. */
+  private sendTranscription(text: string): void {
+    const t = this.trSock?.open ? this.trSock : this.sock;
+    t?.sendText(text);
+  }
+
+  /** Sends a TranscriptionData for `words` as another participant (e.g. the agent's own leg). */
+  sendTranscriptAs(words: readonly string[], participantRawId: string): void {
+    if (!this.open) return;
+    this.sendTranscription(transcriptionData(words, 0, 0, participantRawId, 'Final'));
+    this.stats.framesSent++;
   }
 
   /** Starts speaking an utterance; `done` resolves (with the time) once the Final transcript is sent. */
@@ -221,7 +260,7 @@ export class MediaLink implements TickSubscriber {
       const offsetMs = (this.speechStartTick - this.startTick) * FRAME_MS;
       if (t?.intermediate && this.speechPos === Math.ceil(u.frames.length / 2)) {
         const half = u.words.slice(0, Math.max(1, Math.floor(u.words.length / 2)));
-        sock.sendText(transcriptionData(half, offsetMs, this.speechPos * FRAME_MS, this.opts.callerRawId, 'Intermediate'));
+        this.sendTranscription(transcriptionData(half, offsetMs, this.speechPos * FRAME_MS, this.opts.callerRawId, 'Intermediate'));
         this.stats.framesSent++;
       }
       if (this.speechPos >= u.frames.length) {
@@ -236,7 +275,7 @@ export class MediaLink implements TickSubscriber {
     if (this.finalDueTick >= 0 && tick >= this.finalDueTick) {
       this.finalDueTick = -1;
       if (this.finalMessage) {
-        sock.sendText(this.finalMessage);
+        this.sendTranscription(this.finalMessage);
         this.stats.framesSent++;
       }
       this.finalResolve?.(performance.now());

@@ -21,8 +21,11 @@ export function transcriptionMetadata(subscriptionId: string, locale: string, ca
 }
 
 /**
- * A transcription result for `words` spoken from `offsetMs` for `durationMs` (stream-relative).
- * Words are spread evenly over the duration; offsets and durations are 100 ns ticks.
+ * A transcription result for `words` spoken from `offsetMs` for `durationMs` (stream-relative), in the
+ * shape the real-time transcription docs show ("Add real-time transcription into your application",
+ * learn.microsoft.com/azure/communication-services/how-tos/call-automation/real-time-transcription-tutorial):
+ * offsets in 100 ns ticks, no top-level `duration` and no per-word `duration`. `withDurations` adds
+ * them (the SDK model has durationInTicks) for tests that need both shapes.
  */
 export function transcriptionData(
   words: readonly string[],
@@ -30,6 +33,7 @@ export function transcriptionData(
   durationMs: number,
   participantRawId: string,
   status: 'Intermediate' | 'Final',
+  withDurations = false,
 ): string {
   const per = words.length > 0 ? durationMs / words.length : durationMs;
   return JSON.stringify({
@@ -39,8 +43,12 @@ export function transcriptionData(
       format: 'display',
       confidence: status === 'Final' ? 0.92 : 0.61,
       offset: msToTicks(offsetMs),
-      duration: msToTicks(durationMs),
-      words: words.map((text, i) => ({ text: text.replace(/[.,?!]/g, ''), offset: msToTicks(offsetMs + i * per), duration: msToTicks(per) })),
+      ...(withDurations ? { duration: msToTicks(durationMs) } : {}),
+      words: words.map((text, i) => ({
+        text: text.replace(/[.,?!]/g, ''),
+        offset: msToTicks(offsetMs + i * per),
+        ...(withDurations ? { duration: msToTicks(per) } : {}),
+      })),
       participantRawID: participantRawId,
       resultStatus: status,
     },

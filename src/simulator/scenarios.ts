@@ -23,6 +23,15 @@ export interface ScenarioContext {
   hangUp(): Promise<void>;
   reconnectMedia(): Promise<void>;
   sendGarbage(): void;
+  /** Posts a Call Automation event for this call, as ACS would. */
+  injectCallback(type: string, data: Record<string, unknown>, result: { code: number; subCode: number; message: string }): Promise<void>;
+  /** A Final transcript tagged with the agent's own participant (its leg transcribed). */
+  sendAgentTranscript(words: readonly string[]): void;
+  dropMedia(): void;
+  /** Re-opens the media stream after dropMedia (reported as streamConnectionReestablished). */
+  reopenMedia(): Promise<void>;
+  /** True when the call ended (by either side) within ms. */
+  waitEnded(ms: number): Promise<boolean>;
   mediaOpen(): boolean;
   sleep(ms: number): Promise<void>;
   recordTurn(ms: number): void;
@@ -53,6 +62,8 @@ async function turn(ctx: ScenarioContext, i: number): Promise<void> {
   ctx.recordTurn(Math.max(0, first - finalAt));
   await ctx.waitAgentQuiet(QUIET_MS, 60_000);
 }
+
+const streaming = (details: string) => ({ mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: details } });
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   async qa(ctx) {
@@ -91,6 +102,44 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   },
   async silence(ctx) {
     await ctx.sleep(3_000);
+  },
+  // MediaStreamingFailed as ACS reports it (status details from the SDK's KnownMediaStreamingStatusDetails):
+  // first an interruption the stream recovers from (the call must go on), then a fatal failure (the
+  // worker must end the call itself).
+  async 'media-failed'(ctx) {
+    await turn(ctx, 0);
+    ctx.dropMedia();
+    await ctx.injectCallback('MediaStreamingFailed', streaming('streamConnectionInterrupted'), { code: 500, subCode: 8582, message: 'Media streaming connection interrupted.' });
+    await ctx.sleep(300);
+    if (ctx.ended) fail('ended-on-interruption');
+    await ctx.reopenMedia();
+    await turn(ctx, 1);
+    ctx.dropMedia();
+    await ctx.injectCallback('MediaStreamingFailed', streaming('streamConnectionUnsuccessful'), { code: 500, subCode: 8581, message: 'Media streaming failed to connect.' });
+    if (!(await ctx.waitEnded(20_000))) fail('worker-kept-a-dead-call');
+  },
+  // A play the worker asked ACS for failed (PlayFailed, 8535): the call goes on.
+  async 'play-failed'(ctx) {
+    await turn(ctx, 0);
+    await ctx.injectCallback('PlayFailed', { operationContext: 'sim-play' }, { code: 400, subCode: 8535, message: 'Action failed, file format is invalid.' });
+    await ctx.sleep(300);
+    if (ctx.ended) fail('ended-on-play-failed');
+    await turn(ctx, 1);
+  },
+  // A recognize timed out (RecognizeFailed, 8510): the call goes on.
+  async 'recognize-failed'(ctx) {
+    await turn(ctx, 0);
+    await ctx.injectCallback('RecognizeFailed', { operationContext: 'sim-recognize' }, { code: 400, subCode: 8510, message: 'Action failed, initial silence timeout reached.' });
+    await ctx.sleep(300);
+    if (ctx.ended) fail('ended-on-recognize-failed');
+    await turn(ctx, 1);
+  },
+  // The agent's own leg transcribed: the worker must not answer itself.
+  async 'agent-leg'(ctx) {
+    const since = performance.now();
+    ctx.sendAgentTranscript(['Hello,', 'how', 'can', 'I', 'help', 'you', 'today?']);
+    if ((await ctx.waitAgentAudio(since + 50, 2_000)) !== undefined && !ctx.ended) fail('answered-its-own-leg');
+    await turn(ctx, 0);
   },
   async garbage(ctx) {
     await ctx.sleep(100);

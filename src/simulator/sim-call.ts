@@ -14,6 +14,8 @@ export interface AnswerRequest {
   readonly operationContext: string | undefined;
   readonly mediaStreamingOptions: Record<string, unknown> | undefined;
   readonly transcriptionOptions: Record<string, unknown> | undefined;
+  /** callIntelligenceOptions.cognitiveServicesEndpoint: without it ACS cannot transcribe (TranscriptionFailed 8522). */
+  readonly cognitiveServicesEndpoint: string | undefined;
 }
 
 export interface CallbackRecord {
@@ -63,6 +65,10 @@ export interface SimCall {
   hangupRequests: ('terminate' | 'delete')[];
   mediaOperations: string[];
   mediaConnections: number;
+  /** Transcription sockets opened (when transcription has its own transportUrl). */
+  transcriptionConnections?: number;
+  /** The answer asked for transcription without a Cognitive Services endpoint: TranscriptionFailed (8522) sent. */
+  transcriptionFailed?: boolean;
   /** Outbound (worker → ACS) audio frames and stopAudio messages received, times in ms since offeredAt. */
   outboundFrames: number;
   stopAudioTimes: number[];

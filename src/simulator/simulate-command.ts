@@ -33,6 +33,8 @@ Calls
   --channels M            mixed (default) | unmixed (AudioData carries participantRawID)
   --duplicate-rate F      0..1: share of IncomingCall events and callbacks delivered twice (same id)
                           to prove at-most-once answering and idempotent callbacks (default 0)
+  --fast-retry            Event Grid redelivers after 0.1 s / 0.3 s / 0.6 s / 3 s instead of its documented
+                          10 s / 30 s / 1 min / 5 min (tests)
   --wait S                seconds to wait before the first call, e.g. to start the worker with the
                           printed environment (default 0)
 
@@ -42,14 +44,17 @@ Simulated ACS resource (fix these to configure the worker ahead of time)
   --access-key K          base64 access key of the connection string (default: random)
   --resource-id R         ACS resource id, the audience of the JWTs (default: random uuid)
   --issuer I              JWT issuer (default https://acscallautomation.communication.azure.com)
+  --webhook-key K         Event Grid webhook key sent as ?key= on every delivery, the worker's
+                          EVENTGRID_WEBHOOK_KEY (default: random)
 
 Output
   --json FILE             also write the report as JSON (shape in README.md, "Simulator")
   --quiet                 no environment banner and no progress line
   -h, --help              this text
 
-The worker must run with the printed ACS_CONNECTION_STRING, ACS_JWKS_URL, ACS_JWT_ISSUER and
-ACS_RESOURCE_ID. The report gives answer latency, time to first agent audio, turn latency (caller's
+The worker must run with the printed ACS_CONNECTION_STRING, ACS_JWKS_URL, ACS_JWT_ISSUER,
+ACS_RESOURCE_ID, ACS_COGNITIVE_SERVICES_ENDPOINT (without it the worker asks for no transcription and
+callers are not heard) and EVENTGRID_WEBHOOK_KEY. The report gives answer latency, time to first agent audio, turn latency (caller's
 final transcript sent -> first agent frame), barge-in latency (caller speech onset -> stopAudio),
 outbound frame interval and jitter (p50/p95/p99), frames, failures by cause and the simulator's own
 event-loop delay.
@@ -66,11 +71,13 @@ export const SIMULATE_OPTIONS = {
   channels: { type: 'string' },
   'duplicate-rate': { type: 'string' },
   wait: { type: 'string' },
+  'fast-retry': { type: 'boolean' },
   host: { type: 'string' },
   port: { type: 'string' },
   'access-key': { type: 'string' },
   'resource-id': { type: 'string' },
   issuer: { type: 'string' },
+  'webhook-key': { type: 'string' },
   json: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
@@ -110,6 +117,7 @@ export async function runSimulate(args: string[]): Promise<number> {
       audioFormat: oneOf(values.format, 'format', ['pcm16KMono', 'pcm24KMono'] as const, 'pcm16KMono'),
       channels: oneOf(values.channels, 'channels', ['mixed', 'unmixed'] as const, 'mixed'),
       duplicateRate: num(values['duplicate-rate'], 'duplicate-rate', 0, 0, 1),
+      fastRetry: values['fast-retry'] === true,
     };
     if (values['access-key'] !== undefined && Buffer.from(values['access-key'], 'base64').length < 16) throw new Error('--access-key: expected base64 of at least 16 bytes');
   } catch (err) {
@@ -126,7 +134,7 @@ export async function runSimulate(args: string[]): Promise<number> {
   };
   // The simulator streams audio like the worker receives it: the same V8 setting (see v8-tuning.ts).
   applyV8Tuning({ pretenuring: false });
-  const sim = await startSimulator({ host: values.host, port, accessKey: values['access-key'], resourceId: values['resource-id'], issuer: values.issuer, log });
+  const sim = await startSimulator({ host: values.host, port, accessKey: values['access-key'], resourceId: values['resource-id'], issuer: values.issuer, webhookKey: values['webhook-key'], log });
   const tty = process.stderr.isTTY && !values.quiet;
   try {
     if (!values.quiet) {

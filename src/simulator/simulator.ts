@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   /** The simulated ACS resource's immutable id (the JWT audience; random uuid when absent). */
   readonly resourceId?: string;
   readonly issuer?: string;
+  /** The Event Grid webhook key (random when absent). */
+  readonly webhookKey?: string;
   readonly log?: SimulatorLog;
 }
 
@@ -58,6 +60,8 @@ export interface RunCallsOptions {
   readonly duplicateRate?: number;
   /** Keep each call's decoded outbound (agent) audio with arrival times (SimCall.outboundAudio, bounded per call). */
   readonly captureOutbound?: boolean;
+  /** Event Grid redelivers 100x faster than its documented 10 s / 30 s / 1 min / 5 min (tests). */
+  readonly fastRetry?: boolean;
   readonly onProgress?: (p: Progress) => void;
 }
 
@@ -68,6 +72,8 @@ export interface Simulator {
   readonly issuer: string;
   readonly resourceId: string;
   readonly accessKey: string;
+  /** The Event Grid subscription's webhook key (sent as ?key= on every delivery; EVENTGRID_WEBHOOK_KEY for the worker). */
+  readonly webhookKey: string;
   workerEnv(): Record<string, string>;
   runCalls(opts: RunCallsOptions): Promise<SimReport>;
   /** Every call placed so far, in order (for assertions). */
@@ -80,6 +86,13 @@ export interface Simulator {
 }
 
 const CONTEXT_TTL_MS = 60_000;
+
+/** The target with `key=<webhookKey>` unless it already carries a key. */
+export function withWebhookKey(target: string, key: string): string {
+  const u = new URL(target);
+  if (!u.searchParams.has('key')) u.searchParams.set('key', key);
+  return u.toString();
+}
 const EL_RESOLUTION_MS = 10;
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -88,6 +101,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const resourceId = opts.resourceId ?? randomUUID();
   const issuer = opts.issuer ?? DEFAULT_ACS_ISSUER;
   const identity = await createIdentity({ issuer, audience: resourceId });
+  const webhookKey = opts.webhookKey ?? randomBytes(24).toString('base64url');
   const control = new CallControl(resourceId);
   const calls: SimCall[] = [];
   let unauthorized = 0;
@@ -118,6 +132,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   async function runCalls(o: RunCallsOptions): Promise<SimReport> {
     if (closed) throw new Error('simulator is closed');
     const mix = parseScenarios(o.scenario);
+    // Event Grid delivers to the subscription URL, which carries the webhook key as ?key= (the
+    // worker checks it when EVENTGRID_WEBHOOK_KEY is set; without it the parameter is ignored).
+    const target = withWebhookKey(o.target, webhookKey);
     const total = Math.max(0, Math.floor(o.calls));
     const concurrency = Math.max(1, Math.floor(o.concurrency));
     const rampMs = Math.max(0, (o.rampS ?? 0) * 1000);
@@ -126,7 +143,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     duplicateRate = Math.min(1, Math.max(0, o.duplicateRate ?? 0));
     // Synthesize the caller's voice before the first call (and fail early if the engine cannot run).
     await callerVoice(format === 'pcm24KMono' ? 24000 : 16000);
-    await validateSubscription(o.target, resourceId);
+    await validateSubscription(target, resourceId);
     const deps = {
       control,
       callbacks,
@@ -134,13 +151,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       identity,
       stats,
       resourceId,
-      target: o.target,
+      target,
       voice: callerVoice,
       channels: o.channels ?? 'mixed',
       duplicateRate,
       durationMs: Math.max(0, (o.durationS ?? 0) * 1000),
       contextTtlMs: CONTEXT_TTL_MS,
       captureOutbound: o.captureOutbound === true,
+      fastRetry: o.fastRetry === true,
     };
     const el = monitorEventLoopDelay({ resolution: EL_RESOLUTION_MS });
     el.enable();
@@ -219,7 +237,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return unauthorized;
     },
     issueToken: () => identity.issue(),
-    workerEnv: () => ({ ACS_CONNECTION_STRING: acsConnectionString, ACS_JWKS_URL: jwksUrl, ACS_JWT_ISSUER: issuer, ACS_RESOURCE_ID: resourceId }),
+    webhookKey,
+    // The simulated ACS resource has Azure AI services attached: the worker names an endpoint in
+    // callIntelligenceOptions (any URL; the simulator transcribes itself) and so gets transcription.
+    workerEnv: () => ({
+      ACS_CONNECTION_STRING: acsConnectionString,
+      ACS_JWKS_URL: jwksUrl,
+      ACS_JWT_ISSUER: issuer,
+      ACS_RESOURCE_ID: resourceId,
+      ACS_COGNITIVE_SERVICES_ENDPOINT: `${url}/cognitive-services/`,
+      EVENTGRID_WEBHOOK_KEY: webhookKey,
+    }),
     runCalls,
     async close() {
       if (closed) return;

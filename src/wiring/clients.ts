@@ -12,10 +12,19 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { Config } from '../config.js';
+import { ConfigError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import { acsEndpointOf, type AcsClientConfig } from '../adapters/acs/call-control.js';
 import type { EmbeddedCosmos } from '../adapters/cosmos/embedded-cosmos-server.js';
 import { watchRedisConnection, type RedisClient, type RedisClientConfig } from '../adapters/redis/redis-client.js';
+import {
+  applyCredentials,
+  DEFAULT_ENTRA_AUTH,
+  fetchEntraCredentials,
+  keepEntraAuth,
+  type AccessTokenSource,
+  type RedisEntraAuthConfig,
+} from '../adapters/redis/redis-entra-auth.js';
 import type { OpenAIClientHandle } from '../adapters/responder/openai-responder.js';
 import type { ConversationClients } from './conversation-wiring.js';
 import { createAcsJwtVerifier, type AcsJwtVerifier } from '../server/acs-auth.js';
@@ -34,21 +43,62 @@ export function azureCredential(): TokenCredential {
 
 // ---- Redis ----------------------------------------------------------------------------------------
 
-/** The ioredis client (single node or cluster) with bounded timeouts and a bounded offline queue. */
-export function createRedisClient(cfg: RedisClientConfig, log: Logger): RedisClient {
+/**
+ * The ioredis client (single node or cluster) with bounded timeouts and a bounded offline queue.
+ * Credentials: the URL's own (percent-encoded), REDIS_PASSWORD (any key, `/+=` included), or a
+ * Microsoft Entra ID token of the managed identity, renewed before expiry (redis-entra-auth.ts).
+ * With Entra the client connects once the first token is in hand; commands meanwhile wait in the
+ * bounded offline queue.
+ */
+export function createRedisClient(
+  cfg: RedisClientConfig,
+  log: Logger,
+  tokens: AccessTokenSource | (() => AccessTokenSource) = azureCredential,
+  entra: Omit<RedisEntraAuthConfig, 'username'> = DEFAULT_ENTRA_AUTH,
+): RedisClient {
+  const auth = cfg.auth;
+  const tls = cfg.redisUrl.toLowerCase().startsWith('rediss:');
   const common: RedisOptions = {
     commandTimeout: cfg.commandTimeoutMs,
     connectTimeout: Math.max(1000, cfg.commandTimeoutMs * 2),
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(times * 100, 2000),
-    lazyConnect: false,
+    lazyConnect: auth.kind === 'entra',
+    ...(auth.kind === 'key' ? { password: auth.password, ...(auth.username ? { username: auth.username } : {}) } : {}),
   };
   const client: RedisClient =
     cfg.clusterNodes.length > 0
-      ? new Cluster([...cfg.clusterNodes], { redisOptions: common, enableOfflineQueue: true, clusterRetryStrategy: (t) => Math.min(t * 100, 2000) })
+      ? new Cluster([...cfg.clusterNodes], {
+          redisOptions: { ...common, ...(tls ? { tls: {} } : {}) },
+          enableOfflineQueue: true,
+          lazyConnect: auth.kind === 'entra',
+          clusterRetryStrategy: (t) => Math.min(t * 100, 2000),
+        })
       : new Redis(cfg.redisUrl, common);
   watchRedisConnection(client, log);
+  if (auth.kind === 'entra') {
+    const source = typeof tokens === 'function' ? tokens() : tokens;
+    const elog = log.child({ component: 'redis-entra' });
+    const start = async (): Promise<void> => {
+      for (;;) {
+        try {
+          const first = await fetchEntraCredentials(source, auth.username);
+          await applyCredentials(client, first);
+          const keeper = keepEntraAuth({ client, source, log: elog }, { ...entra, username: auth.username }, first);
+          client.once('end', () => keeper.stop());
+          // A refused first connection is retried by ioredis itself (retryStrategy), with the token set.
+          client.connect().catch(() => undefined);
+          return;
+        } catch (err) {
+          if (client.status === 'end') return;
+          elog.warn({ err }, 'no Entra ID token for Redis yet; retrying');
+          await new Promise((r) => setTimeout(r, entra.retryMs).unref());
+        }
+      }
+    };
+    void start();
+  }
   return client;
 }
 
@@ -60,7 +110,12 @@ export async function createCosmosClient(config: Config): Promise<{ client: Cosm
   const connectionPolicy = { retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } };
   const { endpoint, key, caFile } = config.cosmos;
   if (!endpoint) {
-    const { startEmbeddedCosmos } = await import('../adapters/cosmos/embedded-cosmos-server.js');
+    // The stand-in and its certificate generator are development dependencies (absent from the image).
+    const { startEmbeddedCosmos } = await import('../adapters/cosmos/embedded-cosmos-server.js').catch((err: unknown) => {
+      throw new ConfigError([
+        `COSMOS_ENDPOINT: not set, and the embedded Cosmos stand-in cannot load (${(err as Error).message.split('\n')[0]}); set COSMOS_ENDPOINT, or install the development dependencies (npm ci) for demo/dev`,
+      ]);
+    });
     const embedded = await startEmbeddedCosmos();
     const client = new CosmosClient({ endpoint: embedded.endpoint, key: embedded.key, agent: embedded.agent, connectionPolicy });
     return { client, embedded };

@@ -15,7 +15,7 @@ import { FAILURE_GOODBYE_LINE, FALLBACK_LINE, FILLER_LINE } from '../domain/turn
 import { OpenAIResponder, type OpenAIClientHandle } from '../adapters/responder/openai-responder.js';
 import { PQueueGate } from '../adapters/responder/p-queue-gate.js';
 import { FliteSynthesizer, isFliteVoice } from '../adapters/tts/flite-synthesizer.js';
-import { AzureSpeechSynthesizer, azureSpeechEndpoint } from '../adapters/tts/azure-speech-synthesizer.js';
+import { AzureSpeechSynthesizer, azureSpeechEndpoint, isCustomDomainEndpoint } from '../adapters/tts/azure-speech-synthesizer.js';
 import { CachedSynthesizer, type TtsCacheCounters } from '../adapters/tts/cached-synthesizer.js';
 
 export const DEFAULT_AZURE_VOICE = 'en-US-JennyNeural';
@@ -36,6 +36,8 @@ export interface ConversationDeps {
   readonly log: DomainLogger;
   readonly clock: Clock;
   readonly clients: ConversationClients;
+  /** Per-call turn metrics (tracing wraps the shared ones). */
+  readonly callMetrics?: (call: LiveCall, shared: TurnMetrics) => TurnMetrics;
   /** Overrides for tests and the demo. */
   readonly responder?: Responder;
   readonly synthesizer?: Synthesizer | null;
@@ -99,14 +101,22 @@ function buildSynthesizer(deps: ConversationDeps, config: Config): Synthesizer |
   switch (config.tts.kind) {
     case 'acs':
       return null;
-    case 'azure':
+    case 'azure': {
+      const endpoint = azureSpeechEndpoint(config.tts.azureRegion, config.tts.azureEndpoint);
+      const entra = config.tts.azureResourceId
+        ? { resourceId: config.tts.azureResourceId }
+        : isCustomDomainEndpoint(endpoint)
+          ? ({ customDomain: true } as const)
+          : undefined;
       return new AzureSpeechSynthesizer({
-        endpoint: azureSpeechEndpoint(config.tts.azureRegion, config.tts.azureEndpoint),
+        endpoint,
+        ...(entra ? { entra } : {}),
         voice: voice ?? DEFAULT_AZURE_VOICE,
         ...(config.tts.azureKey ? { key: config.tts.azureKey } : {}),
         ...(deps.clients.speechToken ? { token: deps.clients.speechToken } : {}),
         timeoutMs: config.responder.timeoutMs,
       });
+    }
     default: {
       const v = voice ?? 'slt';
       if (!isFliteVoice(v)) throw new ConfigError([`TTS_VOICE: '${v}' is not a local voice (slt, rms, awb, kal, kal16)`]);
@@ -135,7 +145,15 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
     attach(call, opts) {
       const pipeline = new TurnPipeline(
         call,
-        { conversations: deps.conversations, responder, synthesizer, callControl: opts.callControl, gate, clock: deps.clock, metrics },
+        {
+          conversations: deps.conversations,
+          responder,
+          synthesizer,
+          callControl: opts.callControl,
+          gate,
+          clock: deps.clock,
+          metrics: deps.callMetrics ? deps.callMetrics(call, metrics) : metrics,
+        },
         { responderTimeoutMs: config.responder.timeoutMs, ...(config.tts.kind === 'acs' && config.tts.voice ? { voiceName: config.tts.voice } : {}) },
       ).start();
       for (const hook of pipelineHooks) hook(call, pipeline);

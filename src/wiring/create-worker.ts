@@ -26,10 +26,14 @@ import { createAdmission, type SharedRateLimiter } from '../server/admission.js'
 import { RedisRateLimiter } from '../adapters/redis/redis-admission.js';
 import { wireConversation, type ConversationWiring } from './conversation-wiring.js';
 import type { LiveCall } from '../domain/live-call.js';
+import type { TurnMetrics } from '../domain/turn/turn-ports.js';
 import { wireMedia, type MediaPath } from './media-wiring.js';
 import { wireArchive, type ArchiveRole, type ArchiveWiring } from './archive-wiring.js';
 import { trackCallForArchive } from '../domain/archive/job-builder.js';
 import { loadCallerProfile } from '../adapters/cosmos/cached-profile-store.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createTracing } from '../adapters/telemetry/tracing.js';
+import { CallTracer } from '../adapters/telemetry/call-tracer.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -79,6 +83,8 @@ export interface WorkerOptions {
   readonly dispatchCallback?: (call: LiveCall, env: CallbackEnvelope) => void;
   /** 'archiver' runs only the archive consumer's side of the archive wiring (no sender). */
   readonly role?: ArchiveRole;
+  /** Replaces the configured span exporter and turns tracing on (tests: an in-memory exporter). */
+  readonly spanExporter?: SpanExporter;
 }
 
 function memoryState(config: Config, clock: Clock): StateAdapters {
@@ -101,6 +107,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   const routes: FastifyPluginAsync[] = [];
   const upgrades = new Map<string, UpgradeHandler>();
   const calls = new CallRegistry();
+  const tracing = createTracing({ ...config.telemetry, workerId: config.workerId }, log.child({ component: 'tracing' }), opts.spanExporter);
+  const callTracer = tracing.tracer ? new CallTracer(tracing.tracer) : null;
   // Late-bound: the Redis tier is built before the lease keeper and the edge it reports to.
   let leasesRef: LeaseKeeper | null = null;
   let reassert: ((callIds: string[]) => Promise<void>) | null = null;
@@ -223,7 +231,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     });
   }
   const conversation = wireConversation(
-    { ...state, registry, log, clock, clients: createConversationClients(config) },
+    {
+      ...state,
+      registry,
+      log,
+      clock,
+      clients: createConversationClients(config),
+      ...(callTracer ? { callMetrics: (call: LiveCall, shared: TurnMetrics) => callTracer.metricsFor(call, shared) } : {}),
+    },
     config,
   );
   // Every call this replica drives (answered here or resumed from a snapshot) gets a turn pipeline.
@@ -236,7 +251,16 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   });
   // The archive step: markers recorded live, the job built and queued once at finalization.
   edge.supervisor.onAttach((call) => void trackCallForArchive(call));
-  edge.onFinalize(archive.finalizer);
+  edge.onFinalize(
+    callTracer
+      ? (call, outcome) => {
+          const t = callTracer.of(call);
+          return t ? t.archive(() => archive.finalizer(call, outcome), outcome) : archive.finalizer(call, outcome);
+        }
+      : archive.finalizer,
+  );
+  // The call's trace starts with the IncomingCall it answers (spans: call → answer, turns, archive).
+  if (callTracer) edge.onIncoming((call) => void callTracer.start(call));
   // Caller profile (cache-aside) into the conversation context while the call is answered.
   edge.onIncoming(async (call, caller) => {
     await loadCallerProfile({ profiles: archive.profiles, conversations: state.conversations, sessions: state.sessions }, call.callId, caller.rawId);
@@ -252,11 +276,18 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   });
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
-    { bodyLimitBytes: 512 * 1024, readinessTimeoutMs: 2000, apiToken: config.apiToken },
+    {
+      bodyLimitBytes: 512 * 1024,
+      readinessTimeoutMs: 2000,
+      apiToken: config.apiToken,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      maxConnections: config.http.maxConnections,
+    },
   );
   lifecycle.onClose('http', async () => {
     await app.close();
   });
+  lifecycle.onClose('tracing', () => tracing.shutdown());
 
   const media = wireMedia({
     config,

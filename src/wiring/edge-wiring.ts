@@ -144,8 +144,15 @@ export function wireEdge(deps: EdgeDeps): Edge {
       audioFormat: config.media.audioFormat,
       channels: config.media.channels,
       transcriptionLocale: config.media.transcriptionLocale,
+      transcribe: config.acs.cognitiveServicesEndpoint !== undefined,
     },
   );
+  if (!config.eventGridWebhookKey) {
+    edgeLog.warn('EVENTGRID_WEBHOOK_KEY is not set: /api/incoming-call accepts unauthenticated deliveries (development only)');
+  }
+  if (!config.acs.cognitiveServicesEndpoint) {
+    edgeLog.warn('ACS_COGNITIVE_SERVICES_ENDPOINT is not set: transcription is not requested (ACS answers TranscriptionFailed 8522 without it); callers are heard through DTMF only');
+  }
 
   deps.routes.push(
     incomingCallRoutes(
@@ -159,7 +166,12 @@ export function wireEdge(deps: EdgeDeps): Edge {
         now: deps.now,
         log: edgeLog,
       },
-      { workerId: config.workerId, maxAgeS: config.calls.incomingMaxAgeS, replyBudgetMs: config.calls.incomingReplyBudgetMs },
+      {
+        workerId: config.workerId,
+        maxAgeS: config.calls.incomingMaxAgeS,
+        replyBudgetMs: config.calls.incomingReplyBudgetMs,
+        webhookKey: config.eventGridWebhookKey,
+      },
     ),
     callbackRoutes({ sessions: deps.sessions, verifier, dispatch, metrics, workerId: config.workerId, log: edgeLog }),
   );

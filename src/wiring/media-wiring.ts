@@ -48,6 +48,8 @@ export interface MediaPath {
 }
 
 export const MEDIA_PATH = '/ws/media';
+/** Real-time transcription: its own subscription and socket (call-answerer.ts gives ACS this URL). */
+export const TRANSCRIPTION_PATH = '/ws/transcription';
 
 const realClock: PlayoutClock = {
   now: () => performance.now(),
@@ -91,6 +93,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
         monotonic: () => performance.now(),
         wall: () => Date.now(),
         onBargeIn: (cause) => metrics.bargeIns.inc({ cause }),
+        onIgnoredParticipant: (kind) => metrics.ignoredParticipant.inc({ kind }),
       },
       {
         ringSeconds: config.media.ringSeconds,
@@ -147,6 +150,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     { maxPayloadBytes: config.media.maxPayloadBytes, badScoreLimit: 32, maxPendingUpgrades: 1024 },
   );
   deps.upgrades.set(MEDIA_PATH, server.handle);
+  deps.upgrades.set(TRANSCRIPTION_PATH, server.handleTranscription);
 
   deps.lifecycle.onClose('media', () => {
     server.closeAll(ERR.SHUTDOWN.closeCode, 'worker shutting down');

@@ -1,7 +1,7 @@
 // The local default (no Service Bus, no Cosmos configured: in-process spooled queue + embedded
 // Cosmos server), the transcript cold-read route (memory → Redis cache → Cosmos, then re-cached),
 // operator auth, and caller profiles read through the Redis cache.
-import { pinDigest } from '../../src/domain/caller-pin.js';
+import { isPinHash, verifyPin } from '../../src/domain/caller-pin.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,31 @@ describe('archive routes on the local default', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('also answers to the ACS callConnectionId, live and archived; the call id stays the key', async () => {
+    const callId = randomUUID();
+    const connection = `conn-${randomUUID()}`;
+    const call = new LiveCall({ callId, from: '4:+14255550121', to: '4:+14255550122', correlationId: null, startedAt: Date.now() - 2000, log: silentLogger() });
+    worker.calls.add(call);
+    worker.calls.bindConnection(call, connection);
+    await worker.state.conversations.appendTurn(callId, { seq: 1, speaker: 'user', text: 'hello', at: Date.now() - 1500 });
+
+    const live = await fetch(`${url}/api/calls/${connection}/transcript`, { headers: auth });
+    expect(live.status).toBe(200);
+    expect(live.headers.get('x-transcript-source')).toBe('memory');
+    expect(((await live.json()) as { id: string }).id).toBe(callId);
+
+    await worker.archive.finalizer(call, 'caller-hangup');
+    worker.calls.remove(call);
+    await waitFor(async () => (await worker.archive.archive.getTranscript(callId)) !== null, 15_000, 'archived');
+
+    const cold = await fetch(`${url}/api/calls/${connection}/transcript`, { headers: auth });
+    expect(cold.status).toBe(200);
+    expect(cold.headers.get('x-transcript-source')).toBe('cosmos');
+    const body = (await cold.json()) as { callId: string; callConnectionId: string; turns: { text: string }[] };
+    expect(body).toMatchObject({ callId, callConnectionId: connection });
+    expect(body.turns.map((t) => t.text)).toEqual(['hello']);
+  });
+
   it('refuses the operator routes without the bearer token', async () => {
     const id = randomUUID();
     expect((await fetch(`${url}/api/calls/${id}/transcript`)).status).toBe(401);
@@ -101,7 +126,21 @@ describe('archive routes on the local default', () => {
     expect(await res.json()).toMatchObject({ name: 'Ada L.', accountBalance: 12 });
     expect(await metric('voice_profile_cache_lookups_total', 'result', 'miss')).toBe(2);
 
-    expect((await put({ name: 'Ada L.', accountBalance: 12, pin: '4321' })).status).toBe(200);
+    // The PIN is stored only as a salted hash and never returned (neither it nor the hash).
+    const putPin = await put({ name: 'Ada L.', accountBalance: 12, pin: '4321' });
+    expect(putPin.status).toBe(200);
+    const putBody = await putPin.text();
+    expect(putBody).not.toContain('4321');
+    expect(JSON.parse(putBody)).toMatchObject({ hasPin: true });
+    const got = await (await fetch(`${url}/api/profiles/${encodeURIComponent(id)}`, { headers: auth })).text();
+    expect(got).not.toContain('4321');
+    expect(got).not.toContain('scrypt$');
+    expect(JSON.parse(got)).toMatchObject({ name: 'Ada L.', hasPin: true });
+    const stored = await worker.archive.profiles.get(id);
+    expect(stored?.pin).toBeUndefined();
+    expect(isPinHash(stored?.pinHash)).toBe(true);
+    expect(JSON.stringify(stored)).not.toContain('4321');
+    expect((await put({ name: 'Ada L.', pin: '12ab' })).status).toBe(400);
     const callId = randomUUID();
     await worker.state.sessions.putAuthState(callId, { secret: 's', callerVerified: false, failedAttempts: 0 });
     const loaded = await loadCallerProfile(
@@ -109,12 +148,13 @@ describe('archive routes on the local default', () => {
       callId,
       id,
     );
-    expect(loaded?.pin).toBe('4321');
+    expect(loaded?.pin).toBeUndefined();
     const ctx = (await worker.state.conversations.getState(callId)).context;
-    // The PIN never enters the context; only its per-call digest, in the auth state.
+    // The PIN never enters the context; only its salted hash, in the auth state.
     expect(ctx.profile).toEqual({ id, name: 'Ada L.', accountBalance: 12, hasPin: true });
     const authState = await worker.state.sessions.getAuthState(callId);
-    expect(authState?.pinDigest).toBe(pinDigest(callId, '4321'));
+    expect(await verifyPin('4321#', authState?.pinHash ?? '')).toBe(true);
+    expect(await verifyPin('1234#', authState?.pinHash ?? '')).toBe(false);
     expect(JSON.stringify(ctx)).not.toContain('4321');
 
     expect((await put({ id: 'someone-else' })).status).toBe(400);

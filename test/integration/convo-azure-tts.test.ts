@@ -1,6 +1,7 @@
 // Azure AI Speech synthesizer against a local REST peer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureSpeechSynthesizer, azureSpeechEndpoint, ssml } from '../../src/adapters/tts/azure-speech-synthesizer.js';
+import { loadConfig } from '../../src/config.js';
 import { startAzureSpeechStub, type AzureSpeechStub } from '../support/azure-speech-stub-server.js';
 import { harness, say } from '../support/convo-harness.js';
 import { LINES } from '../../src/adapters/responder/local-responder.js';
@@ -33,10 +34,31 @@ describe('azure speech synthesizer', () => {
     expect(s.id).toBe('azure:en-GB-SoniaNeural');
   });
 
-  it('uses an Entra ID bearer token when no key is configured', async () => {
-    const s = new AzureSpeechSynthesizer({ endpoint: stub.url, voice: 'en-US-JennyNeural', token: async () => stub.token, timeoutMs: 2000 });
+  it('Entra ID on the regional endpoint: Authorization is exactly Bearer aad#<resourceId>#<token>', async () => {
+    const s = new AzureSpeechSynthesizer({ endpoint: stub.url, voice: 'en-US-JennyNeural', token: async () => stub.token, entra: { resourceId: stub.resourceId }, timeoutMs: 2000 });
     expect((await s.synthesize('Hello.', 16000, signal())).length).toBeGreaterThan(0);
+    expect(stub.requests.at(-1)!.url).toBe('/cognitiveservices/v1');
+    expect(stub.requests.at(-1)!.headers['authorization']).toBe(`Bearer aad#${stub.resourceId}#${stub.token}`);
+  });
+
+  it('Entra ID on a custom subdomain: Bearer <token> on /tts/cognitiveservices/v1', async () => {
+    const s = new AzureSpeechSynthesizer({ endpoint: stub.url, voice: 'en-US-JennyNeural', token: async () => stub.token, entra: { customDomain: true }, timeoutMs: 2000 });
+    expect((await s.synthesize('Hello.', 16000, signal())).length).toBeGreaterThan(0);
+    expect(stub.requests.at(-1)!.url).toBe('/tts/cognitiveservices/v1');
     expect(stub.requests.at(-1)!.headers['authorization']).toBe(`Bearer ${stub.token}`);
+  });
+
+  it('a bare Entra token on the regional endpoint is refused (the form that failed with local auth disabled)', async () => {
+    await expect(
+      fetch(`${stub.url}/cognitiveservices/v1`, { method: 'POST', headers: { authorization: `Bearer ${stub.token}`, 'content-type': 'application/ssml+xml', 'x-microsoft-outputformat': 'raw-16khz-16bit-mono-pcm' }, body: ssml('Hi', 'en-US-JennyNeural') }).then((r) => r.status),
+    ).resolves.toBe(401);
+    expect(() => new AzureSpeechSynthesizer({ endpoint: stub.url, voice: 'v', token: async () => 't', timeoutMs: 1 })).toThrow(/resource id or a custom subdomain/);
+  });
+
+  it('config: Entra ID Speech needs the resource id unless the endpoint is a custom subdomain', () => {
+    expect(() => loadConfig({ TTS: 'azure', AZURE_SPEECH_REGION: 'westeurope' })).toThrow(/AZURE_SPEECH_RESOURCE_ID: required for Entra ID/);
+    expect(loadConfig({ TTS: 'azure', AZURE_SPEECH_ENDPOINT: 'https://voice-ai.cognitiveservices.azure.com' }).tts.azureResourceId).toBeUndefined();
+    expect(loadConfig({ TTS: 'azure', AZURE_SPEECH_REGION: 'westeurope', AZURE_SPEECH_RESOURCE_ID: stub.resourceId }).tts.azureResourceId).toBe(stub.resourceId);
   });
 
   it('maps a rejected request to VOICE_ERR_TTS', async () => {

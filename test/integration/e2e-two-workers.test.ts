@@ -30,7 +30,7 @@ interface ChildWorker {
 async function spawnWorker(env: Record<string, string>, port: number): Promise<ChildWorker> {
   const url = `http://127.0.0.1:${port}`;
   const workerId = `wb-${randomUUID().slice(0, 8)}`;
-  const proc = spawn(process.execPath, ['--import', 'tsx/esm', 'src/cli.ts', 'serve'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx/esm', 'src/cli.ts', 'serve', '--processes', '1'], {
     cwd: ROOT,
     // A clean environment: only what the worker needs, so nothing of the test runner leaks in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, HOST: '127.0.0.1', PORT: String(port), PUBLIC_BASE_URL: url, WORKER_ID: workerId, LOG_LEVEL: 'warn' },

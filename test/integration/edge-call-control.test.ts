@@ -12,6 +12,7 @@ const request = (ctx: string): AnswerRequest => ({
   incomingCallContext: ctx,
   callbackUrl: 'http://127.0.0.1:1/api/callbacks?callId=c&secret=s',
   mediaTransportUrl: 'ws://127.0.0.1:1/ws/media?callId=c&secret=s',
+  transcriptionTransportUrl: 'ws://127.0.0.1:1/ws/transcription?callId=c&secret=s',
   audioFormat: 'pcm24KMono',
   channels: 'unmixed',
   transcriptionLocale: 'en-GB',
@@ -38,7 +39,7 @@ describe('AcsCallControl over the SDK', () => {
     expect(res.serverCallId).toBe(`srv-${res.callConnectionId}`);
     const sent = acs.answers.at(-1)?.body;
     expect(sent?.mediaStreamingOptions).toMatchObject({ audioFormat: 'pcm24KMono', audioChannelType: 'unmixed' });
-    expect(sent?.transcriptionOptions).toMatchObject({ locale: 'en-GB' });
+    expect(sent?.transcriptionOptions).toMatchObject({ locale: 'en-GB', transportUrl: 'ws://127.0.0.1:1/ws/transcription?callId=c&secret=s' });
     await c.hangUp(res.callConnectionId, 'c');
     expect(acs.terminated).toContain(res.callConnectionId);
     expect(acs.rejected).toEqual([]);

@@ -47,8 +47,12 @@ function checkAnswerBody(b: RecordedAnswer['body']): string | null {
   if (m['startMediaStreaming'] !== true || m['enableBidirectional'] !== true || m['enableDtmfTones'] !== true) return 'media flags';
   if (!['pcm16KMono', 'pcm24KMono'].includes(String(m['audioFormat']))) return 'audioFormat';
   if (!['mixed', 'unmixed'].includes(String(m['audioChannelType']))) return 'audioChannelType';
-  if (t['transportUrl'] !== m['transportUrl'] || t['startTranscription'] !== true || t['enableIntermediateResults'] !== true || !t['locale']) {
-    return 'transcription options';
+  // Transcription is its own subscription on /ws/transcription, requested only with a Cognitive Services endpoint.
+  if (b.transcriptionOptions !== undefined) {
+    const same = String(m['transportUrl']).replace('/ws/media?', '/ws/transcription?');
+    if (t['transportUrl'] !== same || t['startTranscription'] !== true || t['enableIntermediateResults'] !== true || !t['locale']) {
+      return 'transcription options';
+    }
   }
   return null;
 }

@@ -66,11 +66,12 @@ export function checkMediaMessage(text: string, state: MediaStreamState): string
       for (const k of ['subscriptionId', 'locale', 'callConnectionId', 'correlationId']) if (!str(b[k])) out.push(`TranscriptionMetadata.${k}`);
       break;
     case 'TranscriptionData': {
-      keys(b, ['text', 'format', 'confidence', 'offset', 'duration', 'words', 'participantRawID', 'resultStatus'], [], kind, out);
+      // The real-time transcription docs' sample has no duration (top level or per word); the SDK model has durationInTicks: both.
+      keys(b, ['text', 'format', 'confidence', 'offset', 'words', 'participantRawID', 'resultStatus'], ['duration'], kind, out);
       if (!str(b.text)) out.push('TranscriptionData.text');
       if (b.format !== 'display') out.push('TranscriptionData.format');
       if (typeof b.confidence !== 'number' || b.confidence < 0 || b.confidence > 1) out.push('TranscriptionData.confidence');
-      if (!int(b.offset) || !int(b.duration) || (b.duration as number) === 0) out.push('TranscriptionData.offset/duration are not tick counts');
+      if (!int(b.offset) || (b.duration !== undefined && (!int(b.duration) || (b.duration as number) === 0))) out.push('TranscriptionData.offset/duration are not tick counts');
       if (!str(b.participantRawID)) out.push('TranscriptionData.participantRawID');
       if (b.resultStatus !== 'Final' && b.resultStatus !== 'Intermediate') out.push('TranscriptionData.resultStatus');
       if (!Array.isArray(b.words) || b.words.length === 0) out.push('TranscriptionData.words is empty');
@@ -80,9 +81,10 @@ export function checkMediaMessage(text: string, state: MediaStreamState): string
             out.push('TranscriptionData.words[] entry');
             continue;
           }
-          keys(w, ['text', 'offset', 'duration'], [], 'word', out);
-          if (!str(w.text) || !int(w.offset) || !int(w.duration)) out.push('TranscriptionData.words[] fields');
-          else if ((w.offset as number) < (b.offset as number) || (w.offset as number) + (w.duration as number) > (b.offset as number) + (b.duration as number) + 1)
+          keys(w, ['text', 'offset'], ['duration'], 'word', out);
+          if (!str(w.text) || !int(w.offset) || (w.duration !== undefined && !int(w.duration))) out.push('TranscriptionData.words[] fields');
+          else if ((w.offset as number) < (b.offset as number)) out.push('TranscriptionData word before the result');
+          else if (w.duration !== undefined && b.duration !== undefined && (w.offset as number) + (w.duration as number) > (b.offset as number) + (b.duration as number) + 1)
             out.push('TranscriptionData word outside the result');
         }
       break;

@@ -86,9 +86,9 @@ export interface AnsweredCall {
 }
 
 /** Delivers one IncomingCall and returns what the worker asked ACS to answer with. */
-export async function answerOne(h: EdgeHarness): Promise<AnsweredCall> {
+export async function answerOne(h: EdgeHarness, opts: { query?: string } = {}): Promise<AnsweredCall> {
   const before = h.acs.answers.length;
-  const res = await postJson(`${h.url}/api/incoming-call`, [incomingCallEvent()]);
+  const res = await postJson(`${h.url}/api/incoming-call${opts.query ?? ''}`, [incomingCallEvent()]);
   if (res.status !== 200) throw new Error(`incoming-call answered ${res.status}`);
   for (let i = 0; i < 200 && h.acs.answers.length === before; i++) await new Promise((r) => setTimeout(r, 10));
   const a = h.acs.answers[before];

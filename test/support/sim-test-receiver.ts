@@ -88,6 +88,8 @@ export async function startTestReceiver(opts: ReceiverOptions): Promise<TestRece
       const r = await client.answerCall(ctx, `${baseUrl}/api/callbacks?callId=${callId}`, {
         mediaStreamingOptions: { transportUrl: wsUrl, transportType: 'websocket', contentType: 'audio', audioChannelType: channels, startMediaStreaming: true, enableBidirectional: true, audioFormat: format, enableDtmfTones: true },
         transcriptionOptions: { transportUrl: wsUrl, transportType: 'websocket', locale: 'en-US', startTranscription: true, enableIntermediateResults: true },
+        // Without an Azure AI services endpoint ACS answers TranscriptionFailed (8522); one socket for both is allowed.
+        callIntelligenceOptions: { cognitiveServicesEndpoint: 'https://sim-ai.cognitiveservices.azure.com/' },
         operationContext: `answer-${callId}`,
       });
       call.callConnectionId = r.callConnectionProperties.callConnectionId;

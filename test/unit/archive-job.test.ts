@@ -26,8 +26,10 @@ describe('archive job builder', () => {
     const job = buildArchiveJob({ call: mkCall(), conversation: state, outcome: 'completed', endedAt: clock.now() });
     expect(job.turns.map((t) => t.seq)).toEqual([1, 2, 3]);
     expect(job.bargeIns).toEqual([{ at: 1_700_000_002_700, turnSeq: 2, playedMs: 700 }]);
-    expect(job.dtmf.map((d) => d.tone)).toEqual(['1', '2', '#']);
-    expect(job.counters).toMatchObject({ turns: 3, userTurns: 2, assistantTurns: 1, bargeIns: 1, dtmfTones: 3, durationMs: 100_000 });
+    // A legacy turn with clear digits is masked in the job; its marker carries the mask and a count.
+    expect(job.turns[2]?.text).toBe('[dtmf **]');
+    expect(job.dtmf).toEqual([{ at: 1_700_000_003_000, tone: '[dtmf **]', count: 2 }]);
+    expect(job.counters).toMatchObject({ turns: 3, userTurns: 2, assistantTurns: 1, bargeIns: 1, dtmfInputs: 1, dtmfTones: 2, durationMs: 100_000 });
     expect(job.caller).toBe('4:+1425');
     expect(validateArchiveJob(JSON.parse(JSON.stringify(job)))).toEqual({ ok: true, job });
   });
@@ -40,7 +42,7 @@ describe('archive job builder', () => {
     call.events.emit('dtmf', { tone: '9', at: 11 });
     const job = buildArchiveJob({ call, conversation: state, outcome: 'completed', endedAt: clock.now(), markers: trackCallForArchive(call) });
     expect(job.bargeIns).toEqual([{ at: 10, turnSeq: 4, playedMs: 120 }]);
-    expect(job.dtmf).toEqual([{ at: 11, tone: '9' }]);
+    expect(job.dtmf).toEqual([{ at: 11, tone: '[dtmf *]', count: 1 }]);
   });
 });
 

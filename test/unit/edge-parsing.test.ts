@@ -46,10 +46,11 @@ describe('CloudEvents parsing', () => {
 });
 
 describe('call URLs and secrets', () => {
-  it('builds callback and media URLs with the same secret, ws for http and wss for https', () => {
+  it('builds callback, media and transcription URLs with the same secret, ws for http and wss for https', () => {
     expect(callUrls('https://voice.example', 'c1', 's1')).toEqual({
       callbackUrl: 'https://voice.example/api/callbacks?callId=c1&secret=s1',
       mediaUrl: 'wss://voice.example/ws/media?callId=c1&secret=s1',
+      transcriptionUrl: 'wss://voice.example/ws/transcription?callId=c1&secret=s1',
     });
     expect(callUrls('http://127.0.0.1:8080', 'c1', 's1').mediaUrl).toBe('ws://127.0.0.1:8080/ws/media?callId=c1&secret=s1');
   });

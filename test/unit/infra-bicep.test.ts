@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ARCHIVE_CONTAINERS } from '../../src/adapters/cosmos/cosmos-containers.js';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 import {
   checkBicep,
+  loadAppContainers,
+  loadTables,
   findSecretProblems,
   findSingleLineLiterals,
   parseConfigSource,
@@ -19,7 +22,7 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 
 /** The variables the deployment must set (the app's public config contract for Azure). */
 const REQUIRED_ENV = [
-  'PORT', 'PUBLIC_BASE_URL', 'APP_NAME', 'APP_ENV', 'LOG_LEVEL', 'REDIS_URL', 'COSMOS_ENDPOINT', 'COSMOS_DATABASE',
+  'PORT', 'PUBLIC_BASE_URL', 'APP_NAME', 'APP_ENV', 'LOG_LEVEL', 'REDIS_HOST', 'REDIS_AUTH', 'REDIS_USERNAME', 'EVENTGRID_WEBHOOK_KEY', 'COSMOS_ENDPOINT', 'COSMOS_DATABASE',
   'SERVICEBUS_NAMESPACE', 'SERVICEBUS_ARCHIVE_QUEUE', 'ACS_ENDPOINT', 'ACS_RESOURCE_ID', 'ACS_JWKS_URL',
   'ACS_JWT_ISSUER', 'MEDIA_AUDIO_FORMAT', 'MEDIA_CHANNELS', 'TRANSCRIPTION_LOCALE', 'SHUTDOWN_DRAIN_TIMEOUT_MS',
   'AZURE_CLIENT_ID',
@@ -31,7 +34,7 @@ describe('bicep deployment', () => {
     expect(result.problems).toEqual([]);
     expect(result.envNames).toEqual(expect.arrayContaining(REQUIRED_ENV));
     expect(result.envNames).toEqual(
-      expect.arrayContaining(['RESPONDER', 'AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_DEPLOYMENT', 'TTS', 'AZURE_SPEECH_REGION']),
+      expect.arrayContaining(['RESPONDER', 'AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_DEPLOYMENT', 'TTS', 'AZURE_SPEECH_ENDPOINT', 'ACS_COGNITIVE_SERVICES_ENDPOINT']),
     );
   });
 
@@ -53,14 +56,14 @@ describe('bicep deployment', () => {
       expect(sb).toContain(line);
     }
     const cosmos = scanBicep(read('bicep/modules/cosmos.bicep')).code;
-    expect(cosmos).toMatch(/name: 'transcripts'\s+partitionKey: '\/callId'/);
-    expect(cosmos).toMatch(/name: 'profiles'\s+partitionKey: '\/id'/);
-    expect(cosmos).toMatch(/name: 'claims'\s+partitionKey: '\/callId'/);
+    // The template's partition keys are the ones the worker writes (cosmos-containers.ts).
+    for (const [name, key] of Object.entries(ARCHIVE_CONTAINERS)) expect(cosmos).toMatch(new RegExp(`name: '${name}'\\s+partitionKey: '${key}'`));
     const app = scanBicep(read('bicep/modules/containerapp.bicep')).code;
     expect(app).toContain("path: '/healthz'");
     expect(app).toContain("path: '/readyz'");
     expect(app).toContain('targetPort: port');
-    expect(app).toMatch(/name: 'REDIS_URL'\s+secretRef: 'redis-url'/);
+    expect(app).toMatch(/name: 'EVENTGRID_WEBHOOK_KEY'\s+secretRef: 'eventgrid-webhook-key'/);
+    expect(app).toMatch(/name: 'REDIS_PASSWORD'\s+secretRef: 'redis-password'/);
   });
 
   it('gives the example parameter file a value for every required parameter', () => {
@@ -81,8 +84,20 @@ describe('bicep checker', () => {
     dir = mkdtempSync(join(tmpdir(), 'bicep-check-'));
     cpSync(join(root, 'bicep'), join(dir, 'bicep'), { recursive: true });
     edit(dir);
-    return checkBicep({ root: dir, configVariables: CONFIG_VARIABLES }).problems;
+    return checkBicep({ root: dir, configVariables: CONFIG_VARIABLES, tables: loadTables(root), appContainers: loadAppContainers(root) }).problems;
   }
+
+  // The classes of mistake a Bicep compiler or ARM would catch only at deploy time.
+  it.each([
+    ['an API version no provider publishes', 'modules/cosmos.bicep', "'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {", "'Microsoft.DocumentDB/databaseAccounts@2099-13-45' = {", /2099-13-45 is not a published API version/],
+    ['a misspelt property (targetPortt)', 'modules/containerapp.bicep', 'targetPort: port', 'targetPortt: port', /ingress\.targetPortt is not a property of ingress/],
+    ['an enum value outside the schema (websocketz)', 'modules/containerapp.bicep', "transport: 'auto'", "transport: 'websocketz'", /ingress\.transport 'websocketz' is not one of/],
+    ['a role GUID that is no built-in role', 'modules/roles.bicep', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a40', /69a216fc-b8fb-44d8-bc22-1f3c2cd27a40 is not a built-in role/],
+    ['a partition key other than the app writes', 'modules/cosmos.bicep', /name: 'claims'\s+partitionKey: '\/id'/, "name: 'claims'\n    partitionKey: '/callId'", /container claims has partition key \/callId, the app writes \/id/],
+  ])('fails on %s', (_what, file, from, to, expected) => {
+    const problems = brokenCopy((d) => replaceIn(d, file, from, to));
+    expect(problems.filter((p) => expected.test(p))).toHaveLength(1);
+  });
 
   function replaceIn(d: string, file: string, from: string | RegExp, to: string): void {
     const p = join(d, 'bicep', file);
@@ -110,9 +125,9 @@ describe('bicep checker', () => {
 
   it('reports a secret passed as a plain value or written as a literal', () => {
     const problems = brokenCopy((d) => {
-      replaceIn(d, 'modules/containerapp.bicep', "secretRef: 'redis-url'", "value: 'rediss://:hunter2secret@example.redis.cache.windows.net:6380'");
+      replaceIn(d, 'modules/containerapp.bicep', "secretRef: 'redis-password'", "value: 'rediss://:hunter2secret@example.redis.cache.windows.net:6380'");
     });
-    expect(problems).toContainEqual(expect.stringMatching(/env REDIS_URL must use secretRef/));
+    expect(problems).toContainEqual(expect.stringMatching(/env REDIS_PASSWORD must use secretRef/));
     expect(problems).toContainEqual(expect.stringMatching(/looks like a Redis password/));
   });
 

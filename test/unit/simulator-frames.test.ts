@@ -49,8 +49,18 @@ describe('frame pacing math', () => {
     expect(JSON.parse(audioDataHead(b64) + 'T' + audioDataTail(undefined, false)).audioData).toEqual({ data: b64, timestamp: 'T', silent: false });
   });
 
-  it('transcription words lie inside the result, in ticks', () => {
+  it('transcription results by default in the documented shape: offsets in ticks, no durations', () => {
     const m = JSON.parse(transcriptionData(['hello', 'there.'], 1000, 800, '4:+1', 'Final')).transcriptionData;
+    expect(m.offset).toBe(10_000_000);
+    expect('duration' in m).toBe(false);
+    expect(m.words).toEqual([
+      { text: 'hello', offset: 10_000_000 },
+      { text: 'there', offset: 14_000_000 },
+    ]);
+  });
+
+  it('transcription words lie inside the result, in ticks (with durations, as the SDK model allows)', () => {
+    const m = JSON.parse(transcriptionData(['hello', 'there.'], 1000, 800, '4:+1', 'Final', true)).transcriptionData;
     expect(m.offset).toBe(10_000_000);
     expect(m.duration).toBe(8_000_000);
     expect(m.words).toEqual([

@@ -50,7 +50,7 @@ export class AcsCallControl implements CallControl {
           ? {
               transcriptionOptions: {
                 transportType: 'websocket' as const,
-                transportUrl: req.mediaTransportUrl,
+                transportUrl: req.transcriptionTransportUrl ?? req.mediaTransportUrl,
                 locale: req.transcriptionLocale,
                 startTranscription: true,
                 enableIntermediateResults: true,

@@ -2,6 +2,15 @@
 // outbound audioData / stopAudio frames. `kind` is compared exactly as ACS sends it (PascalCase); the
 // body key is the camelCase kind. Transcription ticks (100 ns) may exceed 2^53: for TranscriptionData
 // (a few per second at most) the raw text is reparsed with offset/duration quoted and read as BigInt.
+//
+// Shapes accepted are the documented ones, not only what our simulator sends: the real-time
+// transcription docs' TranscriptionData sample ("Add real-time transcription into your application",
+// learn.microsoft.com/azure/communication-services/how-tos/call-automation/real-time-transcription-tutorial)
+// has no top-level `duration` and words without `duration`, and the SDK's StreamingData.parse
+// (@azure/communication-call-automation 1.6.0, streamingData.js) copies whatever is there without
+// requiring it — so duration (top level and per word) is optional here, and so are offset and format.
+// DTMF tones are normalised to one character: ACS names tones elsewhere (DtmfTone: zero..nine, a..d,
+// pound, asterisk — KnownDtmfTone in the SDK's generated models) and either form is accepted.
 
 export interface AudioMetadataMsg {
   readonly kind: 'AudioMetadata';
@@ -38,8 +47,10 @@ export interface TranscriptionMetadataMsg {
 
 export interface TranscriptionWord {
   readonly text: string;
-  readonly offset: bigint;
-  readonly duration: bigint;
+  /** Ticks (100 ns); null when absent. */
+  readonly offset: bigint | null;
+  /** Ticks (100 ns); null when absent (the documented sample has none). */
+  readonly duration: bigint | null;
 }
 
 export interface TranscriptionDataMsg {
@@ -47,8 +58,10 @@ export interface TranscriptionDataMsg {
   readonly text: string;
   readonly format: string;
   readonly confidence: number;
-  readonly offset: bigint;
-  readonly duration: bigint;
+  /** Ticks (100 ns); null when absent. */
+  readonly offset: bigint | null;
+  /** Ticks (100 ns); null when absent (the documented sample has none). */
+  readonly duration: bigint | null;
   readonly words: readonly TranscriptionWord[];
   readonly participant: string | null;
   readonly final: boolean;
@@ -92,6 +105,41 @@ function ticks(v: unknown): bigint | null {
   return null;
 }
 
+/** Optional ticks: null when absent or null, undefined when present but not an integer (bad shape). */
+function optTicks(v: unknown): bigint | null | undefined {
+  if (v === undefined || v === null) return null;
+  return ticks(v) ?? undefined;
+}
+
+/** DtmfTone names ACS uses (recognize results, continuous DTMF) → the one-character tone. */
+const TONE_NAMES: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  zero: '0',
+  one: '1',
+  two: '2',
+  three: '3',
+  four: '4',
+  five: '5',
+  six: '6',
+  seven: '7',
+  eight: '8',
+  nine: '9',
+  a: 'A',
+  b: 'B',
+  c: 'C',
+  d: 'D',
+  pound: '#',
+  hash: '#',
+  asterisk: '*',
+  star: '*',
+});
+
+/** One DTMF tone as '0'-'9', 'A'-'D', '#' or '*'; null when it is none of the known forms. */
+export function normalizeTone(raw: string): string | null {
+  if (/^[0-9#*]$/.test(raw)) return raw;
+  if (/^[A-Da-d]$/.test(raw)) return raw.toUpperCase();
+  return TONE_NAMES[raw.toLowerCase()] ?? null;
+}
+
 /** Parses one text frame. Never throws. */
 export function parseInbound(text: string): InboundResult {
   let msg: unknown;
@@ -113,8 +161,9 @@ export function parseInbound(text: string): InboundResult {
     case 'AudioMetadata':
       return audioMetadata(body);
     case 'DtmfData': {
-      const tone = str(body.data);
-      return tone !== null && tone.length > 0 && tone.length <= 16 ? { kind, tone } : rejected('shape', kind);
+      const raw = str(body.data);
+      const tone = raw !== null && raw.length <= 16 ? normalizeTone(raw) : null;
+      return tone !== null ? { kind, tone } : rejected('shape', kind);
     }
     case 'TranscriptionMetadata':
       return transcriptionMetadata(body);
@@ -175,10 +224,10 @@ function transcriptionData(raw: string): TranscriptionDataMsg | InboundRejection
   const status = str(b.resultStatus);
   const participant = optStr(b.participantRawID);
   const format = optStr(b.format);
-  const offset = ticks(b.offset);
-  const duration = ticks(b.duration);
-  const confidence = b.confidence === undefined ? 0 : b.confidence;
-  if (text === null || status === null || participant === undefined || format === undefined || offset === null || duration === null) return bad;
+  const offset = optTicks(b.offset);
+  const duration = optTicks(b.duration);
+  const confidence = b.confidence === undefined || b.confidence === null ? 0 : b.confidence;
+  if (text === null || status === null || participant === undefined || format === undefined || offset === undefined || duration === undefined) return bad;
   if (typeof confidence !== 'number' || !Number.isFinite(confidence)) return bad;
   const lower = status.toLowerCase();
   if (lower !== 'final' && lower !== 'intermediate') return bad;
@@ -188,9 +237,9 @@ function transcriptionData(raw: string): TranscriptionDataMsg | InboundRejection
     for (const w of b.words as unknown[]) {
       if (!isObj(w)) return bad;
       const wt = str(w.text);
-      const wo = ticks(w.offset);
-      const wd = ticks(w.duration);
-      if (wt === null || wo === null || wd === null) return bad;
+      const wo = optTicks(w.offset);
+      const wd = optTicks(w.duration);
+      if (wt === null || wo === undefined || wd === undefined) return bad;
       words.push({ text: wt, offset: wo, duration: wd });
     }
   }

@@ -1,7 +1,7 @@
 // Cache-aside caller profiles: read the cache, else the store (Cosmos) and fill the cache for
 // TTL_PROFILE seconds; a write goes to the store first, then invalidates the cache. The cache sits
 // behind the small ProfileCache port so its Redis key scheme can be swapped in one place.
-import { pinDigest } from '../../domain/caller-pin.js';
+import { hashPin, isPinHash } from '../../domain/caller-pin.js';
 import type { Redis, Cluster } from 'ioredis';
 import type { CallerProfile, ProfileStore, SessionStore } from '../../domain/ports.js';
 import { counter, type Registry } from '../../metrics.js';
@@ -105,12 +105,14 @@ export async function loadCallerProfile(
     return null;
   }
   if (!profile) return null;
-  const { pin, ...visible } = profile;
-  const hasPin = typeof pin === 'string' && pin.length > 0;
-  if (hasPin) {
-    // The auth state was stored before the answer; add the PIN digest to it.
+  const { pin, pinHash, ...visible } = profile;
+  // A profile written before hashing may still hold a clear `pin`: hash it for this call's auth state.
+  const hash = isPinHash(pinHash) ? pinHash : typeof pin === 'string' && pin.length > 0 ? await hashPin(pin) : null;
+  const hasPin = hash !== null;
+  if (hash) {
+    // The auth state was stored before the answer; add the PIN hash to it.
     const auth = await deps.sessions.getAuthState(callId);
-    if (auth) await deps.sessions.putAuthState(callId, { ...auth, pinDigest: pinDigest(callId, pin) });
+    if (auth) await deps.sessions.putAuthState(callId, { ...auth, pinHash: hash });
   }
   await deps.conversations.updateContext(callId, { profile: { ...visible, hasPin } });
   return profile;

@@ -142,6 +142,20 @@ export class CosmosArchiveStore implements ArchiveStore {
     }
   }
 
+  /**
+   * The worker's call id of an archived call known by its ACS callConnectionId (operators and ACS
+   * logs know calls by it). A cross-partition query; the call id stays the document's key.
+   */
+  async findCallIdByConnection(callConnectionId: string): Promise<string | null> {
+    const { resources } = await this.container.items
+      .query<{ callId: string }>({
+        query: 'SELECT TOP 1 c.callId FROM c WHERE c.callConnectionId = @c',
+        parameters: [{ name: '@c', value: callConnectionId }],
+      })
+      .fetchAll();
+    return resources[0]?.callId ?? null;
+  }
+
   /** A caller's archived calls, newest first (cross-partition query on callerKey). */
   async listByCaller(caller: string, limit = 50): Promise<{ callId: string; startedAt: number; endedAt: number; outcome: string }[]> {
     const { resources } = await this.container.items

@@ -5,7 +5,7 @@
 //   transcripts /callId  — the point read by call id (GET /api/calls/:id/transcript, the archiver's
 //                          idempotency check) is a single-partition read; a caller's history is a
 //                          cross-partition query on `callerKey` (rare, operator-facing).
-//   claims      /id      — claim-check payloads, one per call id, deleted after archiving.
+//   claims      /id      — claim-check payloads, one per call id, deleted after archiving (no TTL).
 //   profiles    /id      — the caller's number or ACS id.
 import type { Container, CosmosClient } from '@azure/cosmos';
 
@@ -15,14 +15,26 @@ export interface ArchiveContainers {
   readonly profiles: Container;
 }
 
+/**
+ * The containers the worker writes and the partition key each document carries. bicep/modules/cosmos.bicep
+ * declares the same (infra/check-bicep.mjs compares them). No container has a default TTL: claims are
+ * deleted once archived and must outlive their queue message (which may sit in the dead-letter queue).
+ */
+export const ARCHIVE_CONTAINERS = { transcripts: '/callId', claims: '/id', profiles: '/id' } as const;
+
 export async function ensureArchiveContainers(client: CosmosClient, databaseId: string): Promise<ArchiveContainers> {
   const { database } = await client.databases.createIfNotExists({ id: databaseId });
-  const [transcripts, claims, profiles] = await Promise.all([
-    database.containers.createIfNotExists({ id: 'transcripts', partitionKey: { paths: ['/callId'] } }),
-    database.containers.createIfNotExists({ id: 'claims', partitionKey: { paths: ['/id'] } }),
-    database.containers.createIfNotExists({ id: 'profiles', partitionKey: { paths: ['/id'] } }),
-  ]);
-  return { transcripts: transcripts.container, claims: claims.container, profiles: profiles.container };
+  const names = Object.keys(ARCHIVE_CONTAINERS) as (keyof typeof ARCHIVE_CONTAINERS)[];
+  const created = await Promise.all(names.map((id) => database.containers.createIfNotExists({ id, partitionKey: { paths: [ARCHIVE_CONTAINERS[id]] } })));
+  // createIfNotExists returns an existing container as it is: one a template made with another
+  // partition key would take writes the worker can never read back. Refuse to start instead.
+  const wrong = names.flatMap((id, i) => {
+    const paths = created[i]?.resource?.partitionKey?.paths ?? [];
+    return paths.length === 1 && paths[0] === ARCHIVE_CONTAINERS[id] ? [] : [`${id}: partition key ${paths.join(',') || '(none)'}, the worker writes ${ARCHIVE_CONTAINERS[id]}`];
+  });
+  if (wrong.length > 0) throw new Error(`Cosmos DB database ${databaseId} has containers the worker cannot use: ${wrong.join('; ')}`);
+  const [transcripts, claims, profiles] = created.map((c) => c.container) as [Container, Container, Container];
+  return { transcripts, claims, profiles };
 }
 
 export type CosmosFailure =

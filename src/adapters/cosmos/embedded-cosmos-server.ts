@@ -5,6 +5,8 @@
 import { Agent } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
+import { guardPartitionKeys } from './partition-key-guard.js';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { generate } from 'selfsigned';
 
@@ -34,9 +36,16 @@ export async function startEmbeddedCosmos(opts: { port?: number; host?: string }
     ],
   } as Parameters<typeof generate>[1]);
   const server = createHttpsServer({ cert: pems.cert, key: pems.private, keepAlive: true } as never) as Server;
+  // Partition keys as real Cosmos DB enforces them (the package ignores them): see partition-key-guard.ts.
+  const [inner] = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', guardPartitionKeys(inner as RequestListener));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
+    // exclusive: in a `serve --processes N` worker a plain listen(0) would share one port (and one
+    // certificate) across every process (node:cluster hands out port-0 handles by key); each process's
+    // embedded store is its own. https://nodejs.org/api/net.html#serverlistenoptions-callback
+    server.listen({ port: opts.port ?? 0, host, exclusive: true }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const agent = new Agent({ ca: pems.cert, keepAlive: true });

@@ -4,11 +4,14 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { ReadinessCheck } from '../../domain/ports.js';
 import type { Logger } from '../../logger.js';
+import type { RedisAuth } from '../../config.js';
 
 export type RedisClient = Redis | Cluster;
 
 export interface RedisClientConfig {
   readonly redisUrl: string;
+  /** Credentials beyond the URL's own: REDIS_PASSWORD, or Microsoft Entra ID (see redis-entra-auth.ts). */
+  readonly auth: RedisAuth;
   readonly clusterNodes: readonly { host: string; port: number }[];
   readonly commandTimeoutMs: number;
 }

@@ -1,7 +1,7 @@
 // A deterministic rule-based agent: greets by name, answers opening hours, gives the account balance
 // only after a DTMF PIN check (auth state in the session store), transfers, repeats, says goodbye,
 // and asks again when the transcription is unsure. Slots live in the conversation context.
-import { pinMatchesDigest } from '../../domain/caller-pin.js';
+import { pinMatchesDigest, verifyPin } from '../../domain/caller-pin.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CallAuthState } from '../../domain/call-records.js';
 import type { Responder, ResponderChunk, ResponderInput, SessionStore } from '../../domain/ports.js';
@@ -139,9 +139,11 @@ export class LocalResponder implements Responder {
       return;
     }
     const entered = input.input.text;
-    const ok = auth.pinDigest
-      ? pinMatchesDigest(input.callId, entered, auth.pinDigest)
-      : !knownCaller && pinMatches(entered, DEMO_PIN);
+    const ok = auth.pinHash
+      ? await verifyPin(entered, auth.pinHash)
+      : auth.pinDigest
+        ? pinMatchesDigest(input.callId, entered, auth.pinDigest)
+        : !knownCaller && pinMatches(entered, DEMO_PIN);
     if (ok) {
       await sessions.putAuthState(input.callId, { ...auth, callerVerified: true });
       yield { type: 'context', patch: { verified: true, pendingIntent: null } };

@@ -2,6 +2,13 @@
 // playout channel (the call's MediaOutlet), per-call counters, and barge-in. Built once per call with
 // every field set; it survives socket reconnects (ACS re-establishes dropped streams) and is
 // disposed when the call ends.
+//
+// Whose input counts: only the caller's. With unmixed audio every stream is tagged with its
+// participantRawID, and transcription results always carry one ("Audio streaming concepts" and the
+// real-time transcription how-to on learn.microsoft.com); the agent's own leg may be among them. Input
+// tagged with another participant than the caller (call.callerRawId) never drives barge-in or a turn:
+// it is dropped here and counted. Untagged input (mixed audio) and calls whose caller is unknown (a
+// call resumed from a snapshot, which keeps only the masked number) are taken as the caller's.
 import type { LiveCall } from '../live-call.js';
 import { PcmRing } from './ring-buffer.js';
 import { VadSmoother, type VoiceDetector, type VoiceDetectorFactory } from './vad.js';
@@ -27,6 +34,15 @@ export interface MediaSessionDeps {
   /** Wall clock ms (event timestamps). */
   readonly wall: () => number;
   readonly onBargeIn?: (cause: BargeInCause) => void;
+  /** Input from a participant other than the caller was ignored (first frame of a stream, or a transcript). */
+  readonly onIgnoredParticipant?: (kind: 'audio' | 'transcript') => void;
+}
+
+/** Same participant? Phone numbers (raw id 4:+E.164) compare by digits; other raw ids exactly. */
+export function sameParticipant(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a.startsWith('4:') && b.startsWith('4:')) return a.replace(/\D/g, '') === b.replace(/\D/g, '');
+  return false;
 }
 
 export type BargeInCause = 'vad' | 'transcript' | 'dtmf';
@@ -42,6 +58,9 @@ export interface MediaCounters {
   badFrames: number;
   /** Frames for a participant beyond maxStreams. */
   droppedStreams: number;
+  /** Frames and transcripts of participants other than the caller (the agent's own leg, ...), ignored. */
+  ignoredFrames: number;
+  ignoredTranscripts: number;
   bargeIns: number;
   connects: number;
 }
@@ -51,6 +70,8 @@ class Stream {
   lastArrival = -1;
   constructor(
     readonly participant: string | null,
+    /** Computed once per stream: whether this stream is the caller's (no per-frame comparison). */
+    readonly caller: boolean,
     readonly ring: PcmRing,
     readonly vad: VoiceDetector,
     cfg: MediaSessionConfig,
@@ -62,7 +83,18 @@ class Stream {
 export class MediaSession {
   readonly call: LiveCall;
   readonly playout: PlayoutChannel;
-  readonly counters: MediaCounters = { framesIn: 0, silentFrames: 0, gaps: 0, lateFrames: 0, badFrames: 0, droppedStreams: 0, bargeIns: 0, connects: 0 };
+  readonly counters: MediaCounters = {
+    framesIn: 0,
+    silentFrames: 0,
+    gaps: 0,
+    lateFrames: 0,
+    badFrames: 0,
+    droppedStreams: 0,
+    ignoredFrames: 0,
+    ignoredTranscripts: 0,
+    bargeIns: 0,
+    connects: 0,
+  };
   sampleRate: number;
   attached = false;
   disposed = false;
@@ -121,6 +153,10 @@ export class MediaSession {
       else if (dt > 30) c.lateFrames++;
     }
     s.lastArrival = now;
+    if (!s.caller) {
+      c.ignoredFrames++;
+      return;
+    }
     s.ring.write(pcm);
     let speech = false;
     if (silent) c.silentFrames++;
@@ -143,7 +179,19 @@ export class MediaSession {
     if (this.playout.speaking) this.bargeIn('dtmf');
   }
 
+  /** Whether input tagged with `participant` is the caller's (see the header). */
+  isCaller(participant: string | null): boolean {
+    const caller = this.call.callerRawId;
+    return participant === null || caller === null || sameParticipant(participant, caller);
+  }
+
   transcript(text: string, final: boolean, confidence: number, participant: string | null): void {
+    if (!this.isCaller(participant)) {
+      this.counters.ignoredTranscripts++;
+      this.deps.onIgnoredParticipant?.('transcript');
+      this.call.events.emit('ignoredParticipant', { kind: 'transcript', participant: participant as string });
+      return;
+    }
     this.call.events.emit('transcript', { text, final, confidence, participant, at: this.deps.wall() });
     if (!final && text.trim().length > 0 && this.playout.speaking) this.bargeIn('transcript');
   }
@@ -191,7 +239,12 @@ export class MediaSession {
     const s = this.#streams.get(key);
     if (s) return (this.#last = s);
     if (this.#streams.size >= this.cfg.maxStreams || this.disposed) return null;
-    const created = new Stream(participant, new PcmRing(this.cfg.ringSeconds * this.sampleRate), this.deps.detectors(this.sampleRate), this.cfg);
+    const caller = this.isCaller(participant);
+    if (!caller) {
+      this.deps.onIgnoredParticipant?.('audio');
+      this.call.events.emit('ignoredParticipant', { kind: 'audio', participant: participant as string });
+    }
+    const created = new Stream(participant, caller, new PcmRing(this.cfg.ringSeconds * this.sampleRate), this.deps.detectors(this.sampleRate), this.cfg);
     this.#streams.set(key, created);
     return (this.#last = created);
   }

@@ -51,6 +51,8 @@ export class TurnPipeline {
   #busy = false;
   #utterances = 0;
   #stopped = false;
+  /** A goodbye is being said (the call cannot go on): no new turns. */
+  #ending = false;
 
   constructor(
     private readonly call: LiveCall,
@@ -76,6 +78,7 @@ export class TurnPipeline {
       ev.on('playoutDone', (e) => this.#onPlayoutDone(e)),
       ev.on('callback', (e) => this.#onCallback(e)),
       ev.on('bargeIn', () => this.#onBargeIn()),
+      ev.on('unrecoverable', (e) => void this.#sayGoodbye(e.line)),
       ev.on('disconnected', () => this.#flushPending()),
       ev.on('ended', () => this.stop()),
     );
@@ -131,7 +134,7 @@ export class TurnPipeline {
 
   /** One turn. Supersedes a turn in flight; never throws. */
   async #turn(input: Input, kind: TurnTiming['kind']): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#ending) return;
     const t0 = this.deps.clock.monotonic();
     if (this.#busy || this.call.media?.speaking) {
       this.deps.metrics.superseded();
@@ -215,6 +218,28 @@ export class TurnPipeline {
     }
     this.#finish(utt);
     this.#pushTiming({ utteranceId: utt.id, kind, turnMs: utt.firstOutMs, responderMs, ttsMs: utt.ttsMs, sentences: utt.sentences, filler, fallback });
+  }
+
+  /**
+   * The call cannot go on (TranscriptionFailed, media lost for good): cut whatever is in flight, say
+   * `line` where the caller can still hear it, then hang up. The controller hangs up anyway if this
+   * takes too long, and records the outcome as failed.
+   */
+  async #sayGoodbye(line: string): Promise<void> {
+    if (this.#stopped || this.#ending) return;
+    this.#ending = true;
+    this.#generation++;
+    if (this.call.media?.speaking) this.call.media.stop('hangup');
+    this.call.interruptTurn('unrecoverable');
+    const signal = this.call.turnAbort.signal;
+    const utt = new Utterance(`${this.call.callId}-goodbye`, this.deps.clock.monotonic(), this.#out, false);
+    utt.action = 'hangup';
+    try {
+      await this.#sayTracked(utt, line, signal);
+    } catch (err) {
+      this.call.log.warn({ err }, 'goodbye line not spoken');
+    }
+    this.#finish(utt);
   }
 
   async #sayTracked(utt: Utterance, text: string, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,225 @@
+// Soak: `serve` in a process of its own (private redis-server, local responder and TTS) under
+// --calls concurrent simulated calls for --minutes, with churn: each of --calls lanes places one call
+// after another, each lasting a random 20-90 s (--call-s=20-90) with a scenario drawn from the mix
+// (qa, barge-in, dtmf), so calls end and are replaced all the time. Every 10 s the worker's /metrics
+// is sampled (default metrics carry the voice_ prefix): RSS, heap used, live calls, media sessions and sockets, active handles, timers (Node's
+// active resources of type Timeout) and the event-loop p99 of that interval. Reported: the RSS and heap
+// slopes (least squares, MB per minute) after the first 2 minutes (goal < 1 MB/min), and once every
+// call has ended: live calls, sessions and sockets (must be 0) and timers/handles against the idle
+// worker's own count before the first call. Listener counts are not observable from outside the
+// process and are not reported. Writes bench/results/soak-<UTC timestamp>.json (load average
+// before and after); a smoke run: `-- --minutes=1 --calls=20 --call-s=10-20 --out=/tmp/soak`.
+//   npm run bench:soak [-- --minutes=10] [-- --calls=500] [-- --call-s=20-90] [-- --scenarios=qa,barge-in,dtmf] [-- --out=DIR]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSimulator } from '../dist/simulator/simulator.js';
+import { machine, outDir, writeResult } from './lib/results.mjs';
+
+const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+const MINUTES = Number(arg('minutes', '10'));
+const CALLS = Number(arg('calls', '500'));
+const [MIN_S, MAX_S] = arg('call-s', '20-90').split('-').map(Number);
+const SCENARIOS = arg('scenarios', 'qa,barge-in,dtmf').split(',');
+const SAMPLE_MS = Number(arg('sample-s', '10')) * 1000;
+const SETTLE_MIN = Math.min(2, MINUTES / 2);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const c = createServer().listen(port, '127.0.0.1');
+      c.once('listening', () => c.close(() => r(false)));
+      c.once('error', () => r(true));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url, stop: async () => { proc.kill('SIGTERM'); await once(proc, 'exit'); } };
+}
+
+/** The value of a Prometheus sample (sum over matching series); NaN when absent. */
+function metric(text, name, labels = {}) {
+  let sum = 0;
+  let seen = false;
+  for (const line of text.split('\n')) {
+    if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`))) continue;
+    const inside = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.lastIndexOf('}')) : '';
+    if (!Object.entries(labels).every(([k, v]) => inside.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    seen = true;
+  }
+  return seen ? sum : NaN;
+}
+
+async function sample(url, t0) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return {
+    tMin: (Date.now() - t0) / 60_000,
+    rssMb: metric(text, 'voice_process_resident_memory_bytes') / 2 ** 20,
+    heapMb: metric(text, 'voice_nodejs_heap_size_used_bytes') / 2 ** 20,
+    calls: metric(text, 'voice_calls'),
+    sessions: metric(text, 'voice_media_sessions'),
+    sockets: metric(text, 'voice_media_sockets'),
+    handles: metric(text, 'voice_nodejs_active_handles_total'),
+    timers: metric(text, 'voice_nodejs_active_resources', { type: 'Timeout' }),
+    // prom-client resets its loop-delay histogram at each scrape: this is the interval's p99.
+    loopP99Ms: metric(text, 'voice_nodejs_eventloop_lag_p99_seconds') * 1000,
+  };
+}
+
+/** Least-squares slope of y over x. */
+function slope(points) {
+  const n = points.length;
+  if (n < 2) return null;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? null : points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
+}
+
+const round = (v, d = 2) => (v === null || !Number.isFinite(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+const before = machine();
+console.log(`soak: ${MINUTES} min, ${CALLS} concurrent calls, calls of ${MIN_S}-${MAX_S} s, scenarios ${SCENARIOS.join(',')}, sample every ${SAMPLE_MS / 1000} s, load ${before.loadAverage.join(' ')}`);
+const redis = await startRedis();
+const sim = await startSimulator({});
+const port = await freePort();
+const url = `http://127.0.0.1:${port}`;
+const spool = mkdtempSync(join(tmpdir(), 'soak-spool-'));
+const worker = spawn(process.execPath, ['dist/cli.js', 'serve', '--processes', '1'], {
+  cwd: ROOT,
+  env: {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ...sim.workerEnv(),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: url,
+    REDIS_URL: redis.url,
+    APP_NAME: `soak-${process.pid}`,
+    APP_ENV: 'soak',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+    SPOOL_DIR: spool,
+    // Callers stay on the line silent after their scenario; the soak decides when a call ends.
+    CALL_SILENCE_TIMEOUT_S: '0',
+    MAX_CONCURRENT_CALLS: String(Math.max(2000, CALLS * 2)),
+    INCOMING_CALLS_PER_WINDOW: '0',
+  },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const workerExit = once(worker, 'exit');
+try {
+  for (let i = 0; ; i++) {
+    if (worker.exitCode !== null) throw new Error(`worker exited ${worker.exitCode} before it was ready`);
+    const r = await fetch(`${url}/readyz`).catch(() => null);
+    if (r?.status === 200) break;
+    if (i > 600) throw new Error('worker not ready after 60 s');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const t0 = Date.now();
+  const idle = await sample(url, t0);
+  const samples = [idle];
+  const sampler = setInterval(() => {
+    sample(url, t0).then((s) => {
+      samples.push(s);
+      console.log(`  ${s.tMin.toFixed(1)} min: rss ${s.rssMb.toFixed(1)} MB, heap ${s.heapMb.toFixed(1)} MB, calls ${s.calls}, sessions ${s.sessions}, timers ${s.timers}, handles ${s.handles}, loop p99 ${s.loopP99Ms.toFixed(1)} ms`);
+    }, (err) => console.error(`  sample failed: ${err.message}`));
+  }, SAMPLE_MS);
+
+  // Churn: each lane places calls back to back until the deadline; a call lasts MIN_S-MAX_S seconds.
+  const deadline = t0 + MINUTES * 60_000;
+  const rampMs = Math.min(30_000, MINUTES * 60_000 / 4);
+  const totals = { calls: 0, succeeded: 0, failed: 0, bargeIns: 0, turns: 0, causes: {} };
+  const lane = async (k) => {
+    await new Promise((r) => setTimeout(r, (rampMs * k) / CALLS));
+    for (let j = 0; Date.now() < deadline; j++) {
+      const durationS = MIN_S + Math.random() * (MAX_S - MIN_S);
+      const scenario = SCENARIOS[(k + j) % SCENARIOS.length];
+      const rep = await sim.runCalls({ target: `${url}/api/incoming-call`, calls: 1, concurrency: 1, durationS: Math.min(durationS, Math.max(1, (deadline - Date.now()) / 1000 + MIN_S)), scenario });
+      totals.calls += rep.calls.started;
+      totals.succeeded += rep.calls.succeeded;
+      totals.failed += rep.calls.failed;
+      totals.bargeIns += rep.latency.bargeIn.count;
+      totals.turns += rep.latency.turn.count;
+      for (const [c, n] of Object.entries(rep.failuresByCause)) totals.causes[c] = (totals.causes[c] ?? 0) + n;
+    }
+  };
+  await Promise.all(Array.from({ length: CALLS }, (_, k) => lane(k)));
+  const lastCallEnded = Date.now();
+  // Every call has ended on the caller's side; give the worker the finalizer's time, then look.
+  let end = await sample(url, t0);
+  for (let i = 0; i < 30 && (end.calls > 0 || end.sessions > 0 || end.sockets > 0); i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    end = await sample(url, t0);
+  }
+  clearInterval(sampler);
+  const after = machine();
+  const steady = samples.filter((s) => s.tMin >= SETTLE_MIN && s.tMin <= MINUTES);
+  const rssSlope = slope(steady.map((s) => ({ x: s.tMin, y: s.rssMb })));
+  const heapSlope = slope(steady.map((s) => ({ x: s.tMin, y: s.heapMb })));
+  const loop = samples.slice(1).map((s) => s.loopP99Ms).filter(Number.isFinite).sort((a, b) => a - b);
+  const summary = {
+    bench: 'soak',
+    criteria: 'v2',
+    mode: MINUTES >= 10 && CALLS >= 500 ? 'full' : 'smoke',
+    date: after.at,
+    node: process.version,
+    machineBefore: before,
+    machineAfter: after,
+    minutes: MINUTES,
+    concurrentCalls: CALLS,
+    callSeconds: [MIN_S, MAX_S],
+    scenarios: SCENARIOS,
+    callsCompleted: totals.calls,
+    callsSucceeded: totals.succeeded,
+    callsFailed: totals.failed,
+    failuresByCause: totals.causes,
+    turns: totals.turns,
+    bargeIns: totals.bargeIns,
+    drainS: round((lastCallEnded - deadline) / 1000, 1),
+    slopeFromMinute: SETTLE_MIN,
+    rssSlopeMbPerMin: round(rssSlope, 3),
+    heapSlopeMbPerMin: round(heapSlope, 3),
+    goalMbPerMin: 1,
+    // Max over the run of each 10 s interval's p99 (prom-client resets its histogram per scrape).
+    loopP99Ms: round(loop.at(-1) ?? null, 1),
+    loopP99MedianMs: round(loop[Math.floor(loop.length / 2)] ?? null, 1),
+    idle: { timers: idle.timers, handles: idle.handles, rssMb: round(idle.rssMb, 1), heapMb: round(idle.heapMb, 1) },
+    end: { liveCalls: end.calls, sessions: end.sessions, sockets: end.sockets, timers: end.timers, handles: end.handles, timersOverIdle: end.timers - idle.timers, handlesOverIdle: end.handles - idle.handles, rssMb: round(end.rssMb, 1), heapMb: round(end.heapMb, 1) },
+    leaked: end.calls !== 0 || end.sessions !== 0 || end.sockets !== 0,
+    samples: samples.map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, round(v, 3)]))),
+  };
+  console.log('');
+  console.log(`calls ${totals.calls} (${totals.succeeded} succeeded, ${totals.failed} failed${totals.failed ? `: ${JSON.stringify(totals.causes)}` : ''}), turns ${totals.turns}, barge-ins ${totals.bargeIns}`);
+  console.log(`RSS slope after minute ${SETTLE_MIN}: ${summary.rssSlopeMbPerMin} MB/min, heap ${summary.heapSlopeMbPerMin} MB/min (goal < 1)`);
+  console.log(`at the end: ${end.calls} live calls, ${end.sessions} sessions, ${end.sockets} sockets; timers ${end.timers} (idle ${idle.timers}), handles ${end.handles} (idle ${idle.handles})`);
+  console.log(`event-loop p99 per 10 s interval: max ${summary.loopP99Ms} ms, median ${summary.loopP99MedianMs} ms`);
+  console.log(`load average before ${before.loadAverage.join(' ')}, after ${after.loadAverage.join(' ')}`);
+  console.log(`wrote ${writeResult(outDir(), 'soak', summary.mode === 'full' ? '' : '-smoke', summary)}`);
+} finally {
+  if (worker.exitCode === null) worker.kill('SIGTERM');
+  await Promise.race([workerExit, new Promise((r) => setTimeout(r, 20_000))]);
+  if (worker.exitCode === null) worker.kill('SIGKILL');
+  await sim.close();
+  await redis.stop();
+  rmSync(spool, { recursive: true, force: true });
+}
