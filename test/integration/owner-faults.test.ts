@@ -190,7 +190,14 @@ describe('owner re-asserts and hands over (private redis-server)', () => {
       ]);
       // The first media stream goes to A, the reconnect to B; everything else round robin.
       let upgrades = 0;
-      balancer.route = (head) => (head.startsWith('GET /ws/media') ? (upgrades++ === 0 ? 0 : 1) : undefined);
+      // The transcription socket (its own subscription) follows its call's media socket: forwarding
+      // transcripts from a replica that is not the owner is not built.
+      let mediaTarget = 0;
+      balancer.route = (head) => {
+        if (head.startsWith('GET /ws/media')) return (mediaTarget = upgrades++ === 0 ? 0 : 1);
+        if (head.startsWith('GET /ws/transcription')) return mediaTarget;
+        return undefined;
+      };
       const { call, callId, run } = await place(`http://127.0.0.1:${portOf(a)}`, 'reconnect', 0);
       const report = await run;
       expect(report.failuresByCause).toEqual({});
