@@ -111,6 +111,8 @@ async function startRig(env: Record<string, string> = {}): Promise<Rig> {
           ...sim.workerEnv(),
           APP_NAME: appName,
           APP_ENV: 'faults',
+          // Local stand-ins everywhere (simulator, embedded Cosmos, AMQP peer, plain http): development mode.
+          VOICE_MODE: 'development',
           REDIS_URL: redis.url,
           REDIS_COMMAND_TIMEOUT_MS: '500',
           COSMOS_ENDPOINT: cosmos.endpoint,
