@@ -332,11 +332,24 @@ export class CallController {
   async #onTimeout(kind: CallTimeoutKind): Promise<void> {
     if (this.finalized) return;
     // A callback or socket that landed on another replica may have moved the call there.
-    if (kind !== 'max-duration' && (await this.#ownedElsewhere())) {
+    if (kind !== 'max-duration') {
+      const elsewhere = await this.#ownedElsewhere();
       if (this.finalized) return;
-      this.call.log.info({ kind }, 'media is on another replica; letting the call go here');
-      this.handOver('owned by another replica');
-      return;
+      if (elsewhere === 'yes') {
+        this.call.log.info({ kind }, 'media is on another replica; letting the call go here');
+        this.handOver('owned by another replica');
+        return;
+      }
+      if (elsewhere === 'unknown') {
+        // The store cannot say who holds the call (Redis down or stalled): the socket may well be
+        // live on another replica, so hanging up would drop it. Ask again after the same delay;
+        // the maximum-duration timer bounds the wait.
+        this.call.log.warn({ kind }, 'call owner unknown (state store unreachable); timer re-armed');
+        const slot: TimerSlot = kind === 'answer' ? 'answer' : kind === 'media-connect' ? 'media' : 'grace';
+        const ms = kind === 'answer' ? this.sup.cfg.answerTimeoutMs : kind === 'media-connect' ? this.sup.cfg.mediaConnectTimeoutMs : this.sup.cfg.mediaReconnectGraceMs;
+        this.#arm(slot, ms, kind);
+        return;
+      }
     }
     if (this.finalized) return;
     this.call.log.warn({ kind, phase: this.call.phase }, 'call timer fired');
@@ -350,16 +363,16 @@ export class CallController {
     await this.hangUp(kind === 'media-lost' || kind === 'polite-hangup' ? 'failed' : 'timeout', `${kind} timeout`);
   }
 
-  /** True only when another replica positively owns the call; unknown (store down) counts as false. */
-  async #ownedElsewhere(): Promise<boolean> {
+  /** 'yes' only when another replica positively owns the call; 'unknown' when the store cannot answer. */
+  async #ownedElsewhere(): Promise<'yes' | 'no' | 'unknown'> {
     const { ownerOf, workerId } = this.sup.deps;
-    if (!ownerOf || !workerId) return false;
+    if (!ownerOf || !workerId) return 'no';
     try {
       const owner = await ownerOf(this.call.callId);
-      return owner !== null && owner !== workerId;
+      return owner !== null && owner !== workerId ? 'yes' : 'no';
     } catch (err) {
       this.call.log.warn({ err }, 'owner lookup failed');
-      return false;
+      return 'unknown';
     }
   }
 

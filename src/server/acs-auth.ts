@@ -1,8 +1,10 @@
 // Authentication of everything ACS sends us: an RS256 JWT from the ACS issuer for our resource
 // (callbacks and media upgrades alike), and the per-call secret we put in the callback and media URLs.
-// JWKS is fetched once, cached, and refetched when a token names an unknown key id (jose does that).
+// JWKS is fetched, cached, refetched when a token names an unknown key id, and the last good keys are
+// kept (bounded) when a refresh fails (jwks-cache.ts).
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
+import { jwtVerify, errors as joseErrors } from 'jose';
+import { DEFAULT_JWKS_CACHE, JwksCache, type JwksCacheConfig, type JwksCacheHooks } from './jwks-cache.js';
 import { voiceError } from '../domain/errors.js';
 import type { SessionStore } from '../domain/ports.js';
 
@@ -13,6 +15,9 @@ export interface AcsAuthConfig {
   readonly audience: string | undefined;
   /** Development only: skip JWT verification (the per-call secret is still checked). */
   readonly disabled: boolean;
+  readonly jwksCache?: Partial<JwksCacheConfig>;
+  /** Warning and metric hooks for JWKS refresh failures. */
+  readonly jwksHooks?: JwksCacheHooks;
 }
 
 export interface AcsJwtVerifier {
@@ -30,7 +35,7 @@ export function createAcsJwtVerifier(cfg: AcsAuthConfig): AcsJwtVerifier {
       },
     };
   }
-  const jwks = createRemoteJWKSet(new URL(cfg.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 3_600_000, timeoutDuration: 5000 });
+  const jwks = new JwksCache(cfg.jwksUrl, { ...DEFAULT_JWKS_CACHE, ...cfg.jwksCache }, cfg.jwksHooks).resolve;
   const audience = cfg.audience;
   return {
     async verify(authorization) {

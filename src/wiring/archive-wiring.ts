@@ -107,8 +107,10 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
     // Service Bus within the flush budget; what is left stays on disk and is named in the last log line.
     lifecycle.onFlush('archive', async (budgetMs) => {
       const [left] = await Promise.all([sbQueue.flush(budgetMs), a?.stop(budgetMs)]);
-      return { spoolLeft: left };
+      return { spoolLeft: left, ...(sbQueue.unspooled > 0 ? { jobsNotSpooled: sbQueue.unspooled } : {}) };
     });
+    // A job the spool could not take is held in memory and retried: degraded until it is written or sent.
+    deps.readiness.push({ name: 'archive-spool', check: async () => (sbQueue.unspooled > 0 ? 'degraded' : 'ok') });
     lifecycle.onClose('servicebus', () => serviceBus.close());
   } else {
     const local = new InProcessArchiveQueue(

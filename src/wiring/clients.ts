@@ -28,6 +28,7 @@ import {
 import type { OpenAIClientHandle } from '../adapters/responder/openai-responder.js';
 import type { ConversationClients } from './conversation-wiring.js';
 import { createAcsJwtVerifier, type AcsJwtVerifier } from '../server/acs-auth.js';
+import type { JwksCacheHooks } from '../server/jwks-cache.js';
 
 /** Scope of Azure AI services (Speech, Azure OpenAI) access tokens. */
 export const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
@@ -158,12 +159,13 @@ export function createCallAutomationClient(cfg: AcsClientConfig): CallAutomation
 /**
  * The one verifier of ACS-issued JWTs (callbacks and media upgrades share it, and so its JWKS cache).
  */
-export function createAcsVerifier(config: Config): AcsJwtVerifier {
+export function createAcsVerifier(config: Config, jwksHooks?: JwksCacheHooks): AcsJwtVerifier {
   return createAcsJwtVerifier({
     jwksUrl: config.acs.jwksUrl,
     issuer: config.acs.jwtIssuer,
     audience: config.acs.resourceId,
     disabled: config.acs.authDisabled,
+    ...(jwksHooks ? { jwksHooks } : {}),
   });
 }
 

@@ -182,7 +182,17 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
         }) : new UnconfiguredCallControl());
   if (!acsClient && !opts.callControl) log.warn('ACS is not configured: incoming calls cannot be answered');
   // One verifier (one JWKS cache) for callbacks and media upgrades alike.
-  const verifier = createAcsVerifier(config);
+  const jwksFailures = counter(registry, 'voice_acs_jwks_refresh_failures_total', 'ACS JWKS refreshes that failed', ['served']);
+  const verifier = createAcsVerifier(config, {
+    onStale: (ageMs, err) => {
+      jwksFailures.inc({ served: 'last-good' });
+      log.warn({ err, ageMs }, 'ACS JWKS refresh failed; serving the last good keys');
+    },
+    onUnavailable: (err) => {
+      jwksFailures.inc({ served: 'none' });
+      log.error({ err }, 'ACS JWKS unavailable and no recent keys: ACS tokens cannot be verified');
+    },
+  });
   const edge = wireEdge({
     config,
     log,
@@ -256,6 +266,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     await loadCallerProfile({ profiles: archive.profiles, conversations: state.conversations, sessions: state.sessions }, call.callId, caller.rawId);
   });
 
+  // Readiness means "can take a new call": not when this replica is at its ceiling.
+  readiness.push({
+    name: 'capacity',
+    check: async () => {
+      if (calls.size >= config.calls.maxConcurrent) throw new Error(`at capacity (${calls.size} calls)`);
+      return 'ok';
+    },
+  });
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
     {

@@ -73,7 +73,31 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
   const keys = new RedisKeys(config);
   const scripts = new RedisScripts(client);
   const ttl = config.ttl;
-  const isUp = () => client.status === 'ready';
+  // A server that stalls (frozen, overloaded, a failover in progress) keeps the connection 'ready'
+  // while every command times out: a probe PINGs twice a second and marks Redis down while PINGs time
+  // out, so live calls go to memory at once instead of waiting out a timeout per write.
+  let stalled = false;
+  const isUp = () => client.status === 'ready' && !stalled;
+  let probing = false;
+  const probe = setInterval(() => {
+    if (probing || client.status !== 'ready') return;
+    probing = true;
+    client.ping().then(
+      () => {
+        if (stalled) {
+          stalled = false;
+          log.warn('redis answers again after a stall');
+          deps.onReconnect?.();
+          void outbox.replayNow();
+        }
+      },
+      (err: unknown) => {
+        if (!stalled) log.warn({ err }, 'redis stalled (PING timed out): serving live calls from memory');
+        stalled = true;
+      },
+    ).finally(() => (probing = false));
+  }, 500);
+  probe.unref();
 
   gauge(registry, 'voice_redis_up', 'Redis connection ready (1) or not (0)', [], function collect() {
     this.set(isUp() ? 1 : 0);
@@ -97,7 +121,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
   };
   client.on('ready', onReady);
   const localSessions = new ResilientSessionStore(
-    { primary: new RedisSessionStore({ client, scripts, keys }, ttl), isLocal: deps.isLocal ?? (() => false), clock, registry },
+    { primary: new RedisSessionStore({ client, scripts, keys }, ttl), isLocal: deps.isLocal ?? (() => false), isUp, clock, registry },
     { claimTtlS: ttl.dedup },
     log.child({ component: 'sessions' }),
   );
@@ -129,6 +153,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
     onResubscribed: (fn) => router.onResubscribed(fn),
     readiness: [outbox.readiness()],
     async close(flushMs = 2000) {
+      clearInterval(probe);
       client.off('ready', onReady);
       if (outbox.depth > 0 && !(await outbox.flush(flushMs))) log.warn({ depth: outbox.depth }, 'closing with conversation writes still in the outbox');
       outbox.close();

@@ -108,7 +108,7 @@ describe('owner re-asserts and hands over (private redis-server)', () => {
     // Redis is down: a callback of this live call is verified against the secret held in memory.
     const down = await postCallback(urlOf(w), call);
     expect(down.status).toBe(200);
-    await sleep(2_000);
+    await sleep(Number(process.env.FAULT_TEST_OUTAGE_MS ?? 2_000));
     await redis.start();
     // Back, empty: the owner took its lease back and wrote back what it holds.
     await eventually(async () => ((await probe.get(keys.callOwner(callId)).catch(() => null))?.endsWith(`:${w.config.workerId}`) ? true : undefined), 10_000);
@@ -157,6 +157,21 @@ describe('owner re-asserts and hands over (private redis-server)', () => {
     await run;
   });
 
+  it('Redis down: a new call is admitted on the local ceiling and answered, never refused with 503', async () => {
+    const w = await worker({ MAX_CONCURRENT_CALLS: '5', INCOMING_CALLS_PER_WINDOW: '100' });
+    await redis.stop();
+    try {
+      const { call, run } = await place(urlOf(w), 'silence', 3);
+      const report = await run;
+      expect(report.failuresByCause).toEqual({});
+      expect(call.answers).toBe(1);
+      expect(call.callbacks.filter((c) => c.status !== 200)).toEqual([]);
+      expect(await w.registry.metrics()).toMatch(/voice_admission_total\{[^}]*result="admitted_local_fallback"[^}]*\} 1/);
+    } finally {
+      await redis.start();
+    }
+  });
+
   describe('a call whose media socket moves to another replica', () => {
     let balancer: TcpBalancer;
     afterAll(async () => {
@@ -176,7 +191,7 @@ describe('owner re-asserts and hands over (private redis-server)', () => {
       // The first media stream goes to A, the reconnect to B; everything else round robin.
       let upgrades = 0;
       // The transcription socket (its own subscription) follows its call's media socket: forwarding
-      // transcripts from a replica that is not the owner is not built (see the issue-14 report).
+      // transcripts from a replica that is not the owner is not built.
       let mediaTarget = 0;
       balancer.route = (head) => {
         if (head.startsWith('GET /ws/media')) return (mediaTarget = upgrades++ === 0 ? 0 : 1);

@@ -79,8 +79,8 @@ describe('Redis outage during live calls', () => {
     expect(await check()).toEqual(['ok', 'ok']);
     await server.stop();
     await sleep(OUTAGE_MS / 2);
-    // mid-outage: calls go on, readiness says "no new calls here" and the outbox is degraded
-    expect(await check()).toEqual(['fail', 'degraded']);
+    // mid-outage: calls go on; readiness is degraded (new calls still fit the local ceiling), the outbox too
+    expect(await check()).toEqual(['degraded', 'degraded']);
     expect(await metric(registry, 'voice_redis_up')).toBe(0);
     expect(await metric(registry, 'voice_redis_outbox_depth')).toBeGreaterThan(0);
     // the TTS cache degrades to misses instead of failing a turn

@@ -194,7 +194,11 @@ export class AmqpPeer {
   #wire(c: Container): void {
     c.on('connection_open', () => undefined);
     c.on('error', () => undefined);
-    c.on('disconnected', () => undefined);
+    // A client that vanished (process killed): its receiving links can take no more deliveries.
+    // What it held locked is redelivered when the lock expires, as Service Bus does.
+    c.on('disconnected', (ctx: EventContext) => {
+      for (const q of this.#queues.values()) for (const s of [...q.senders]) if (s.connection === ctx.connection) q.senders.delete(s);
+    });
     c.on('connection_error', () => undefined);
     c.on('receiver_open', (ctx: EventContext) => {
       const r = ctx.receiver as Receiver;

@@ -39,6 +39,8 @@ export interface PrivateRedis {
   /** Stops it abruptly (no save); connections drop. */
   stop(): Promise<void>;
   readonly running: boolean;
+  /** Sends a signal to the server process (SIGSTOP / SIGCONT freeze and thaw it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export async function startRedisServer(opts: { port?: number; extraArgs?: string[] } = {}): Promise<PrivateRedis> {
@@ -64,8 +66,12 @@ export async function startRedisServer(opts: { port?: number; extraArgs?: string
       });
       await waitForPort(port, 10_000);
     },
+    signal(sig) {
+      child?.kill(sig);
+    },
     async stop() {
       const c = child;
+      c?.kill('SIGCONT');
       if (!c) return;
       const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
       c.kill('SIGKILL');

@@ -244,6 +244,28 @@ describe('call lifecycle', () => {
     expect(finalized).toEqual(['lost']);
   });
 
+  it('does not hang up while the owner cannot be looked up (Redis down): asks again, then lets go when the owner is known', async () => {
+    const control = new MemoryCallControl();
+    const registry = new CallRegistry();
+    let lookup: () => Promise<string | null> = async () => {
+      throw new Error('redis ownerOf: connection refused');
+    };
+    const sup = new CallSupervisor({ control, registry, leases: { drop: async () => undefined }, now: () => Date.now(), ownerOf: () => lookup(), workerId: 'w-me' }, CFG);
+    const call = new LiveCall({ callId: 'unknown-owner', from: 'a', to: 'b', correlationId: null, startedAt: Date.now(), log: silentLogger() });
+    const ctl = sup.attach(call);
+    ctl.answering();
+    registry.bindConnection(call, 'conn-u');
+    ctl.handleCallback({ callId: 'unknown-owner', id: 'u-c', type: 'CallConnected', data: {}, time: null });
+    await vi.advanceTimersByTimeAsync(CFG.mediaConnectTimeoutMs * 3 + 1);
+    expect(control.ops).toEqual([]);
+    expect(registry.get('unknown-owner')).toBe(call);
+    // Redis answers again: the socket is on another replica, so this one lets go (no hang-up).
+    lookup = async () => 'w-other';
+    await vi.advanceTimersByTimeAsync(CFG.mediaConnectTimeoutMs + 1);
+    expect(control.ops).toEqual([]);
+    expect(registry.get('unknown-owner')).toBeUndefined();
+  });
+
   it('resumes a call from its snapshot and arms the media-connect timer', async () => {
     const { sup, registry, timeouts } = setup();
     const snap = {

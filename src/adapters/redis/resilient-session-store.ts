@@ -18,6 +18,8 @@ export interface ResilientSessionDeps {
   readonly primary: SessionStore;
   /** True for a call this replica holds (in its call registry). */
   readonly isLocal: (callId: string) => boolean;
+  /** False while Redis is known to be unreachable or stalled: local calls skip it instead of waiting. */
+  readonly isUp?: () => boolean;
   readonly clock: Clock;
   readonly registry: Registry;
 }
@@ -51,6 +53,10 @@ export class ResilientSessionStore implements SessionStore {
   }
 
   async claim(kind: 'incoming-call' | 'event', id: string, owner: string): Promise<boolean> {
+    if (this.deps.isUp && !this.deps.isUp()) {
+      this.#localClaims.inc({ kind });
+      return this.#claims.setNx(`${kind}:${id}`, owner, this.cfg.claimTtlS);
+    }
     try {
       return await this.deps.primary.claim(kind, id, owner);
     } catch (err) {
@@ -147,6 +153,10 @@ export class ResilientSessionStore implements SessionStore {
   }
 
   async #write(local: boolean, kind: 'auth' | 'session', write: () => Promise<void>): Promise<void> {
+    if (local && this.deps.isUp && !this.deps.isUp()) {
+      this.#deferred.inc({ kind });
+      return;
+    }
     try {
       await write();
     } catch (err) {

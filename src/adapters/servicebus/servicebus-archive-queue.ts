@@ -28,6 +28,8 @@ export function spoolMetrics(registry: Registry, depth: () => number) {
   return {
     writes: counter(registry, 'voice_archive_spool_writes_total', 'Archive jobs written to the spool'),
     drainRetries: counter(registry, 'voice_archive_spool_drain_retries_total', 'Spool drain attempts that failed and backed off'),
+    writeFailures: counter(registry, 'voice_archive_spool_write_failures_total', 'Spool writes that failed (the job is kept in memory and retried)'),
+    movedAside: counter(registry, 'voice_archive_spool_dead_letters_total', 'Spool entries moved to <spool>/dead-letter (unreadable or not a job)'),
   };
 }
 
@@ -39,6 +41,8 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
   #limits: MessageLimits | null = null;
   #draining: Promise<void> | null = null;
   #kick: (() => void) | null = null;
+  /** Jobs neither Service Bus nor the spool took (disk full, spool dir gone): kept and retried, never dropped. */
+  readonly #unspooled: { readonly id: string; readonly json: Buffer }[] = [];
 
   constructor(
     private readonly deps: { sender: ServiceBusSender; spool: FileSpool; claims: ClaimStore | null; registry: Registry; log: Logger },
@@ -61,10 +65,41 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
       this.#sent.inc({ path: 'direct' });
     } catch (err) {
       this.deps.log.warn({ err, callId: job.callId }, 'archive send failed; spooling');
-      await this.deps.spool.write(job.callId, json);
-      this.#metrics.writes.inc();
-      this.#sent.inc({ path: 'spool' });
+      try {
+        await this.deps.spool.write(job.callId, json);
+        this.#metrics.writes.inc();
+        this.#sent.inc({ path: 'spool' });
+      } catch (spoolErr) {
+        this.#metrics.writeFailures.inc();
+        this.#unspooled.push({ id: job.callId, json });
+        this.#sent.inc({ path: 'memory' });
+        this.deps.log.error({ err: spoolErr, callId: job.callId, held: this.#unspooled.length }, 'spool write failed; job kept in memory and retried');
+      }
       this.#kick?.();
+    }
+  }
+
+  /** Jobs held in memory because the spool could not take them (readiness reports 'degraded'). */
+  get unspooled(): number {
+    return this.#unspooled.length;
+  }
+
+  /** Sends or spools the jobs held in memory; throws (the loop backs off) while neither works. */
+  async #retryUnspooled(): Promise<void> {
+    while (this.#unspooled.length > 0) {
+      const { id, json } = this.#unspooled[0] as { id: string; json: Buffer };
+      try {
+        await this.#send(id, json);
+      } catch {
+        try {
+          await this.deps.spool.write(id, json);
+          this.#metrics.writes.inc();
+        } catch (err) {
+          this.#metrics.writeFailures.inc();
+          throw err;
+        }
+      }
+      this.#unspooled.shift();
     }
   }
 
@@ -106,9 +141,11 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
     while (!signal.aborted) {
       let failed = false;
       try {
+        await this.#retryUnspooled();
         for (const e of await this.deps.spool.list()) {
           if (signal.aborted) break;
-          const json = await this.deps.spool.read(e.name);
+          const json = await this.#readEntry(e.name);
+          if (!json) continue;
           await this.#send(e.id, json);
           await this.deps.spool.remove(e.name);
         }
@@ -123,7 +160,7 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
         continue;
       }
       delay = this.cfg.drainMinMs;
-      if (this.deps.spool.depth > 0) continue;
+      if (this.deps.spool.depth > 0 || this.#unspooled.length > 0) continue;
       // Idle until a job is spooled (or a slow safety poll).
       // The abort listener goes when the wait ends, however it ends: one per wait would pile up
       // on the queue's long-lived stop signal.
@@ -139,6 +176,24 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
       });
       this.#kick = null;
     }
+  }
+
+  /** An entry's job, or null when it was unreadable or not a job (then moved aside with its reason). */
+  async #readEntry(name: string): Promise<Buffer | null> {
+    let json: Buffer;
+    let reason: string | null = null;
+    try {
+      json = await this.deps.spool.read(name);
+      JSON.parse(json.toString('utf8'));
+      return json;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    this.#metrics.movedAside.inc();
+    this.deps.log.error({ entry: name, reason }, 'spool entry is not a job; moved to dead-letter');
+    await this.deps.spool.moveAside(name, reason);
+    return null;
   }
 
   /** Spool entries waiting to be sent. */
@@ -157,9 +212,12 @@ export class ServiceBusArchiveQueue implements ArchiveQueue {
     await this.#draining?.catch(() => undefined);
     const until = Date.now() + budgetMs;
     try {
+      await this.#retryUnspooled();
       for (const e of await this.deps.spool.list()) {
         if (Date.now() >= until) break;
-        await this.#send(e.id, await this.deps.spool.read(e.name));
+        const json = await this.#readEntry(e.name);
+        if (!json) continue;
+        await this.#send(e.id, json);
         await this.deps.spool.remove(e.name);
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 // An append-only spool on disk: one file per entry, written to a temporary name, fsync'd, renamed
 // into place and the directory fsync'd, so an entry is either wholly there or not there after a
 // crash. Entries are removed only after they were handed on. Names sort by spool time.
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const SUFFIX = '.job';
@@ -25,7 +25,29 @@ export class FileSpool {
       await mkdir(this.dir, { recursive: true });
       await this.list();
     })();
-    await this.#ready;
+    try {
+      await this.#ready;
+    } catch (err) {
+      // Not cached: a directory that could not be made now (full disk, a mount not there yet) is tried again next write.
+      this.#ready = null;
+      throw err;
+    }
+  }
+
+  /**
+   * Moves an entry that cannot be handed on (unreadable, not a job) out of the way, into
+   * <dir>/dead-letter with a .reason file, so the entries after it are not blocked.
+   */
+  async moveAside(name: string, reason: string): Promise<void> {
+    const dir = join(this.dir, 'dead-letter');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.reason`), `${reason}\n`);
+    try {
+      await rename(join(this.dir, name), join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.#names.delete(name);
   }
 
   /** Entries currently on disk (as of the last list/write/remove). */
