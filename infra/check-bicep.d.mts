@@ -1,4 +1,4 @@
-// Types for infra/check-bicep.mjs (used by test/unit/infra-bicep.test.ts).
+// Types for infra/check-bicep.mjs (used by test/unit/infra-bicep.test.ts and check-bicep-schema.test.ts).
 export interface ScannedString {
   readonly offset: number;
   readonly raw: string;
@@ -45,7 +45,8 @@ export interface CheckTables {
 export function loadTables(root: string): CheckTables;
 export function loadAppContainers(root: string): Record<string, string>;
 export function checkApiVersion(file: string, type: string, version: string, table: unknown): string[];
-export function checkSchemaBlocks(file: string, code: string, schema: unknown): string[];
+export function checkResourceSchemas(file: string, text: string, schema: unknown): string[];
+export function listBicepFiles(dir: string): string[];
 export function checkRoleGuids(file: string, code: string, roles: unknown): string[];
 export function checkContainerKeys(file: string, code: string, appContainers: Record<string, string>): string[];
 export function checkBicep(options: {

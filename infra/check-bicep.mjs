@@ -5,107 +5,17 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { matchBracket, scanBicep } from './bicep-scan.mjs';
+import { checkResourceSchemas } from './check-bicep-schema.mjs';
+
+export { scanBicep } from './bicep-scan.mjs';
+export { checkResourceSchemas } from './check-bicep-schema.mjs';
 
 /** Variables the app does not parse itself but the Azure SDK's DefaultAzureCredential reads. */
 export const SDK_VARIABLES = Object.freeze(['AZURE_CLIENT_ID']);
 
 /** Environment variable names whose value must come from a secret reference, never a plain value. */
 const SECRET_NAME = /KEY|SECRET|PASSWORD|TOKEN|CONNECTION_STRING|^REDIS_URL$/;
-
-/**
- * Walks Bicep source once. Returns `code` (comments removed, string contents kept) and `masked`
- * (comments removed, string contents blanked to spaces, same length as `code`) plus every string literal
- * with its literal segments (the parts outside `${...}` interpolations).
- */
-export function scanBicep(text) {
-  const code = [];
-  const masked = [];
-  const strings = [];
-  let i = 0;
-  const n = text.length;
-  const keep = (ch, maskedCh = ch) => {
-    code.push(ch);
-    masked.push(maskedCh);
-  };
-  while (i < n) {
-    const ch = text[i];
-    const next = text[i + 1];
-    if (ch === '/' && next === '/') {
-      while (i < n && text[i] !== '\n') i++;
-      continue;
-    }
-    if (ch === '/' && next === '*') {
-      const end = text.indexOf('*/', i + 2);
-      const stop = end === -1 ? n : end + 2;
-      for (let j = i; j < stop; j++) if (text[j] === '\n') keep('\n');
-      i = stop;
-      continue;
-    }
-    if (text.startsWith("'''", i)) {
-      const end = text.indexOf("'''", i + 3);
-      const stop = end === -1 ? n : end + 3;
-      const body = text.slice(i + 3, end === -1 ? n : end);
-      strings.push({ offset: i, raw: body, segments: [body] });
-      for (let j = i; j < stop; j++) keep(text[j], j < i + 3 || j >= stop - 3 ? text[j] : text[j] === '\n' ? '\n' : ' ');
-      i = stop;
-      continue;
-    }
-    if (ch === "'") {
-      const start = i;
-      const segments = [];
-      let seg = '';
-      keep(ch);
-      i++;
-      while (i < n && text[i] !== "'") {
-        if (text[i] === '\\' && i + 1 < n) {
-          seg += text[i + 1];
-          keep(text[i], ' ');
-          keep(text[i + 1], ' ');
-          i += 2;
-          continue;
-        }
-        if (text[i] === '$' && text[i + 1] === '{') {
-          segments.push(seg);
-          seg = '';
-          let depth = 0;
-          do {
-            if (text[i] === '{') depth++;
-            else if (text[i] === '}') depth--;
-            keep(text[i], text[i] === '\n' ? '\n' : ' ');
-            i++;
-          } while (i < n && depth > 0);
-          continue;
-        }
-        seg += text[i];
-        keep(text[i], text[i] === '\n' ? '\n' : ' ');
-        i++;
-      }
-      segments.push(seg);
-      if (i < n) keep(text[i]);
-      i++;
-      strings.push({ offset: start, raw: text.slice(start + 1, i - 1), segments });
-      continue;
-    }
-    keep(ch);
-    i++;
-  }
-  return { code: code.join(''), masked: masked.join(''), strings };
-}
-
-/** Index of the bracket closing the one at `open` in masked text (strings already blanked). */
-function matchBracket(masked, open) {
-  const pairs = { '{': '}', '[': ']', '(': ')' };
-  const stack = [];
-  for (let i = open; i < masked.length; i++) {
-    const ch = masked[i];
-    if (pairs[ch]) stack.push(pairs[ch]);
-    else if (ch === '}' || ch === ']' || ch === ')') {
-      if (stack.pop() !== ch) return -1;
-      if (stack.length === 0) return i;
-    }
-  }
-  return -1;
-}
 
 /** Keys at the top level of the object literal whose `{` is at `open`. */
 function topLevelKeys(masked, open) {
@@ -279,11 +189,12 @@ export function checkContainerApp(file, text, configVariables) {
   return { problems, envNames: entries.map((e) => e.name) };
 }
 
-function bicepFiles(dir) {
+/** Every .bicep and .bicepparam file under dir, sorted. */
+export function listBicepFiles(dir) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...bicepFiles(p));
+    if (entry.isDirectory()) out.push(...listBicepFiles(p));
     else if (/\.bicep(param)?$/.test(entry.name)) out.push(p);
   }
   return out.sort();
@@ -327,30 +238,6 @@ export function checkApiVersion(file, type, version, table) {
   return [];
 }
 
-/** Keys and enum values of the blocks in azure-schema.json (e.g. the container app's ingress). */
-export function checkSchemaBlocks(file, code, schema) {
-  const problems = [];
-  const masked = scanBicep(code).masked;
-  for (const [id, block] of Object.entries(schema.blocks)) {
-    const [type, name] = id.split(':');
-    if (!code.includes(`'${type}@`)) continue;
-    for (const m of masked.matchAll(new RegExp(`\\b${name}:\\s*\\{`, 'g'))) {
-      const open = m.index + m[0].length - 1;
-      for (const key of topLevelKeys(masked, open)) {
-        if (!block.keys.includes(key)) problems.push(`${file}: ${type} ${name}.${key} is not a property of ${name} (schema: ${block.keys.join(', ')})`);
-      }
-      const close = matchBracket(masked, open);
-      const body = code.slice(open, close);
-      for (const [key, allowed] of Object.entries(block.enums ?? {})) {
-        for (const v of body.matchAll(new RegExp(`^\\s*${key}:\\s*'([^']*)'`, 'gm'))) {
-          if (!allowed.includes(v[1])) problems.push(`${file}: ${type} ${name}.${key} '${v[1]}' is not one of ${allowed.join(', ')}`);
-        }
-      }
-    }
-  }
-  return problems;
-}
-
 /** Every role GUID in a role-assignment template is a known built-in role (azure-builtin-roles.json). */
 export function checkRoleGuids(file, code, roles) {
   if (!/roleAssignments@|sqlRoleAssignments@/.test(code)) return [];
@@ -380,7 +267,7 @@ export function checkContainerKeys(file, code, appContainers) {
 export function checkBicep({ root, configVariables, tables = loadTables(root), appContainers = loadAppContainers(root) }) {
   const bicepDir = join(root, 'bicep');
   const problems = [];
-  const files = bicepFiles(bicepDir);
+  const files = listBicepFiles(bicepDir);
   const rel = (p) => relative(root, p);
   const envNames = [];
   const moduleCalls = [];
@@ -394,7 +281,7 @@ export function checkBicep({ root, configVariables, tables = loadTables(root), a
       else problems.push(...checkApiVersion(rel(file), m[1], m[2], tables.apiVersions));
       apiVersions.set(m[1], m[2]);
     }
-    problems.push(...checkSchemaBlocks(rel(file), code, tables.schema), ...checkRoleGuids(rel(file), code, tables.roles));
+    problems.push(...checkResourceSchemas(rel(file), text, tables.schema), ...checkRoleGuids(rel(file), code, tables.roles));
     if (file.endsWith('cosmos.bicep')) problems.push(...checkContainerKeys(rel(file), code, appContainers));
     if (/'Microsoft\.App\/containerApps@/.test(text)) {
       const r = checkContainerApp(rel(file), text, configVariables);
