@@ -120,7 +120,7 @@ export function checkResourceSchemas(file, text, schema) {
 }
 
 /** The `{` of a resource body after `=`: skips `existing`, `if (...)`, and `[for x in y: {`. */
-function findBodyOpen(masked, from) {
+export function findBodyOpen(masked, from) {
   let i = from;
   const skipWs = () => {
     while (i < masked.length && /\s/.test(masked[i])) i++;

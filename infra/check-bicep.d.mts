@@ -47,6 +47,7 @@ export function loadAppContainers(root: string): Record<string, string>;
 export function checkApiVersion(file: string, type: string, version: string, table: unknown): string[];
 export function checkResourceSchemas(file: string, text: string, schema: unknown): string[];
 export function listBicepFiles(dir: string): string[];
+export function checkRoleScopes(file: string, text: string, roles: unknown): string[];
 export function checkRoleGuids(file: string, code: string, roles: unknown): string[];
 export function checkContainerKeys(file: string, code: string, appContainers: Record<string, string>): string[];
 export function checkBicep(options: {

@@ -6,10 +6,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { matchBracket, scanBicep } from './bicep-scan.mjs';
+import { checkRoleScopes } from './check-bicep-roles.mjs';
 import { checkResourceSchemas } from './check-bicep-schema.mjs';
 
 export { scanBicep } from './bicep-scan.mjs';
 export { checkResourceSchemas } from './check-bicep-schema.mjs';
+export { checkRoleScopes } from './check-bicep-roles.mjs';
 
 /** Variables the app does not parse itself but the Azure SDK's DefaultAzureCredential reads. */
 export const SDK_VARIABLES = Object.freeze(['AZURE_CLIENT_ID']);
@@ -281,7 +283,7 @@ export function checkBicep({ root, configVariables, tables = loadTables(root), a
       else problems.push(...checkApiVersion(rel(file), m[1], m[2], tables.apiVersions));
       apiVersions.set(m[1], m[2]);
     }
-    problems.push(...checkResourceSchemas(rel(file), text, tables.schema), ...checkRoleGuids(rel(file), code, tables.roles));
+    problems.push(...checkResourceSchemas(rel(file), text, tables.schema), ...checkRoleGuids(rel(file), code, tables.roles), ...checkRoleScopes(rel(file), text, tables.roles));
     if (file.endsWith('cosmos.bicep')) problems.push(...checkContainerKeys(rel(file), code, appContainers));
     if (/'Microsoft\.App\/containerApps@/.test(text)) {
       const r = checkContainerApp(rel(file), text, configVariables);
