@@ -5,11 +5,13 @@
 //   https://learn.microsoft.com/azure/service-bus-messaging/service-bus-managed-service-identity
 // - Speech (AI services): Cognitive Services Speech User (speech data actions only) for TTS
 //   https://learn.microsoft.com/azure/ai-services/speech-service/role-based-access-control
-// - ACS: ACS documents Entra ID for Call Automation with a role assignment on the Communication Services
-//   resource and names no narrower built-in role than Contributor
-//   (https://learn.microsoft.com/azure/communication-services/quickstarts/identity/service-principal);
+// - ACS: Contributor on the Communication Services resource only. The ACS Entra ID quickstart grants
+//   Contributor (https://learn.microsoft.com/azure/communication-services/quickstarts/identity/service-principal),
+//   the managed identity page names no role, and no Call Automation role exists; Communication and Email
+//   Service Owner is documented for e-mail only. docs/DEPLOY.md, "The ACS role", has the detail;
 //   acsRoleDefinitionId lets an operator substitute a custom role.
-// - Key Vault Secrets User on the vault (the app reads two secrets), AcrPull on the registry.
+// - Key Vault Secrets User on the vault (it holds only this app's secrets), AcrPull on the registry.
+// infra/check-bicep.mjs fails when an assignment sits on a wider scope (azure-builtin-roles.json narrowestScope).
 // The ACS resource's own identity gets Cognitive Services User on the AI services account so ACS can
 // transcribe (https://learn.microsoft.com/azure/communication-services/concepts/call-automation/azure-communication-services-azure-cognitive-services-integration).
 // principalType ServicePrincipal avoids the replication race on a freshly created identity.
