@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Static checks on bicep/ that need no Bicep compiler: module wiring, parameter contracts, the container
-// app's environment variables against the app's config contract, and secrets kept out of the templates.
+// app's environment variables against the app's config contract, secrets kept out of the templates, API
+// versions, every resource body against the REST API spec of its API version (check-bicep-schema.mjs),
+// role GUIDs and their scopes (check-bicep-roles.mjs), Cosmos DB partition keys against the app's.
 // Usage: node infra/check-bicep.mjs [repo root]   (exit 1 and one line per problem when something is wrong)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

@@ -7,7 +7,7 @@
 // Usage: node infra/extract-azure-schema.mjs <bicep-types-az checkout or bare git dir> [repo root]
 // Only reads JSON; writes infra/azure-schema.json. Run it after changing an API version in bicep/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listBicepFiles, scanBicep } from './check-bicep.mjs';
@@ -46,7 +46,10 @@ function source(typesRepo) {
   const git = (...args) => execFileSync('git', ['--git-dir', typesRepo, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
   return {
     commit: checkout ? null : git('log', '-1', '--format=%H %cI %s').trim(),
-    list: () => (checkout ? null : git('ls-tree', '-r', '--name-only', 'HEAD', 'generated').split('\n').filter((p) => p.endsWith('/types.json'))),
+    list: () =>
+      checkout
+        ? readdirSync(join(typesRepo, 'generated'), { recursive: true }).map((p) => join('generated', String(p))).filter((p) => p.endsWith('/types.json'))
+        : git('ls-tree', '-r', '--name-only', 'HEAD', 'generated').split('\n').filter((p) => p.endsWith('/types.json')),
     read: (p) => (checkout ? readFileSync(join(typesRepo, p), 'utf8') : git('show', `HEAD:${p}`)),
   };
 }
