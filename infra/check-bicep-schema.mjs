@@ -202,9 +202,24 @@ function literal(text) {
   return m ? m[1] : null;
 }
 
+/** What a value written as one literal is: 'string', 'int', 'bool', or null for an expression. */
+function literalKind(text) {
+  const t = text.trim();
+  if (/^'[^'$\\]*'$/.test(t) || /^'''[\s\S]*'''$/.test(t)) return 'string';
+  if (/^-?\d+$/.test(t)) return 'int';
+  if (t === 'true' || t === 'false') return 'bool';
+  return null;
+}
+
 function checkValue(ctx, start, end, spec, path) {
   const node = ctx.resolve(spec);
-  if (typeof node === 'string') return;
+  if (typeof node === 'string') {
+    // A literal of the wrong kind (targetPort: '8080', external: 'true'); expressions are not typed here.
+    const kind = literalKind(ctx.code.slice(start, end));
+    const a = (k) => (k === 'int' ? 'an int' : `a ${k}`);
+    if (kind && node !== 'any' && kind !== node) ctx.problems.add(`${ctx.where} ${path} is ${a(node)}, not ${a(kind)} literal`);
+    return;
+  }
   if (node.enum) {
     for (const v of scalarValues(ctx, start, end)) {
       if (!node.enum.includes(v)) ctx.problems.add(`${ctx.where} ${path} '${v}' is not one of ${node.enum.join(', ')}`);
