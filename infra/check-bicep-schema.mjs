@@ -1,8 +1,8 @@
 // Checks every `resource` body in a Bicep file against infra/azure-schema.json (the property names,
 // nesting, read-only flags, discriminators and enum values of the REST API spec of exactly the API
-// version it declares): a misspelt property at any depth, a read-only one set, an enum value outside the
-// spec's list, a discriminated object (Event Grid destination, advanced filter, metric criteria) of an
-// unknown kind. Values built elsewhere in the file are followed: `var` references (also inside concat(),
+// version it declares): a misspelt property at any depth, a read-only one set, a required one missing, a
+// literal of the wrong kind, an enum value outside the spec's list, a discriminated object (Event Grid
+// destination, advanced filter, metric criteria) of an unknown kind. Values built elsewhere in the file are followed: `var` references (also inside concat(),
 // ternaries and arrays) and parameters with @allowed, whose every allowed value must fit.
 import { matchBracket, scanBicep } from './bicep-scan.mjs';
 
@@ -167,6 +167,13 @@ function checkObject(ctx, open, node, path, isResourceBody = false) {
     }
   }
   const parentName = isResourceBody ? 'the resource' : path.replace(/\[\]$/, '').split('.').pop();
+  // Required properties, when every key of the literal is written out (no computed key to hide one).
+  if (!entries.some((e) => e.computed)) {
+    const present = new Set(entries.map((e) => e.key));
+    for (const [key, spec] of Object.entries(props)) {
+      if (Array.isArray(spec) && spec[1] === 'req' && !present.has(key)) ctx.problems.add(`${ctx.where} ${join(path, key) || key} is required (${typeName})`);
+    }
+  }
   for (const e of entries) {
     if (e.computed) {
       if (node.extra !== undefined) checkValue(ctx, e.start, e.end, node.extra, `${path}[*]`);
@@ -185,7 +192,7 @@ function checkObject(ctx, open, node, path, isResourceBody = false) {
       continue;
     }
     if (Array.isArray(spec)) {
-      ctx.problems.add(`${ctx.where} ${p} is read-only (set by Azure, not by a template)`);
+      if (spec[1] === 'ro') ctx.problems.add(`${ctx.where} ${p} is read-only (set by Azure, not by a template)`);
       spec = spec[0];
     }
     checkValue(ctx, e.start, e.end, spec, p);
