@@ -1,0 +1,102 @@
+// Real-time transcription on a replica other than the call's owner. ACS gives transcription its own
+// transportUrl and opens it as its own WebSocket ("Add real-time transcription into your application",
+// learn.microsoft.com); behind an ingress without session affinity it may land anywhere. Two workers
+// on one private redis-server behind a round-robin balancer: the audio socket goes to A (the owner), the
+// transcription socket to B. B forwards the final transcripts to A over the callback forwarding (Redis
+// pub/sub); A turns each into a user turn and speaks the reply on its audio socket. B never takes the
+// call: no lease, no resumed call, no media session.
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
+import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
+import { eventually, workerCallId } from '../support/e2e.js';
+import { freePort } from '../support/free-port.js';
+import { startRedisServer, type PrivateRedis } from '../support/redis-server.js';
+import { startBalancer, type TcpBalancer } from '../support/tcp-balancer.js';
+import { testAppName, testConfig } from '../support/test-env.js';
+
+async function metric(w: Worker, name: string, labels: Record<string, string>): Promise<number> {
+  let sum = 0;
+  for (const line of (await w.registry.metrics()).split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const inside = line.slice(name.length + 1, line.lastIndexOf('}'));
+    if (Object.entries(labels).every(([k, v]) => inside.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+describe('transcription socket on a replica that does not own the call', () => {
+  let redis: PrivateRedis;
+  let sim: Simulator;
+  // Per test: its own balancer and replicas (a keep-alive connection through the balancer stays on
+  // the replica it was piped to, so a later test must not inherit one to an earlier test's replica).
+  let balancer: TcpBalancer;
+  let workers: Worker[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    sim = await startSimulator();
+  });
+  beforeEach(async () => {
+    balancer = await startBalancer([]);
+  });
+  afterEach(async () => {
+    for (const w of workers) await w.stop('test end').catch(() => undefined);
+    workers = [];
+    await balancer?.close();
+  });
+  afterAll(async () => {
+    await sim?.close();
+    await redis?.stop();
+  });
+
+  async function worker(appName: string): Promise<Worker> {
+    const port = await freePort();
+    const w = await createWorker(
+      testConfig({ ...sim.workerEnv(), APP_NAME: appName, REDIS_URL: redis.url, PORT: String(port), PUBLIC_BASE_URL: balancer.url, WORKER_ID: `w-${randomUUID().slice(0, 8)}` }),
+      silentLogger(),
+      { defaultMetrics: false },
+    );
+    await w.start();
+    workers.push(w);
+    return w;
+  }
+
+  it.each([
+    ['A (the owner)', 0],
+    ['B (the transcription replica)', 1],
+  ])('answered by %s: final transcripts sent on B reach the owner A, each gets a user turn and an agent reply on the audio socket', async (_who, answerer) => {
+    const appName = testAppName();
+    const a = await worker(appName);
+    const b = await worker(appName);
+    const portOf = (w: Worker) => (w.app.server.address() as { port: number }).port;
+    balancer.setTargets([
+      { host: '127.0.0.1', port: portOf(a) },
+      { host: '127.0.0.1', port: portOf(b) },
+    ]);
+    // The audio socket to A, the transcription socket to B; callbacks round robin.
+    balancer.route = (head) => (head.startsWith('GET /ws/media') ? 0 : head.startsWith('GET /ws/transcription') ? 1 : undefined);
+
+    const before = sim.calls.length;
+    const target = `http://127.0.0.1:${portOf(answerer === 0 ? a : b)}/api/incoming-call`;
+    const run = sim.runCalls({ target, calls: 1, concurrency: 1, scenario: 'qa', durationS: 0 });
+    const call = await eventually(() => (sim.calls[before]?.answer ? sim.calls[before] : undefined), 20_000);
+    const callId = workerCallId(call);
+    const report = await run;
+
+    // The qa scenario waits for the agent's reply (audio on the audio socket, A) after each final transcript.
+    expect(report.failuresByCause).toEqual({});
+    expect(report.protocolViolations).toBe(0);
+    expect(call.transcriptionConnections).toBe(1);
+    expect(balancer.counts.get(portOf(b))).toBeGreaterThanOrEqual(1);
+    // B forwarded the finals; A applied them; A alone owned the call.
+    expect(await metric(b, 'voice_media_remote_events_total', { kind: 'transcript_final', result: 'forwarded' })).toBe(3);
+    expect(await metric(a, 'voice_media_remote_events_total', { kind: 'transcript_final', result: 'delivered' })).toBe(3);
+    expect(await metric(b, 'voice_owner_leases_total', {})).toBe(0);
+    expect(b.media.session(callId)).toBeUndefined();
+    expect(b.leases.holds(callId)).toBe(false);
+    const doc = await eventually(async () => (await a.archive.archive.getTranscript(callId)) ?? (await b.archive.archive.getTranscript(callId)) ?? undefined, 20_000, 200);
+    expect(doc.turns.map((t) => t.speaker)).toEqual(['assistant', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+  });
+});
