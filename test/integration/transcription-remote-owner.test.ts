@@ -5,16 +5,22 @@
 // transcription socket to B. B forwards the final transcripts to A over the callback forwarding (Redis
 // pub/sub); A turns each into a user turn and speaks the reply on its audio socket. B never takes the
 // call: no lease, no resumed call, no media session.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
+import { LiveCall } from '../../src/domain/live-call.js';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { eventually, workerCallId } from '../support/e2e.js';
 import { freePort } from '../support/free-port.js';
+import { startMediaJwks, type MediaJwks } from '../support/media-jwks.js';
 import { startRedisServer, type PrivateRedis } from '../support/redis-server.js';
 import { startBalancer, type TcpBalancer } from '../support/tcp-balancer.js';
 import { testAppName, testConfig } from '../support/test-env.js';
+
+const CALLER = '4:+15550001234';
 
 async function metric(w: Worker, name: string, labels: Record<string, string>): Promise<number> {
   let sum = 0;
@@ -98,5 +104,87 @@ describe('transcription socket on a replica that does not own the call', () => {
     expect(b.leases.holds(callId)).toBe(false);
     const doc = await eventually(async () => (await a.archive.archive.getTranscript(callId)) ?? (await b.archive.archive.getTranscript(callId)) ?? undefined, 20_000, 200);
     expect(doc.turns.map((t) => t.speaker)).toEqual(['assistant', 'user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+  });
+});
+
+// The same two replicas without a simulated call around them: a bare call (no state machine) on A,
+// its transcription socket on B opened BEFORE any audio socket exists. With no owner yet B's events are
+// held in Redis (like callbacks that arrive before the media socket); A collects and applies them when
+// its audio socket takes the call; later events go straight over pub/sub. DTMF on the transcription
+// socket travels the same way.
+describe('transcription on a non-owner replica before the call has an owner', () => {
+  let redis: PrivateRedis;
+  let jwks: MediaJwks;
+  const workers: Worker[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    jwks = await startMediaJwks();
+  });
+  afterAll(async () => {
+    for (const w of workers) await w.stop('test end').catch(() => undefined);
+    await jwks?.close();
+    await redis?.stop();
+  });
+
+  async function worker(appName: string): Promise<Worker> {
+    const w = await createWorker(
+      testConfig({ ...jwks.workerEnv(), APP_NAME: appName, REDIS_URL: redis.url, WORKER_ID: `w-${randomUUID().slice(0, 8)}` }),
+      silentLogger(),
+      { defaultMetrics: false },
+    );
+    await w.start();
+    workers.push(w);
+    return w;
+  }
+
+  async function open(w: Worker, path: string): Promise<WebSocket> {
+    const port = (w.app.server.address() as { port: number }).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${await jwks.token()}` }, perMessageDeflate: false });
+    ws.on('error', () => undefined);
+    await once(ws, 'open');
+    return ws;
+  }
+
+  const final = (text: string) =>
+    JSON.stringify({ kind: 'TranscriptionData', transcriptionData: { text, format: 'display', confidence: 0.9, offset: 1, participantRawID: CALLER, resultStatus: 'Final' } });
+
+  it('holds what B receives until A takes the call, then applies it in order; then forwards directly', async () => {
+    const appName = testAppName();
+    const a = await worker(appName);
+    const b = await worker(appName);
+    const callId = randomUUID();
+    const secret = randomBytes(18).toString('base64url');
+    await a.state.sessions.putAuthState(callId, { secret, callerVerified: false, failedAttempts: 0 });
+    const call = new LiveCall({ callId, from: CALLER, to: 'us', correlationId: null, startedAt: Date.now(), log: silentLogger(), callerRawId: CALLER });
+    a.calls.add(call);
+    const seen: string[] = [];
+    call.events.on('transcript', (e) => seen.push(`transcript:${e.text}`));
+    call.events.on('dtmf', (e) => seen.push(`dtmf:${e.tone}`));
+    const query = `callId=${callId}&secret=${secret}`;
+
+    const tr = await open(b, `/ws/transcription?${query}`);
+    tr.send(JSON.stringify({ kind: 'TranscriptionMetadata', transcriptionMetadata: { subscriptionId: 's', locale: 'en-US', callConnectionId: 'c', correlationId: 'k' } }));
+    tr.send(final('first words'));
+    tr.send(JSON.stringify({ kind: 'DtmfData', dtmfData: { data: 'pound' } }));
+    await eventually(async () => ((await metric(b, 'voice_media_remote_events_total', { result: 'held' })) === 2 ? true : undefined), 10_000);
+    expect(seen).toEqual([]);
+    expect(b.leases.holds(callId)).toBe(false);
+    expect(b.calls.get(callId)).toBeUndefined();
+
+    const audio = await open(a, `/ws/media?${query}`);
+    audio.send(JSON.stringify({ kind: 'AudioMetadata', audioMetadata: { subscriptionId: 's', encoding: 'PCM', sampleRate: 16000, channels: 1, length: 640 } }));
+    await eventually(() => (seen.length === 2 ? true : undefined), 10_000);
+    expect(seen).toEqual(['transcript:first words', 'dtmf:#']);
+    expect(a.leases.holds(callId)).toBe(true);
+
+    tr.send(final('second words'));
+    await eventually(() => (seen.length === 3 ? true : undefined), 10_000);
+    expect(seen[2]).toBe('transcript:second words');
+    expect(await metric(b, 'voice_media_remote_events_total', { kind: 'transcript_final', result: 'forwarded' })).toBe(1);
+    expect(await metric(a, 'voice_media_remote_events_total', { result: 'delivered' })).toBe(3);
+    expect(b.media.session(callId)).toBeUndefined();
+    tr.close();
+    audio.close();
   });
 });
