@@ -11,6 +11,8 @@
 // affinity sends it anywhere) takes nothing: no lease, no resumed call, no media session. It parses
 // TranscriptionData / DtmfData and hands each to `forwardRemote`, which sends it to the owner over the
 // callback forwarding (media-forwarding.ts), where it enters the call's media session like a local one.
+// When the call moves to another replica, a transcription socket apart from the audio stays open here
+// and forwards from then on (releaseCall).
 // Both kinds are authenticated in the upgrade handler before anything is
 // accepted (ACS JWT + per-call secret; refused with HTTP 401 and no socket). Each message is parsed
 // once: AudioData in the exact ACS shape is read straight from the received bytes (audio-data-scan),
@@ -87,6 +89,11 @@ export interface MediaSocketServer {
   closeAll(code: number, reason: string): void;
   /** Closes the call's socket, if one is open. */
   closeCall(callId: string, code: number, reason: string): void;
+  /**
+   * The call moved to another replica: closes its audio socket here; a transcription socket that does
+   * not carry the audio stays open and forwards to the new owner from now on.
+   */
+  releaseCall(callId: string, code: number, reason: string): void;
 }
 
 export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketConfig): MediaSocketServer {
@@ -204,6 +211,10 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
       open.audio.get(callId)?.close(code, reason);
       open.transcription.get(callId)?.close(code, reason);
     },
+    releaseCall(callId, code, reason) {
+      open.audio.get(callId)?.close(code, reason);
+      open.transcription.get(callId)?.toForwarding(cfg.remoteMaxMs, code, reason);
+    },
   };
 }
 
@@ -274,6 +285,17 @@ class MediaConnection {
       this.close(1000, 'call length limit');
     }, maxMs);
     this.#remoteTimer.unref();
+  }
+
+  /** The call's audio moved to another replica: forward from now on (or close, if this socket carries the audio). */
+  toForwarding(maxMs: number, code: number, reason: string): void {
+    if (this.#carriesAudio || this.#closed) {
+      this.close(code, reason);
+      return;
+    }
+    if (!this.session) return;
+    this.session = null;
+    this.forwardFor(maxMs);
   }
 
   /** AudioMetadata arrived on a transcription socket while no audio socket is open: it carries the audio. */

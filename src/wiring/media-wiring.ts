@@ -110,15 +110,17 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     );
     sessions.set(call.callId, session);
     metrics.sessions.set(sessions.size);
-    const letGo = (reason: string) => {
-      server.closeCall(call.callId, 1000, reason);
+    const letGo = (reason: string, moved = false) => {
+      // Moved: the transcription socket (if apart from the audio) stays and forwards to the new owner.
+      if (moved) server.releaseCall(call.callId, 1000, reason);
+      else server.closeCall(call.callId, 1000, reason);
       session.dispose();
       if (sessions.get(call.callId) === session) sessions.delete(call.callId);
       metrics.sessions.set(sessions.size);
     };
     call.events.on('ended', () => letGo('call ended'));
     // Handed over to the replica that owns the call now: close this stale socket, free the session.
-    call.events.on('released', () => letGo('call moved to another replica'));
+    call.events.on('released', () => letGo('call moved to another replica', true));
     return session;
   };
 

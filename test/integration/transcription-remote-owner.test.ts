@@ -111,8 +111,9 @@ describe('transcription socket on a replica that does not own the call', () => {
 // its transcription socket on B opened BEFORE any audio socket exists. With no owner yet B's events are
 // held in Redis (like callbacks that arrive before the media socket); A collects and applies them when
 // its audio socket takes the call; later events go straight over pub/sub. DTMF on the transcription
-// socket travels the same way.
-describe('transcription on a non-owner replica before the call has an owner', () => {
+// socket travels the same way. And when the call's audio moves on, the transcription socket left behind
+// keeps working: it forwards to the new owner.
+describe('transcription on a non-owner replica (bare calls on two replicas)', () => {
   let redis: PrivateRedis;
   let jwks: MediaJwks;
   const workers: Worker[] = [];
@@ -186,5 +187,55 @@ describe('transcription on a non-owner replica before the call has an owner', ()
     expect(b.media.session(callId)).toBeUndefined();
     tr.close();
     audio.close();
+  });
+
+  it('when the call moves to another replica, its transcription socket on the old owner stays open and forwards to the new owner', async () => {
+    const appName = testAppName();
+    const a = await worker(appName);
+    const b = await worker(appName);
+    const callId = randomUUID();
+    const secret = randomBytes(18).toString('base64url');
+    await a.state.sessions.putAuthState(callId, { secret, callerVerified: false, failedAttempts: 0 });
+    const bare = (w: Worker, seen: string[]) => {
+      const c = new LiveCall({ callId, from: CALLER, to: 'us', correlationId: null, startedAt: Date.now(), log: silentLogger(), callerRawId: CALLER });
+      c.events.on('transcript', (e) => seen.push(e.text));
+      w.calls.add(c);
+      return c;
+    };
+    const onA: string[] = [];
+    const onB: string[] = [];
+    const callA = bare(a, onA);
+    bare(b, onB);
+    const query = `callId=${callId}&secret=${secret}`;
+    const metadata = JSON.stringify({ kind: 'AudioMetadata', audioMetadata: { subscriptionId: 's', encoding: 'PCM', sampleRate: 16000, channels: 1, length: 640 } });
+
+    const audioA = await open(a, `/ws/media?${query}`);
+    audioA.send(metadata);
+    const tr = await open(a, `/ws/transcription?${query}`);
+    let trClosed = false;
+    tr.on('close', () => (trClosed = true));
+    tr.send(final('on the first owner'));
+    await eventually(() => (onA.length === 1 ? true : undefined), 10_000);
+
+    // ACS reconnects the audio stream to B: B takes the call (higher fence), A lets go of it.
+    const audioB = await open(b, `/ws/media?${query}`);
+    audioB.send(metadata);
+    await eventually(() => (b.leases.holds(callId) ? true : undefined), 10_000);
+    await eventually(async () => {
+      await a.leases.renewNow();
+      return a.leases.holds(callId) ? undefined : true;
+    }, 10_000);
+    callA.events.emit('released', { reason: 'lease lost to a newer owner' });
+    await eventually(() => (a.media.session(callId) === undefined ? true : undefined), 5_000);
+
+    tr.send(final('after the move'));
+    await eventually(() => (onB.length === 1 ? true : undefined), 10_000);
+    expect(onB).toEqual(['after the move']);
+    expect(onA).toEqual(['on the first owner']);
+    expect(trClosed).toBe(false);
+    expect(await metric(a, 'voice_media_remote_events_total', { kind: 'transcript_final', result: 'forwarded' })).toBe(1);
+    tr.close();
+    audioA.close();
+    audioB.close();
   });
 });
