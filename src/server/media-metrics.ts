@@ -26,6 +26,8 @@ export class MediaMetrics {
   readonly refused: Counter<'reason'>;
   readonly accepted: Counter;
   readonly closedInvalid: Counter<'code'>;
+  /** Transcription events of calls whose audio is on another replica (media-forwarding.ts). */
+  readonly remoteEvents: Counter<'kind' | 'result'>;
   readonly #framesIn: Counter;
   readonly #framesOut: Counter;
   readonly #loop: IntervalHistogram;
@@ -46,6 +48,12 @@ export class MediaMetrics {
     this.refused = counter(registry, 'voice_media_upgrades_refused_total', 'Media upgrades refused', ['reason']);
     this.accepted = counter(registry, 'voice_media_upgrades_total', 'Media upgrades accepted');
     this.closedInvalid = counter(registry, 'voice_media_sockets_closed_invalid_total', 'Media sockets closed for sending garbage', ['code']);
+    this.remoteEvents = counter(
+      registry,
+      'voice_media_remote_events_total',
+      'Transcription results and tones forwarded between replicas: sent (local, forwarded, held, failed, dropped) or received (delivered, invalid)',
+      ['kind', 'result'],
+    );
     this.#loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     const loop = this.#loop;
     gauge(registry, 'voice_event_loop_delay_p99_seconds', 'Event-loop delay p99 since the last scrape', [], function () {

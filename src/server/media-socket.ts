@@ -6,8 +6,14 @@
 // reconnecting); a socket of the other kind never does. Whatever kind of message arrives on whichever
 // socket is handled; outbound audio goes to the audio socket (or to a transcription socket that turns
 // out to carry the audio, when no audio socket is open). Only the audio socket's closing starts the
-// media reconnect grace, and only the audio socket takes the call's ownership (lease): transcription
-// that lands on a replica other than the owner is not forwarded to it yet. Both are authenticated in the upgrade handler before anything is
+// media reconnect grace, and only the audio socket takes the call's ownership (lease).
+// A transcription socket on a replica that does not carry the call's audio (an ingress without session
+// affinity sends it anywhere) takes nothing: no lease, no resumed call, no media session. It parses
+// TranscriptionData / DtmfData and hands each to `forwardRemote`, which sends it to the owner over the
+// callback forwarding (media-forwarding.ts), where it enters the call's media session like a local one.
+// When the call moves to another replica, a transcription socket apart from the audio stays open here
+// and forwards from then on (releaseCall).
+// Both kinds are authenticated in the upgrade handler before anything is
 // accepted (ACS JWT + per-call secret; refused with HTTP 401 and no socket). Each message is parsed
 // once: AudioData in the exact ACS shape is read straight from the received bytes (audio-data-scan),
 // everything else through the general parser; audio is base64-decoded into one process-wide scratch
@@ -38,6 +44,11 @@ export interface MediaSocketDeps {
   readonly sessionFor: (call: LiveCall) => MediaSession;
   /** This replica accepted the call's media: take ownership. */
   readonly onAccepted: (call: LiveCall) => void;
+  /**
+   * A transcription result or tone from a transcription socket of a call whose audio is not on this
+   * replica: sent to the call's owner. Synchronous (queues); never awaited per message.
+   */
+  readonly forwardRemote: (callId: string, ev: RemoteMediaEvent) => void;
   readonly metrics: MediaMetrics;
   readonly log: Logger;
 }
@@ -48,7 +59,17 @@ export interface MediaSocketConfig {
   readonly badScoreLimit: number;
   /** Upgrades being authenticated at once; more are refused with 503. */
   readonly maxPendingUpgrades: number;
+  /**
+   * A transcription socket that forwards to another replica is closed after this long (the call's
+   * maximum duration): this replica never learns that the call ended, ACS closes it first.
+   */
+  readonly remoteMaxMs: number;
 }
+
+/** What a transcription socket on a non-owner replica forwards to the owner (already parsed). */
+export type RemoteMediaEvent =
+  | { readonly kind: 'transcript'; readonly text: string; readonly final: boolean; readonly confidence: number; readonly participant: string | null }
+  | { readonly kind: 'dtmf'; readonly tone: string };
 
 const INBOUND_SAMPLE_MASK = 15;
 /** The fast path's result: one per process, filled and read within one synchronous message handler. */
@@ -68,6 +89,11 @@ export interface MediaSocketServer {
   closeAll(code: number, reason: string): void;
   /** Closes the call's socket, if one is open. */
   closeCall(callId: string, code: number, reason: string): void;
+  /**
+   * The call moved to another replica: closes its audio socket here; a transcription socket that does
+   * not carry the audio stays open and forwards to the new owner from now on.
+   */
+  releaseCall(callId: string, code: number, reason: string): void;
 }
 
 export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketConfig): MediaSocketServer {
@@ -111,6 +137,14 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
         await deps.verifier.verify(req.headers.authorization);
         stage = 'secret';
         await verifyCallSecret(deps.sessions, callId, secret);
+        if (kind === 'transcription') {
+          // The secret proves the call exists. Never resume it here for transcription: the socket
+          // joins the call's audio socket on this replica, or forwards to the owner (accept below).
+          if (socket.destroyed) return;
+          const id = callId as string;
+          wss.handleUpgrade(req, socket, head, (ws) => acceptTranscription(ws, id, socket));
+          return;
+        }
         stage = 'unknown_call';
         call = await deps.resolveCall(callId as string);
       } catch (err) {
@@ -138,18 +172,29 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
     },
   };
 
-  const accept = (ws: WebSocket, call: LiveCall, socket: Duplex, kind: SocketKind): void => {
-    const session = deps.sessionFor(call);
-    const previous = open[kind].get(call.callId);
+  const register = (ws: WebSocket, callId: string, session: MediaSession | null, socket: Duplex, kind: SocketKind): MediaConnection => {
+    const previous = open[kind].get(callId);
     if (previous) previous.replace();
-    const conn = new MediaConnection(ws, socket, session, deps, cfg, pcmView, scratch, kind, links, () => {
-      for (const k of ['audio', 'transcription'] as const) if (open[k].get(call.callId) === conn) open[k].delete(call.callId);
+    const conn = new MediaConnection(ws, socket, callId, session, deps, cfg, pcmView, scratch, kind, links, () => {
+      for (const k of ['audio', 'transcription'] as const) if (open[k].get(callId) === conn) open[k].delete(callId);
     });
-    open[kind].set(call.callId, conn);
+    open[kind].set(callId, conn);
     deps.metrics.accepted.inc();
-    // The audio socket's replica owns the call; a transcription socket never takes the lease from it
-    // (it may land on another replica behind the ingress; see media-socket's header).
+    return conn;
+  };
+
+  const accept = (ws: WebSocket, call: LiveCall, socket: Duplex, kind: SocketKind): void => {
+    register(ws, call.callId, deps.sessionFor(call), socket, kind);
     if (kind === 'audio') deps.onAccepted(call);
+  };
+
+  // The audio socket's replica owns the call; a transcription socket never takes the lease from it.
+  // With the call's audio here it feeds the same media session; otherwise it forwards to the owner.
+  const acceptTranscription = (ws: WebSocket, callId: string, socket: Duplex): void => {
+    const audio = open.audio.get(callId);
+    const session = audio?.session && !audio.session.disposed ? audio.session : null;
+    const conn = register(ws, callId, session, socket, 'transcription');
+    if (!session) conn.forwardFor(cfg.remoteMaxMs);
   };
 
   const all = (): MediaConnection[] => [...open.audio.values(), ...open.transcription.values()];
@@ -165,6 +210,10 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
     closeCall(callId, code, reason) {
       open.audio.get(callId)?.close(code, reason);
       open.transcription.get(callId)?.close(code, reason);
+    },
+    releaseCall(callId, code, reason) {
+      open.audio.get(callId)?.close(code, reason);
+      open.transcription.get(callId)?.toForwarding(cfg.remoteMaxMs, code, reason);
     },
   };
 }
@@ -182,14 +231,18 @@ class MediaConnection {
   #closed = false;
   /** This socket carries the call's outbound audio and its closing counts as media lost. */
   #carriesAudio: boolean;
+  /** AudioMetadata arrived on a forwarding socket: the call is being resolved here. */
+  #adopting = false;
+  #remoteTimer: NodeJS.Timeout | null = null;
   readonly #log: Logger;
   readonly #sink: PlayoutSink;
-  readonly callId: string;
 
   constructor(
     private readonly ws: WebSocket,
     socket: Duplex,
-    private readonly session: MediaSession,
+    readonly callId: string,
+    /** The call's media session here; null on a transcription socket that forwards to the owner. */
+    public session: MediaSession | null,
     private readonly deps: MediaSocketDeps,
     private readonly cfg: MediaSocketConfig,
     private readonly pcmView: (samples: number) => Int16Array,
@@ -198,9 +251,8 @@ class MediaConnection {
     private readonly links: SocketLinks,
     private readonly onGone: () => void,
   ) {
-    this.callId = session.call.callId;
     this.#carriesAudio = kind === 'audio';
-    this.#log = deps.log.child({ callId: session.call.callId, component: 'media', socket: kind });
+    this.#log = deps.log.child({ callId, component: 'media', socket: kind });
     deps.metrics.sockets.inc();
     ws.on('error', (err) => this.#log.debug({ err }, 'media socket error'));
     ws.on('message', (data, isBinary) => this.#message(data, isBinary));
@@ -221,16 +273,63 @@ class MediaConnection {
       uncork: () => socket.uncork(),
     };
     this.#sink = sink;
-    if (this.#carriesAudio) session.attach(sink);
-    this.#log.debug({ reconnect: session.counters.connects > 0 }, 'media socket open');
+    if (this.#carriesAudio) session?.attach(sink);
+    this.#log.debug({ reconnect: (session?.counters.connects ?? 0) > 0 }, 'media socket open');
+  }
+
+  /** This transcription socket forwards to the call's owner (its audio is on another replica). */
+  forwardFor(maxMs: number): void {
+    this.#log.info('transcription socket on a replica without the call audio: forwarding to the call owner');
+    this.#remoteTimer = setTimeout(() => {
+      this.#log.warn({ maxMs }, 'closing a forwarding transcription socket at the call length limit');
+      this.close(1000, 'call length limit');
+    }, maxMs);
+    this.#remoteTimer.unref();
+  }
+
+  /** The call's audio moved to another replica: forward from now on (or close, if this socket carries the audio). */
+  toForwarding(maxMs: number, code: number, reason: string): void {
+    if (this.#carriesAudio || this.#closed) {
+      this.close(code, reason);
+      return;
+    }
+    if (!this.session) return;
+    this.session = null;
+    this.forwardFor(maxMs);
   }
 
   /** AudioMetadata arrived on a transcription socket while no audio socket is open: it carries the audio. */
-  #takeAudio(): void {
+  #takeAudio(sampleRate: number): void {
+    const s = this.session;
+    if (!s) {
+      this.#adopt(sampleRate);
+      return;
+    }
     if (this.#carriesAudio || !this.links.promote(this)) return;
     this.#carriesAudio = true;
-    this.session.attach(this.#sink);
-    this.deps.onAccepted(this.session.call);
+    s.attach(this.#sink);
+    this.deps.onAccepted(s.call);
+  }
+
+  /** A forwarding socket turns out to carry the audio: resolve the call here, then take the audio. */
+  #adopt(sampleRate: number): void {
+    if (this.#adopting || this.links.audioOpen(this.callId)) return;
+    this.#adopting = true;
+    this.deps.resolveCall(this.callId).then(
+      (call) => {
+        if (this.#closed) return;
+        if (!call) {
+          this.#log.warn('audio on a forwarding transcription socket for a call unknown here; ignored');
+          return;
+        }
+        if (this.#remoteTimer) clearTimeout(this.#remoteTimer);
+        this.#remoteTimer = null;
+        this.session = this.deps.sessionFor(call);
+        this.#takeAudio(sampleRate);
+        if (this.#carriesAudio) this.session.metadata(sampleRate);
+      },
+      (err: unknown) => this.#log.warn({ err }, 'could not resolve the call for audio on a transcription socket'),
+    );
   }
 
   /** A newer socket for the same call took over. */
@@ -266,7 +365,7 @@ class MediaConnection {
         const bytes = this.scratch.write(msg.data, 0, 'base64');
         const d = msg.data;
         if (bytes !== base64Bytes(d.length, d.charCodeAt(d.length - 1), d.charCodeAt(d.length - 2))) {
-          s.badFrame();
+          s?.badFrame();
           this.#bad('shape', 'AudioData');
           return;
         }
@@ -278,17 +377,19 @@ class MediaConnection {
           this.#bad('shape', 'AudioMetadata');
           return;
         }
-        if (!this.#carriesAudio) this.#takeAudio();
-        if (this.#carriesAudio) s.metadata(msg.sampleRate);
+        if (!this.#carriesAudio) this.#takeAudio(msg.sampleRate);
+        if (this.#carriesAudio) s?.metadata(msg.sampleRate);
         break;
       case 'DtmfData':
-        s.dtmf(msg.tone);
+        if (s) s.dtmf(msg.tone);
+        else this.deps.forwardRemote(this.callId, { kind: 'dtmf', tone: msg.tone });
         break;
       case 'TranscriptionData':
-        s.transcript(msg.text, msg.final, msg.confidence, msg.participant);
+        if (s) s.transcript(msg.text, msg.final, msg.confidence, msg.participant);
+        else this.deps.forwardRemote(this.callId, { kind: 'transcript', text: msg.text, final: msg.final, confidence: msg.confidence, participant: msg.participant });
         break;
       case 'TranscriptionMetadata':
-        this.#log.debug({ locale: msg.locale }, 'transcription metadata');
+        this.#log.debug({ locale: msg.locale, forwarding: s === null }, 'transcription metadata');
         break;
       default:
         this.#bad(msg.reason, msg.reason === 'unknown' ? 'unknown' : msg.messageKind);
@@ -299,12 +400,15 @@ class MediaConnection {
   }
 
   #audio(bytes: number, participant: string | null, silent: boolean, sampled: boolean, t0: number): void {
+    const s = this.session;
     if (bytes === 0 || (bytes & 1) === 1) {
-      this.session.badFrame();
+      s?.badFrame();
       this.#bad('shape', 'AudioData');
       return;
     }
-    this.session.audio(participant, this.pcmView(bytes >> 1), silent);
+    // A forwarding socket has no session (until AudioMetadata makes it the call's audio here): dropped.
+    if (!s) return;
+    s.audio(participant, this.pcmView(bytes >> 1), silent);
     this.deps.metrics.framesIn++;
     if (this.#score > 0) this.#score = Math.max(0, this.#score - 1 / 16);
     if (sampled) this.deps.metrics.inbound.observe((performance.now() - t0) / 1000);
@@ -326,9 +430,11 @@ class MediaConnection {
   #gone(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#remoteTimer) clearTimeout(this.#remoteTimer);
+    this.#remoteTimer = null;
     this.deps.metrics.sockets.dec();
     // A transcription socket closing leaves the audio (and the call) alone.
-    if (this.#carriesAudio) this.session.detach(code, reason);
+    if (this.#carriesAudio) this.session?.detach(code, reason);
     this.onGone();
     this.#log.debug({ code }, 'media socket closed');
   }

@@ -302,6 +302,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     resolveCall: opts.resolveCall ?? ((callId) => edge.resolveCall(callId)),
     dispatchCallback: opts.dispatchCallback ?? ((_call, env) => void edge.dispatchLocal(env)),
   });
+  // Transcription a non-owner replica forwarded here (pub/sub, or held and collected) feeds the call's media session.
+  edge.onForwardedMedia((env) => media.forwarder.apply(env));
 
   let started = false;
   return {

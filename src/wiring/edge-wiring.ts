@@ -16,6 +16,7 @@ import { callbackRoutes, type DispatchOutcome } from '../server/callback-routes.
 import { edgeMetrics, type EdgeMetrics } from '../server/edge-metrics.js';
 import { incomingCallRoutes } from '../server/incoming-call-routes.js';
 import type { Lifecycle } from '../server/lifecycle.js';
+import { isForwardedMedia } from './media-forwarding.js';
 
 export interface EdgeDeps {
   readonly config: Config;
@@ -55,6 +56,11 @@ export interface Edge {
   dispatch(env: CallbackEnvelope): Promise<DispatchOutcome>;
   /** Applies an event to a local call only (held events replayed by the media path). False when not local. */
   dispatchLocal(env: CallbackEnvelope): boolean;
+  /**
+   * Where transcription events forwarded by another replica go (the media path's forwarder): they
+   * travel, are held and are replayed like callbacks, but feed the call's media session.
+   */
+  onForwardedMedia(apply: (env: CallbackEnvelope) => boolean): void;
   /** Registers a step run when a call answered elsewhere is resumed here (with its stored conversation). */
   onResumed(hook: (call: LiveCall, conversation: ConversationState | null) => Promise<void> | void): void;
 }
@@ -111,7 +117,9 @@ export function wireEdge(deps: EdgeDeps): Edge {
   }
   const verifier = deps.verifier;
 
+  let forwardedMedia: ((env: CallbackEnvelope) => boolean) | null = null;
   const dispatchLocal = (env: CallbackEnvelope): boolean => {
+    if (isForwardedMedia(env)) return forwardedMedia ? forwardedMedia(env) : false;
     const c = supervisor.get(env.callId);
     if (!c) return false;
     c.handleCallback(env);
@@ -249,5 +257,6 @@ export function wireEdge(deps: EdgeDeps): Edge {
     onResumed: (hook) => void resumedHooks.push(hook),
     dispatch,
     dispatchLocal,
+    onForwardedMedia: (apply) => void (forwardedMedia = apply),
   };
 }

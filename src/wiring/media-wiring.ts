@@ -1,6 +1,7 @@
 // Wires the media path into a worker: the /ws/media upgrade handler, the one playout scheduler, the
 // VAD engine, media sessions per call (disposed when the call ends), ownership on accept (lease +
-// held callbacks), metrics, and shutdown.
+// held callbacks), transcription forwarded to and from other replicas (media-forwarding.ts), metrics,
+// and shutdown.
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.js';
 import { ERR } from '../domain/errors.js';
@@ -18,6 +19,7 @@ import type { UpgradeHandler } from '../server/app.js';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { MediaMetrics } from '../server/media-metrics.js';
 import { createMediaSocketServer, type MediaSocketServer } from '../server/media-socket.js';
+import { createMediaForwarder, type MediaForwarder } from './media-forwarding.js';
 
 export interface MediaWiringDeps {
   readonly config: Config;
@@ -44,6 +46,8 @@ export interface MediaPath {
   readonly metrics: MediaMetrics;
   /** The media session of a call, if it has one. */
   session(callId: string): MediaSession | undefined;
+  /** Transcription events of calls whose audio is elsewhere (sent), and applied here (received). */
+  readonly forwarder: MediaForwarder;
   readonly sessionCount: number;
 }
 
@@ -106,15 +110,17 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     );
     sessions.set(call.callId, session);
     metrics.sessions.set(sessions.size);
-    const letGo = (reason: string) => {
-      server.closeCall(call.callId, 1000, reason);
+    const letGo = (reason: string, moved = false) => {
+      // Moved: the transcription socket (if apart from the audio) stays and forwards to the new owner.
+      if (moved) server.releaseCall(call.callId, 1000, reason);
+      else server.closeCall(call.callId, 1000, reason);
       session.dispose();
       if (sessions.get(call.callId) === session) sessions.delete(call.callId);
       metrics.sessions.set(sessions.size);
     };
     call.events.on('ended', () => letGo('call ended'));
     // Handed over to the replica that owns the call now: close this stale socket, free the session.
-    call.events.on('released', () => letGo('call moved to another replica'));
+    call.events.on('released', () => letGo('call moved to another replica', true));
     return session;
   };
 
@@ -133,6 +139,12 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
   };
 
   const verifier = deps.verifier;
+  const forwarder = createMediaForwarder({
+    router: deps.router,
+    sessionOf: (callId) => sessions.get(callId),
+    counter: metrics.remoteEvents,
+    log: mlog,
+  });
 
   const server = createMediaSocketServer(
     {
@@ -144,10 +156,11 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
       },
       sessionFor,
       onAccepted,
+      forwardRemote: (callId, ev) => forwarder.send(callId, ev),
       metrics,
       log: mlog,
     },
-    { maxPayloadBytes: config.media.maxPayloadBytes, badScoreLimit: 32, maxPendingUpgrades: 1024 },
+    { maxPayloadBytes: config.media.maxPayloadBytes, badScoreLimit: 32, maxPendingUpgrades: 1024, remoteMaxMs: config.calls.maxDurationS * 1000 },
   );
   deps.upgrades.set(MEDIA_PATH, server.handle);
   deps.upgrades.set(TRANSCRIPTION_PATH, server.handleTranscription);
@@ -165,6 +178,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     scheduler,
     metrics,
     session: (callId) => sessions.get(callId),
+    forwarder,
     get sessionCount() {
       return sessions.size;
     },

@@ -1,12 +1,11 @@
-// The Call Automation adapter through the real SDK (HMAC-signed requests to the answer stub), and the
-// worker's answer timeout hanging up through it.
+// The Call Automation adapter through the real SDK (HMAC-signed requests to the simulator's Call
+// Automation server, the local ACS), and the worker's answer timeout hanging up through it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcsCallControl } from '../../src/adapters/acs/call-control.js';
 import { createCallAutomationClient } from '../../src/wiring/clients.js';
 import { isVoiceError } from '../../src/domain/errors.js';
 import type { AnswerRequest } from '../../src/domain/ports.js';
-import { startAcsAnswerStub, type AcsAnswerStub } from '../support/acs-answer-stub.js';
-import { answerOne, metricValue, startEdgeHarness } from '../support/edge-harness.js';
+import { answerOne, metricValue, startEdgeHarness, startSimAcs, type SimAcs } from '../support/edge-harness.js';
 
 const request = (ctx: string): AnswerRequest => ({
   incomingCallContext: ctx,
@@ -20,13 +19,13 @@ const request = (ctx: string): AnswerRequest => ({
 });
 
 describe('AcsCallControl over the SDK', () => {
-  let acs: AcsAnswerStub;
+  let acs: SimAcs;
   const control = (maxRetries: number) =>
     new AcsCallControl(createCallAutomationClient({ connectionString: acs.connectionString, endpoint: undefined, maxRetries, retryDelayMs: 5 })!, {
       requestTimeoutMs: 5000,
     });
   beforeAll(async () => {
-    acs = await startAcsAnswerStub();
+    acs = await startSimAcs();
   });
   afterAll(async () => {
     await acs.close();
@@ -36,7 +35,9 @@ describe('AcsCallControl over the SDK', () => {
     const c = control(0);
     const res = await c.answer(request('ctx-1'));
     expect(res.callConnectionId).toBe(acs.answers.at(-1)?.callConnectionId);
-    expect(res.serverCallId).toBe(`srv-${res.callConnectionId}`);
+    // The answer response's callConnectionProperties: the call ACS offered.
+    expect(res.serverCallId).toMatch(/^srv-/);
+    expect(res.serverCallId).toBe(acs.call(res.callConnectionId)?.serverCallId);
     const sent = acs.answers.at(-1)?.body;
     expect(sent?.mediaStreamingOptions).toMatchObject({ audioFormat: 'pcm24KMono', audioChannelType: 'unmixed' });
     expect(sent?.transcriptionOptions).toMatchObject({ locale: 'en-GB', transportUrl: 'ws://127.0.0.1:1/ws/transcription?callId=c&secret=s' });

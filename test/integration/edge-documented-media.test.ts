@@ -1,4 +1,4 @@
-// A live call through the real worker (answer stub + JWKS) fed the messages the ACS docs show, not the
+// A live call through the real worker (the simulator's Call Automation server + JWKS) fed the messages the ACS docs show, not the
 // ones our simulator used to send: transcription on its own socket (/ws/transcription, the
 // transcriptionOptions.transportUrl the worker gives), the documented TranscriptionData without
 // durations, a transcript of the agent's own leg, and DTMF tone names.

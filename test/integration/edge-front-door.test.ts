@@ -2,6 +2,7 @@
 // ("How to secure webhook endpoints and websocket connections" defers IncomingCall to the Event Grid
 // subscription; the key rides in the subscription URL's query), and an HTTP server that does not let a
 // slow body hold a connection open.
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -117,14 +118,18 @@ describe('slow request bodies (HTTP_REQUEST_TIMEOUT_MS)', () => {
 
 // ACS tokens ("How to secure webhook endpoints and websocket connections"): issuer
 // https://acscallautomation.communication.azure.com, audience = the resource id, short lifetime. A token
-// from any other issuer, or expired, is refused on callbacks and on the media/transcription upgrade.
+// from any other issuer, or expired, is refused on callbacks (401) and on the media/transcription upgrade
+// (401, no socket), and has no effect: no Redis key written or changed, no event claimed, no lease, no
+// media session, the call's phase unchanged.
 describe('ACS tokens from the wrong issuer or expired', () => {
   let h: EdgeHarness;
+  const appName = testAppName();
   beforeAll(async () => {
-    h = await startEdgeHarness({ ACS_COGNITIVE_SERVICES_ENDPOINT: 'https://voice-ai.cognitiveservices.azure.com/' });
+    h = await startEdgeHarness({ APP_NAME: appName, REDIS_URL: testRedisUrl(), ACS_COGNITIVE_SERVICES_ENDPOINT: 'https://voice-ai.cognitiveservices.azure.com/' });
   });
   afterAll(async () => {
     await h.close();
+    await removeKeys(testRedisUrl(), appName);
   });
 
   const upgrade = async (url: string, token: string): Promise<number> => {
@@ -137,36 +142,83 @@ describe('ACS tokens from the wrong issuer or expired', () => {
     });
   };
 
-  it('refuses a callback signed by the right key but a wrong issuer (401)', async () => {
+  /**
+   * What Redis holds under this test's prefix: every key name (the TTS cache, filled by the start-up
+   * warm-up, aside) and a digest of the value of each key of the call (its {callId} hash tag).
+   */
+  async function snapshotKeys(callId: string): Promise<Map<string, string>> {
+    const r = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await r.connect();
+    try {
+      const out = new Map<string, string>();
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `${appName}:*`, 'COUNT', 1000);
+        cursor = next;
+        for (const k of keys) {
+          if (k.includes(':tts:')) continue;
+          const dump = k.includes(`{${callId}}`) ? await r.dump(k) : null;
+          out.set(k, dump ? createHash('sha256').update(dump).digest('hex') : 'present');
+        }
+      } while (cursor !== '0');
+      return out;
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  const callbackBatch = (callConnectionId: string, id: string) => [
+    {
+      id,
+      source: `calling/callConnections/${callConnectionId}`,
+      type: 'Microsoft.Communication.CallConnected',
+      data: { callConnectionId, serverCallId: 's', correlationId: 'c' },
+      time: new Date().toISOString(),
+      specversion: '1.0',
+      datacontenttype: 'application/json',
+      subject: `calling/callConnections/${callConnectionId}`,
+    },
+  ];
+
+  it('refuses a callback signed by the right key but a wrong issuer (401): nothing written, the event not claimed', async () => {
     const call = await answerOne(h);
-    const event = [
-      {
-        id: 'cb-1',
-        source: `calling/callConnections/${call.callConnectionId}`,
-        type: 'Microsoft.Communication.CallConnected',
-        data: { callConnectionId: call.callConnectionId, serverCallId: 's', correlationId: 'c' },
-        time: new Date().toISOString(),
-        specversion: '1.0',
-        datacontenttype: 'application/json',
-        subject: `calling/callConnections/${call.callConnectionId}`,
-      },
-    ];
+    await new Promise((r) => setTimeout(r, 200));
+    const before = await snapshotKeys(call.callId);
+    const failuresBefore = await metricValue(h.worker, 'voice_acs_auth_failures_total', { route: 'callbacks', reason: 'jwt' });
+    const event = callbackBatch(call.callConnectionId, `cb-${call.callId}`);
     const res = await postJson(call.callbackUrl, event, { authorization: `Bearer ${await h.jwks.token({ issuer: 'https://attacker.example' })}` });
     expect(res.status).toBe(401);
+    expect(await snapshotKeys(call.callId)).toEqual(before);
     expect(h.worker.calls.get(call.callId)?.phase).toBe('answering');
+    expect(await metricValue(h.worker, 'voice_acs_auth_failures_total', { route: 'callbacks', reason: 'jwt' })).toBe(failuresBefore + 1);
+    // The same event id from ACS itself is then taken as new (the refused one claimed nothing).
+    const real = await postJson(call.callbackUrl, event, { authorization: `Bearer ${await h.jwks.token()}` });
+    expect(real.status).toBe(200);
+    expect(await real.json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(h.worker.calls.get(call.callId)?.phase).toBe('connected');
   });
 
-  it('refuses media and transcription upgrades with a wrong-issuer or an expired token (401), accepts a valid one', async () => {
+  it('refuses media and transcription upgrades with a wrong-issuer or an expired token (401, no socket): nothing written, no lease, no media session', async () => {
     const call = await answerOne(h);
     const answer = h.acs.answers.find((a) => a.callConnectionId === call.callConnectionId);
     const media = String(answer?.body.mediaStreamingOptions['transportUrl']);
     const transcription = String(answer?.body.transcriptionOptions?.['transportUrl']);
+    expect(new URL(transcription).pathname).toBe('/ws/transcription');
     const wrongIssuer = await h.jwks.token({ issuer: 'https://attacker.example' });
     const expired = await h.jwks.token({ expiresAt: Math.floor(Date.now() / 1000) - 3600 });
+    await new Promise((r) => setTimeout(r, 200));
+    const before = await snapshotKeys(call.callId);
+    const refusedBefore = await metricValue(h.worker, 'voice_media_upgrades_refused_total', { reason: 'jwt' });
     for (const url of [media, transcription]) {
       expect(await upgrade(url, wrongIssuer)).toBe(401);
       expect(await upgrade(url, expired)).toBe(401);
     }
+    expect(await metricValue(h.worker, 'voice_media_upgrades_refused_total', { reason: 'jwt' })).toBe(refusedBefore + 4);
+    expect(await snapshotKeys(call.callId)).toEqual(before);
+    expect(h.worker.media.server.size).toBe(0);
+    expect(h.worker.media.session(call.callId)).toBeUndefined();
+    expect(h.worker.leases.holds(call.callId)).toBe(false);
+    expect(h.worker.calls.get(call.callId)?.phase).toBe('answering');
     expect(await upgrade(media, await h.jwks.token())).toBe(101);
   });
 });

@@ -1,24 +1,193 @@
-// A worker wired to a test JWKS server and the ACS answer stub, plus helpers to deliver Event Grid
-// IncomingCall events and ACS callbacks the way ACS does.
-import { randomUUID } from 'node:crypto';
+// A worker wired to a test JWKS server and the simulator's Call Automation server (src/simulator: the
+// local ACS that follows the docs, driven here by the real @azure/communication-call-automation SDK the
+// worker uses), plus helpers to deliver Event Grid IncomingCall events and ACS callbacks the way ACS does.
+// The tests deliver IncomingCall themselves, so every incomingCallContext the worker answers counts as
+// a call this ACS offered; nothing else runs on the call (no callbacks, no media) unless a test sends it.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { silentLogger } from '../../src/logger.js';
-import { startAcsAnswerStub, type AcsAnswerStub } from './acs-answer-stub.js';
+import { CallControl, type CallSession } from '../../src/simulator/call-control.js';
+import { acsError, createRestServer, type CallControlHandlers } from '../../src/simulator/rest-server.js';
+import { newSimCall, phoneIdentifier, type SimCall } from '../../src/simulator/sim-call.js';
 import { freePort } from './free-port.js';
 import { startJwksServer, type TestJwks } from './jwks-server.js';
 import { testConfig } from './test-env.js';
 
+export interface RecordedAnswer {
+  readonly callConnectionId: string;
+  /** The answer request body as the SDK sent it. */
+  readonly body: {
+    incomingCallContext: string;
+    callbackUri: string;
+    operationContext?: string;
+    mediaStreamingOptions: Record<string, unknown>;
+    transcriptionOptions?: Record<string, unknown>;
+    callIntelligenceOptions?: Record<string, unknown>;
+  };
+}
+
+/** The simulator's Call Automation REST server, with what the edge tests observe and inject. */
+export interface SimAcs {
+  readonly url: string;
+  readonly connectionString: string;
+  /** Answers the simulator executed (one per call). */
+  readonly answers: RecordedAnswer[];
+  /** Calls the worker hung up for everyone (POST …:terminate), by connection id. */
+  readonly terminated: string[];
+  /** Requests the simulator refused (bad signature, bad answer), and answer bodies this worker must not send. */
+  readonly rejected: string[];
+  /** The simulated call behind an answered connection. */
+  call(callConnectionId: string): SimCall | undefined;
+  /** The next `n` answer requests fail with `status`. */
+  failNext(n: number, status: number): void;
+  /** Holds the next answer request until the returned function is called (a slow ACS). */
+  holdNext(): () => void;
+  close(): Promise<void>;
+}
+
+const ANSWER_PATH = '/calling/callConnections:answer';
+
+/** What this worker must ask ACS for (audio streaming and real-time transcription docs); null when it does. */
+function answerProblem(b: RecordedAnswer['body']): string | null {
+  const m = b.mediaStreamingOptions ?? {};
+  const t = b.transcriptionOptions ?? {};
+  if (!/^https?:\/\/.+\/api\/callbacks\?callId=[^&]+&secret=[^&]+$/.test(b.callbackUri ?? '')) return 'callbackUri';
+  if (!b.operationContext) return 'operationContext missing';
+  if (m['transportType'] !== 'websocket' || m['contentType'] !== 'audio') return 'media transport';
+  if (!/^wss?:\/\/.+\/ws\/media\?callId=[^&]+&secret=[^&]+$/.test(String(m['transportUrl']))) return 'media transportUrl';
+  if (m['startMediaStreaming'] !== true || m['enableBidirectional'] !== true || m['enableDtmfTones'] !== true) return 'media flags';
+  if (!['pcm16KMono', 'pcm24KMono'].includes(String(m['audioFormat']))) return 'audioFormat';
+  if (!['mixed', 'unmixed'].includes(String(m['audioChannelType']))) return 'audioChannelType';
+  // Transcription is its own subscription on /ws/transcription, requested only with a Cognitive Services endpoint.
+  if (b.transcriptionOptions !== undefined) {
+    const same = String(m['transportUrl']).replace('/ws/media?', '/ws/transcription?');
+    if (t['transportUrl'] !== same || t['startTranscription'] !== true || t['enableIntermediateResults'] !== true || !t['locale']) {
+      return 'transcription options';
+    }
+  }
+  return null;
+}
+
+export async function startSimAcs(): Promise<SimAcs> {
+  const accessKey = randomBytes(32).toString('base64');
+  const control = new CallControl(randomUUID());
+  const answers: RecordedAnswer[] = [];
+  const terminated: string[] = [];
+  const rejected: string[] = [];
+  const calls = new Map<string, SimCall>();
+  const offered = new Map<string, SimCall>();
+  let failures = { n: 0, status: 500 };
+  let hold: Promise<void> | null = null;
+
+  // A call this ACS offered, on which nothing happens unless the test does it.
+  const offer = (incomingCallContext: string): void => {
+    if (offered.has(incomingCallContext)) return;
+    const hash = createHash('sha256').update(incomingCallContext).digest('hex');
+    const call = newSimCall({
+      index: offered.size,
+      scenario: 'edge-test',
+      incomingCallContext,
+      contextExpiresAt: performance.now() + 60_000,
+      serverCallId: `srv-${hash.slice(0, 24)}`,
+      correlationId: randomUUID(),
+      caller: phoneIdentifier('+15550001234'),
+      callee: phoneIdentifier('+15550009876'),
+      offeredAt: performance.now(),
+    });
+    offered.set(incomingCallContext, call);
+    const session: CallSession = {
+      call,
+      answered: () => undefined,
+      hungUp: (how) => {
+        if (how === 'terminate' && call.callConnectionId) terminated.push(call.callConnectionId);
+        call.state = 'disconnected';
+      },
+      mediaOperation: () => undefined,
+    };
+    control.offer(session);
+  };
+
+  const handlers: CallControlHandlers = {
+    answer(body) {
+      if (failures.n > 0) {
+        failures = { ...failures, n: failures.n - 1 };
+        return acsError(failures.status, 'Unavailable', 'injected failure');
+      }
+      const b = body as unknown as RecordedAnswer['body'];
+      const problem = answerProblem(b);
+      if (problem) {
+        rejected.push(`answer ${problem}`);
+        return acsError(400, 'BadRequest', problem);
+      }
+      if (typeof b.incomingCallContext === 'string' && b.incomingCallContext) offer(b.incomingCallContext);
+      const result = control.answer(body);
+      const id = (result.body as { callConnectionId?: string } | undefined)?.callConnectionId;
+      if (result.status === 200 && id) {
+        answers.push({ callConnectionId: id, body: b });
+        const call = offered.get(b.incomingCallContext);
+        if (call) calls.set(id, call);
+      } else {
+        rejected.push(`answer ${result.status}`);
+      }
+      return result;
+    },
+    get: (id) => control.get(id),
+    hangUp: (id, how) => control.hangUp(id, how),
+    mediaOperation: (id, op, body) => control.mediaOperation(id, op, body),
+  };
+
+  const server = createRestServer({ accessKey, jwks: () => ({ keys: [] }), handlers, onUnauthorized: (reason) => rejected.push(`signature ${reason}`) });
+  // A slow ACS: hold one answer request before the simulator sees it.
+  const [serve] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (hold && req.method === 'POST' && (req.url ?? '').startsWith(ANSWER_PATH)) {
+      const h = hold;
+      hold = null;
+      void h.then(() => serve?.(req, res));
+      return;
+    }
+    serve?.(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    connectionString: `endpoint=${url}/;accesskey=${accessKey}`,
+    answers,
+    terminated,
+    rejected,
+    call: (id) => calls.get(id),
+    failNext(n, status) {
+      failures = { n, status };
+    },
+    holdNext() {
+      let release = () => {};
+      hold = new Promise<void>((r) => (release = r));
+      return () => release();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 export interface EdgeHarness {
   readonly worker: Worker;
   readonly url: string;
-  readonly acs: AcsAnswerStub;
+  readonly acs: SimAcs;
   readonly jwks: TestJwks;
   close(): Promise<void>;
 }
 
 export async function startEdgeHarness(env: Record<string, string> = {}): Promise<EdgeHarness> {
   const jwks = await startJwksServer();
-  const acs = await startAcsAnswerStub();
+  const acs = await startSimAcs();
   const port = await freePort();
   const worker = await createWorker(
     testConfig({
