@@ -25,6 +25,9 @@ describe('archive pipeline (Service Bus → Cosmos)', () => {
       expect(doc?.counters.turns).toBe(6);
     }
     expect(await rig.writes('replaced')).toBe(0);
+    // The archiver settles a message after its Cosmos write returns: the last completions can land a
+    // moment after the 200th write. Wait for them, then require exactly 200 (no job settled twice).
+    await waitFor(() => rig.peer.completed(QUEUE) >= 200 && rig.peer.locked(QUEUE) === 0, 10_000, '200 settled');
     expect(rig.peer.completed(QUEUE)).toBe(200);
     const summary = await rig.sessions.getSummary(ended[0]!.callId);
     expect(summary).toMatchObject({ archived: true, turnCount: 6, outcome: 'caller-hangup' });

@@ -190,8 +190,9 @@ describe('owner re-asserts and hands over (private redis-server)', () => {
       ]);
       // The first media stream goes to A, the reconnect to B; everything else round robin.
       let upgrades = 0;
-      // The transcription socket (its own subscription) follows its call's media socket: forwarding
-      // transcripts from a replica that is not the owner is not built.
+      // The transcription socket (its own subscription) follows its call's media socket here, so this
+      // test sees the hand-over alone; a transcription socket left on a non-owner forwards to the owner
+      // (test/integration/transcription-remote-owner.test.ts).
       let mediaTarget = 0;
       balancer.route = (head) => {
         if (head.startsWith('GET /ws/media')) return (mediaTarget = upgrades++ === 0 ? 0 : 1);
