@@ -164,6 +164,11 @@ const schema = z.object({
   TTL_PENDING: ttl(60),
   TTL_RATE: ttl(2),
   TTL_ARCHIVED: ttl(600),
+  TTL_OPERATOR_SESSION: ttl(3600),
+  TTL_CONSOLE_LIVE: ttl(15),
+  TTL_CONSOLE_SUMMARY: ttl(60),
+  TTL_CONSOLE_CAMPAIGNS: ttl(30),
+  TTL_CONSOLE_DAY: ttl(172_800),
   HISTORY_MAX_TURNS: int(2, 10_000).optional().transform((v) => v ?? 200),
   OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp']).optional().transform((v) => v ?? 'none'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']).optional(),
@@ -192,6 +197,15 @@ export interface TtlPolicy {
   readonly rate: number;
   /** A call's conversation keys once its transcript is archived (only ever shortens their TTL). */
   readonly archived: number;
+  /** Operator console session (sliding: refreshed on every request of the session). */
+  readonly operatorSession: number;
+  /** The console's active-calls view and replica health (refreshed by call events and every few seconds). */
+  readonly consoleLive: number;
+  /** The console's dashboard summary cache (invalidated when a call ends). */
+  readonly consoleSummary: number;
+  readonly consoleCampaigns: number;
+  /** One UTC day's call counters behind the summary. */
+  readonly consoleDay: number;
 }
 
 export interface Config {
@@ -483,6 +497,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       pending: raw.TTL_PENDING,
       rate: raw.TTL_RATE,
       archived: raw.TTL_ARCHIVED,
+      operatorSession: raw.TTL_OPERATOR_SESSION,
+      consoleLive: raw.TTL_CONSOLE_LIVE,
+      consoleSummary: raw.TTL_CONSOLE_SUMMARY,
+      consoleCampaigns: raw.TTL_CONSOLE_CAMPAIGNS,
+      consoleDay: raw.TTL_CONSOLE_DAY,
     },
     cosmos: {
       endpoint: raw.COSMOS_ENDPOINT,

@@ -34,6 +34,7 @@ import { loadCallerProfile } from '../adapters/cosmos/cached-profile-store.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createTracing } from '../adapters/telemetry/tracing.js';
 import { CallTracer } from '../adapters/telemetry/call-tracer.js';
+import { wireConsole, type ConsoleWiring } from './console-wiring.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -65,6 +66,8 @@ export interface Worker {
   readonly media: MediaPath;
   /** The archive pipeline: queue, finalizer hook, archive store, caller profiles. */
   readonly archive: ArchiveWiring;
+  /** The operator console: feed, caches, event hub. */
+  readonly console: ConsoleWiring;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -230,9 +233,28 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
       await Promise.all([rs.localSessions.adopt(call.callId), conversation ? rs.outbox.adopt(conversation) : undefined]);
     });
   }
+  // The operator console: every call this replica drives and every turn it stores is reported here.
+  const consoleUi = wireConsole({
+    config,
+    log,
+    registry,
+    lifecycle,
+    routes,
+    redis: redis && redisState ? { client: redis, keys: redisState.keys } : null,
+    conversations: state.conversations,
+    clock,
+    health: () => ({
+      calls: calls.size,
+      redis: redis ? (redis.status === 'ready' ? 'up' : 'down') : 'memory',
+      outboxDepth: redisState?.outbox.depth ?? 0,
+      archiveSpooled: archive.spoolDepth(),
+    }),
+  });
+  edge.supervisor.onAttach((call) => consoleUi.feed.track(call));
   const conversation = wireConversation(
     {
       ...state,
+      conversations: consoleUi.feed.observe(state.conversations),
       registry,
       log,
       clock,
@@ -321,12 +343,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     conversation,
     media,
     archive,
+    console: consoleUi,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       log.info({ port, workerId: config.workerId, state: config.state.backend }, 'listening');
+      consoleUi.start().catch((err: unknown) => log.warn({ err }, 'console start failed'));
       conversation.warmUp(warmUp.signal).catch((err: unknown) => log.warn({ err }, 'TTS warm-up failed'));
       return { port, url: `http://127.0.0.1:${port}` };
     },

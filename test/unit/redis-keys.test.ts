@@ -35,7 +35,7 @@ describe('redis keys', () => {
   });
 
   it('has a TTL kind for every key the module builds', () => {
-    const builders = Object.getOwnPropertyNames(RedisKeys.prototype).filter((n) => n !== 'constructor' && n !== 'pattern' && n !== 'workerChannel');
+    const builders = Object.getOwnPropertyNames(RedisKeys.prototype).filter((n) => n !== 'constructor' && n !== 'pattern' && n !== 'workerChannel' && n !== 'consoleChannel');
     expect(builders.sort()).toEqual(Object.keys(KEY_TTL).sort());
     const cfg = loadConfig({ TTL_CONTEXT: '11', TTL_LEASE: '7' });
     expect(ttlFor(cfg.ttl, 'conversationContext')).toBe(11);

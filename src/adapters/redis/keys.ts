@@ -90,6 +90,32 @@ export class RedisKeys {
     return this.#key('worker', workerId, 'events');
   }
 
+  // operator console
+  /** An operator session, by the SHA-256 of its token (the token itself is never stored). */
+  operatorSession(tokenHash: string): string {
+    return this.#key('session', tokenHash, 'operator');
+  }
+  /** Pub/sub channel (not a key): console events of every replica. */
+  consoleChannel(): string {
+    return this.#key('console', 'events', 'channel');
+  }
+  /** Hash: live call id → the console's view of it (written by the call's owner). */
+  consoleLiveCalls(): string {
+    return this.#key('console', 'live', 'calls');
+  }
+  /** Hash: worker id → that replica's health. */
+  consoleReplicas(): string {
+    return this.#key('console', 'live', 'replicas');
+  }
+  /** Hash of one UTC day's call counters (by outcome, by hour, duration sum). */
+  consoleDay(day: string): string {
+    return this.#key('console', day, 'day');
+  }
+  /** A cache-aside entry of the console's views. */
+  consoleCache(name: string): string {
+    return this.#key('cache', name, 'view');
+  }
+
   // admission
   rateWindow(name: string): string {
     return this.#key('rate', name, 'window');

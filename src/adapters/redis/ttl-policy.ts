@@ -20,6 +20,12 @@ export const KEY_TTL = {
   rateWindow: 'rate',
   slots: 'lease',
   profileCache: 'profile',
+  operatorSession: 'operatorSession',
+  consoleLiveCalls: 'consoleLive',
+  consoleReplicas: 'consoleLive',
+  consoleDay: 'consoleDay',
+  /** Each view carries its own TTL (active calls 15 s, campaigns 30 s, summary 60 s): at most this one. */
+  consoleCache: 'consoleSummary',
 } as const satisfies Record<string, keyof TtlPolicy>;
 
 export type KeyKind = keyof typeof KEY_TTL;
