@@ -27,6 +27,14 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page scripts run in the browser.
+    files: ['src/server/console/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', window: 'readonly', location: 'readonly', EventSource: 'readonly', fetch: 'readonly', setInterval: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: SDK_IMPORTS }],
