@@ -30,6 +30,8 @@ Exits 0 when every call succeeded, 1 otherwise (failures by cause are printed).
   --json FILE        also write the report (simulator figures, transcripts) as JSON
   --linger S         keep the worker serving S seconds after the calls, e.g. to read
                      GET /api/calls/<callId>/transcript (default 0)
+  --console          keep the worker serving after the calls (until Ctrl-C) and print the operator
+                     console's URL (sign-in: API_TOKEN, or any credential from loopback when unset)
   -h, --help         this text
 
 Load example: voice-worker demo --calls 100 --concurrency 100 --scenario qa
@@ -60,13 +62,32 @@ function printResult(r: DemoResult, out: NodeJS.WritableStream): void {
   if (first) out.write(`\narchived transcripts: GET ${baseUrl}/api/calls/<callId>/transcript  (e.g. ${baseUrl}/api/calls/${first.callId}/transcript)\n`);
 }
 
+/** The console on the loopback name (the browser then accepts its session cookie over plain http). */
+export function consoleUrl(baseUrl: string): string {
+  const u = new URL('/console', baseUrl);
+  if (u.hostname === '0.0.0.0' || u.hostname === '::') u.hostname = '127.0.0.1';
+  return u.toString();
+}
+
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
 export async function runDemoCommand(args: string[]): Promise<number> {
   let opts;
   try {
     const { values } = parseArgs({
       args,
       strict: true,
-      options: { calls: { type: 'string' }, concurrency: { type: 'string' }, scenario: { type: 'string' }, json: { type: 'string' }, linger: { type: 'string' } },
+      options: { calls: { type: 'string' }, concurrency: { type: 'string' }, scenario: { type: 'string' }, json: { type: 'string' }, linger: { type: 'string' }, console: { type: 'boolean' } },
     });
     if (values.scenario !== undefined) parseScenarios(values.scenario);
     opts = {
@@ -75,6 +96,7 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       scenario: values.scenario,
       json: values.json,
       linger: num(values.linger, 'linger', 0, 86_400) ?? 0,
+      console: values.console === true,
     };
   } catch (err) {
     process.stderr.write(`voice-worker demo: ${(err as Error).message}\n`);
@@ -92,7 +114,11 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
       lingerS: opts.linger,
-      onStart: (s) => err.write(`voice-worker demo: worker at ${s.baseUrl} · state ${s.state} · responder ${s.responder} · tts ${s.tts}\n  simulated ACS at ${s.simulatorUrl}\n`),
+      ...(opts.console ? { hold: untilInterrupted } : {}),
+      onStart: (s) => {
+        err.write(`voice-worker demo: worker at ${s.baseUrl} · state ${s.state} · responder ${s.responder} · tts ${s.tts}\n  simulated ACS at ${s.simulatorUrl}\n`);
+        if (opts.console) err.write(`  operator console: ${consoleUrl(s.baseUrl)}\n`);
+      },
       onProgress: (p) => {
         last = p;
         if (tty) return;
@@ -112,7 +138,8 @@ export async function runDemoCommand(args: string[]): Promise<number> {
         err.write('\n');
         printResult(r, process.stdout);
         if (opts.json) await writeFile(opts.json, JSON.stringify(r.report, null, 2) + '\n');
-        if (opts.linger > 0) err.write(`serving for ${opts.linger} s more, then stopping\n`);
+        if (opts.console) err.write(`operator console: ${consoleUrl(r.report.baseUrl)}  (serving until Ctrl-C)\n`);
+        else if (opts.linger > 0) err.write(`serving for ${opts.linger} s more, then stopping\n`);
         else err.write('(the worker stops now; --linger S keeps it serving)\n');
       },
     });

@@ -38,6 +38,8 @@ export interface DemoOptions {
   readonly onResult?: (r: DemoResult) => void | Promise<void>;
   /** Seconds the worker keeps serving (transcript REST) after the calls, before it stops. */
   readonly lingerS?: number;
+  /** Keeps the worker serving until this resolves (`--console`: until Ctrl-C), instead of lingerS. */
+  readonly hold?: () => Promise<void>;
 }
 
 export interface DemoStart {
@@ -175,7 +177,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const ok = sr.calls.failed === 0 && sr.calls.started === sr.calls.requested;
     const result: DemoResult = { exitCode: ok ? 0 : 1, report: { baseUrl, sim: sr, demo }, transcripts };
     await opts.onResult?.(result);
-    if ((opts.lingerS ?? 0) > 0) await new Promise((r) => setTimeout(r, (opts.lingerS ?? 0) * 1000));
+    if (opts.hold) await opts.hold();
+    else if ((opts.lingerS ?? 0) > 0) await new Promise((r) => setTimeout(r, (opts.lingerS ?? 0) * 1000));
     return result;
   } finally {
     await sim?.close();
