@@ -182,7 +182,8 @@ export function wireConsole(deps: ConsoleWiringDeps): ConsoleWiring {
       const tick = setInterval(() => feed.tick(), TICK_MS);
       const refresh = setInterval(() => {
         const views = feed.views();
-        void liveWrite(views.map((v) => [v.callId, JSON.stringify(v)]), [], true);
+        // Replica health changed too: the view is refreshed now rather than at its expiry.
+        void liveWrite(views.map((v) => [v.callId, JSON.stringify(v)]), [], true).then(() => cache.invalidate('active-calls'));
       }, LIVE_REFRESH_MS);
       const sessions = setInterval(() => {
         for (const hash of hub.sessions()) {

@@ -124,9 +124,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('operator console in a
 
     // The live transcript grows as turns are stored on B.
     await page.click(row);
-    await page.waitForFunction("document.querySelectorAll('#transcript li').length >= 1", undefined, { timeout: 20_000 });
+    // (Locator waits: the page's CSP forbids the string evaluation waitForFunction would need.)
+    await page.locator('#transcript li').first().waitFor({ timeout: 20_000 });
     const firstCount = await page.locator('#transcript li').count();
-    await page.waitForFunction(`document.querySelectorAll('#transcript li').length > ${firstCount}`, undefined, { timeout: 30_000 });
+    await page.locator('#transcript li').nth(firstCount).waitFor({ timeout: 30_000 });
     const speakers = await page.$$eval('#transcript li', (els) => els.map((e) => e.className));
     expect(speakers.some((s) => s.includes('user'))).toBe(true);
     expect(speakers.some((s) => s.includes('assistant'))).toBe(true);
@@ -137,7 +138,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('operator console in a
     const report = await run;
     expect(report.failuresByCause).toEqual({});
     await page.waitForSelector(row, { state: 'detached', timeout: 15_000 });
-    await page.waitForFunction("document.getElementById('sum-calls')?.textContent === '1'", undefined, { timeout: 10_000 });
+    await page.locator('#sum-calls').filter({ hasText: /^1$/ }).waitFor({ timeout: 10_000 });
 
     // Nothing the page fetched carries the caller's number, and every console key expires.
     const rawCaller = (call as unknown as { from?: string }).from;

@@ -51,6 +51,7 @@ function renderCalls() {
   );
   $('live-count').textContent = String(rows.length);
   $('no-calls').hidden = rows.length > 0;
+  renderReplicas();
 }
 
 function tickDurations() {
@@ -60,13 +61,18 @@ function tickDurations() {
   }
 }
 
-function renderReplicas(replicas) {
+let lastReplicas = [];
+function renderReplicas(replicas = lastReplicas) {
+  lastReplicas = replicas;
+  // Calls per replica from the live calls (pushed), the rest from the replica's last health report.
+  const perOwner = new Map();
+  for (const c of calls.values()) perOwner.set(c.owner, (perOwner.get(c.owner) ?? 0) + 1);
   $('replicas').tBodies[0].replaceChildren(
     ...replicas.map((r) => {
       const tr = el('tr');
       tr.append(
         el('td', {}, r.workerId),
-        el('td', {}, String(r.calls)),
+        el('td', {}, String(perOwner.get(r.workerId) ?? 0)),
         el('td', {}, r.redis),
         el('td', {}, String(r.outboxDepth)),
         el('td', {}, String(r.archiveSpooled)),
