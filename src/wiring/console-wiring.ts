@@ -6,7 +6,7 @@
 // The live view: each replica writes its own calls into one Redis hash (a field per call, 15 s TTL
 // on the key) when a call starts, changes phase or ends, and rewrites all of them with its health
 // every LIVE_REFRESH_MS; readers drop fields older than the TTL (a replica that died). The
-// active-calls and summary caches are invalidated by the events that change them.
+// active-calls and summary caches are reloaded (debounced) by the events that change them.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Clock, ConversationStore } from '../domain/ports.js';
@@ -101,13 +101,13 @@ export function wireConsole(deps: ConsoleWiringDeps): ConsoleWiring {
       now: () => clock.now(),
       liveChanged: (callId, view, ended) => {
         const write = view ? liveWrite([[callId, JSON.stringify(view)]], [], false) : liveWrite([], [callId], true);
-        // The active-calls view is refreshed by the event (not only by its TTL): dropped once written.
-        void write.then(() => cache.invalidate('active-calls'));
+        // The active-calls view is refreshed by the event (not only by its TTL), once written.
+        void write.then(() => cache.refreshSoon('active-calls'));
         if (ended) {
           const { day, hour } = utcDay(clock.now());
           void store
             .recordEnded(day, hour, ended.outcome, ended.durationMs, ttl.consoleDay)
-            .then(() => cache.invalidate('summary'))
+            .then(() => cache.refreshSoon('summary'))
             .catch(() => publishFailed.inc());
         }
       },
@@ -160,6 +160,7 @@ export function wireConsole(deps: ConsoleWiringDeps): ConsoleWiring {
   deps.lifecycle.onDrain('console', async () => {
     closed = true;
     for (const t of timers) clearInterval(t);
+    cache.close();
     hub.closeAll();
   });
   deps.lifecycle.onClose('console', () => store.close());
@@ -183,7 +184,7 @@ export function wireConsole(deps: ConsoleWiringDeps): ConsoleWiring {
       const refresh = setInterval(() => {
         const views = feed.views();
         // Replica health changed too: the view is refreshed now rather than at its expiry.
-        void liveWrite(views.map((v) => [v.callId, JSON.stringify(v)]), [], true).then(() => cache.invalidate('active-calls'));
+        void liveWrite(views.map((v) => [v.callId, JSON.stringify(v)]), [], true).then(() => cache.refreshSoon('active-calls'));
       }, LIVE_REFRESH_MS);
       const sessions = setInterval(() => {
         for (const hash of hub.sessions()) {

@@ -11,7 +11,7 @@ import { consoleTurn, maskCaller, type ConsoleCallView, type ConsoleEvent, type 
 
 export interface ConsoleFeedDeps {
   readonly publish: (event: ConsoleEvent) => void;
-  /** A view of this replica was added or changed (call), or its call ended or left (null). */
+  /** A view of this replica was added or changed (view), or its call ended (null, with the outcome). */
   readonly liveChanged: (callId: string, view: ConsoleCallView | null, ended: { outcome: CallOutcome; durationMs: number } | null) => void;
   readonly now: () => number;
 }
@@ -52,10 +52,9 @@ export class ConsoleFeed {
       this.deps.publish({ type: 'ended', callId: call.callId, outcome: e.outcome, durationMs, owner: this.cfg.workerId });
       this.deps.liveChanged(call.callId, null, { outcome: e.outcome, durationMs });
     });
-    // Moved to another replica: it reports the call from now on.
-    call.events.on('released', () => {
-      if (this.#calls.delete(call.callId)) this.deps.liveChanged(call.callId, null, null);
-    });
+    // Moved to another replica: it reports the call from now on (and overwrites this replica's view
+    // of it; removing the view here could land after the new owner's write and hide a live call).
+    call.events.on('released', () => void this.#calls.delete(call.callId));
     this.#changed(t);
   }
 

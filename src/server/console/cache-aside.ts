@@ -28,6 +28,7 @@ export class CacheAside {
   readonly #loading = new Map<string, Promise<CachedView>>();
   /** Bumped by invalidate(): a load that started before it must not store what it read. */
   readonly #generation = new Map<string, number>();
+  readonly #refreshing = new Map<string, NodeJS.Timeout>();
   readonly #counts = new Map<string, { hit: number; miss: number; error: number }>();
   readonly #metric;
 
@@ -65,6 +66,29 @@ export class CacheAside {
     this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
     this.#loading.delete(name);
     await this.deps.store.cacheDel(name).catch(() => this.#count(name, 'error'));
+  }
+
+  /**
+   * Reloads an entry from its source soon (events come in bursts: one reload per `debounceMs`), so
+   * the next read finds it fresh rather than missing; a read meanwhile may still get the old entry.
+   */
+  refreshSoon(name: string, debounceMs = 100): void {
+    const spec = this.#specs.get(name);
+    if (!spec || this.#refreshing.has(name)) return;
+    const t = setTimeout(() => {
+      this.#refreshing.delete(name);
+      this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
+      this.#loading.delete(name);
+      this.#load(spec).catch(() => this.#count(name, 'error'));
+    }, debounceMs);
+    t.unref();
+    this.#refreshing.set(name, t);
+  }
+
+  /** Stops pending refreshes (shutdown). */
+  close(): void {
+    for (const t of this.#refreshing.values()) clearTimeout(t);
+    this.#refreshing.clear();
   }
 
   /** Loads every cache once (start-up), so the first console to open finds them warm. */
