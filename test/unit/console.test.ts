@@ -301,3 +301,44 @@ describe('console masking', () => {
     expect(maskTurnText('I have 2 dogs')).toBe('I have 2 dogs');
   });
 });
+
+describe('console feed', () => {
+  it('reports phase changes and who speaks by sampling, barge-ins and the end; a call handed over leaves quietly', async () => {
+    const { ConsoleFeed } = await import('../../src/domain/console/console-feed.js');
+    const events: { type: string; [k: string]: unknown }[] = [];
+    const changes: [string, boolean, string | null][] = [];
+    const feed = new ConsoleFeed(
+      { publish: (e) => events.push(e as never), liveChanged: (id, view, ended) => changes.push([id, view !== null, ended?.outcome ?? null]), now: () => 1000 },
+      { workerId: 'w-1' },
+    );
+    const call = new LiveCall({ callId: 'f1', from: '4:+***77', to: 'x', correlationId: null, startedAt: 0, log: silentLogger() });
+    feed.track(call);
+    call.phase = 'streaming';
+    feed.tick();
+    call.events.emit('speechStart', { at: 1, participant: null });
+    feed.tick();
+    call.events.emit('speechEnd', { at: 2, participant: null });
+    call.media = { speaking: true } as never;
+    feed.tick();
+    call.events.emit('bargeIn', { at: 3, utteranceId: 'u1', playedMs: 812.4, cause: 'vad' });
+    call.events.emit('ended', { outcome: 'caller-hangup' });
+    expect(events.map((e) => (e.type === 'speaking' ? `speaking:${String(e.who)}` : e.type))).toEqual(['call', 'call', 'speaking:caller', 'speaking:null', 'speaking:agent', 'barge-in', 'ended']);
+    expect(events[1]).toMatchObject({ call: { state: 'streaming', caller: '+•••77', owner: 'w-1' } });
+    expect(events.at(-1)).toMatchObject({ type: 'ended', outcome: 'caller-hangup', durationMs: 1000 });
+    expect(changes.at(-1)).toEqual(['f1', false, 'caller-hangup']);
+    expect(feed.size).toBe(0);
+
+    const moved = new LiveCall({ callId: 'f2', from: '4:+***78', to: 'x', correlationId: null, startedAt: 0, log: silentLogger() });
+    feed.track(moved);
+    const before = changes.length;
+    moved.events.emit('released', { reason: 'lease lost' });
+    expect(changes.length).toBe(before);
+    expect(feed.views()).toEqual([]);
+  });
+
+  it('demo --console names the console on the loopback address', async () => {
+    const { consoleUrl } = await import('../../src/demo/demo-command.js');
+    expect(consoleUrl('http://0.0.0.0:8080')).toBe('http://127.0.0.1:8080/console');
+    expect(consoleUrl('http://127.0.0.1:42059')).toBe('http://127.0.0.1:42059/console');
+  });
+});
