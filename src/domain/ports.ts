@@ -20,11 +20,18 @@ export interface AppendResult {
   readonly seq?: number;
 }
 
-/** What the responder reads and the turn pipeline writes. One Redis round trip per call. */
+/** An append that also read the conversation as it stands after it. */
+export interface AppendAndRead extends AppendResult {
+  readonly state: ConversationState;
+}
+
+/** What the responder reads and the turn pipeline writes. One Redis round trip per method call. */
 export interface ConversationStore {
   getState(callId: string): Promise<ConversationState>;
   updateContext(callId: string, patch: Readonly<Record<string, unknown>>): Promise<void>;
   appendTurn(callId: string, turn: Turn): Promise<AppendResult>;
+  /** appendTurn, then getState, as one operation (one round trip): a turn's critical path. */
+  appendTurnAndRead(callId: string, turn: Turn): Promise<AppendAndRead>;
 }
 
 /** Per-call records other than the conversation, each stored under its own TTL. */

@@ -162,6 +162,24 @@ export function stateContract(get: () => StateBundle): void {
     expect(state.history.map((t) => [t.seq, t.text])).toEqual([[1, 't1'], [2, 't2'], [3, 't3'], [4, 'after resume']]);
   });
 
+  it('conversation: appendTurnAndRead stores like appendTurn and returns the state after the append (one op)', async () => {
+    const { conversations } = get();
+    await conversations.updateContext('ar', { lastIntent: 'hours' });
+    await conversations.appendTurn('ar', turn(1));
+    const r = await conversations.appendTurnAndRead('ar', turn(2));
+    expect(r).toMatchObject({ stored: true, turnCount: 2, seq: 2 });
+    expect(r.state).toEqual(await conversations.getState('ar'));
+    expect(r.state.context).toEqual({ lastIntent: 'hours' });
+    expect(r.state.history).toEqual([turn(1), turn(2)]);
+    // The seq rules of appendTurn hold: a replay is stored once, another turn under a taken seq goes after the highest.
+    expect(await conversations.appendTurnAndRead('ar', turn(2))).toMatchObject({ stored: false, turnCount: 2 });
+    const moved = await conversations.appendTurnAndRead('ar', turn(1, 'resumed from a stale snapshot'));
+    expect(moved).toMatchObject({ stored: true, turnCount: 3, seq: 3 });
+    expect(moved.state.history.map((t) => [t.seq, t.text])).toEqual([[1, 'turn 1'], [2, 'turn 2'], [3, 'resumed from a stale snapshot']]);
+    const fresh = await conversations.appendTurnAndRead('ar-new', turn(1));
+    expect(fresh.state).toEqual({ callId: 'ar-new', schemaVersion: 1, context: {}, history: [turn(1)], turnCount: 1 });
+  });
+
   it('router: events for a call without an owner are held, oldest first, and taken once', async () => {
     const { router } = get();
     expect(await router.forward(env('r1', 1))).toBe('held');

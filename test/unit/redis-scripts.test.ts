@@ -12,7 +12,7 @@ describe('lua scripts on disk', () => {
     expect(defs.size).toBe(readdirSync(SCRIPT_DIR).filter((f) => f.endsWith('.lua')).length);
     expect([...defs.keys()].sort()).toEqual([...NAMES].sort());
     const append = defs.get('appendTurn');
-    expect(append).toMatchObject({ numberOfKeys: 3, version: 2, command: 'appendTurnV2' });
+    expect(append).toMatchObject({ numberOfKeys: 4, version: 3, command: 'appendTurnV3' });
     expect(defs.get('getConversation')?.numberOfKeys).toBe(3);
     expect(defs.get('renewLease')?.numberOfKeys).toBe(2);
   });
