@@ -54,6 +54,8 @@ export interface SessionStore {
 /** Synthesized audio by content hash. */
 export interface TtsCache {
   get(key: string): Promise<Uint8Array | null>;
+  /** Several lookups as one (one pipelined Redis round trip); answers in the order of `keys`. */
+  getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
   put(key: string, audio: Uint8Array): Promise<void>;
 }
 
@@ -165,6 +167,11 @@ export interface Synthesizer {
   /** Identifies engine + voice, part of the TTS cache key. */
   readonly id: string;
   synthesize(text: string, sampleRate: number, signal: AbortSignal): Promise<Int16Array>;
+  /**
+   * Optional: the sentences about to be synthesized, known together. A cached synthesizer looks
+   * them up at once (one cache round trip) so that synthesize() finds the answers waiting.
+   */
+  prefetch?(texts: readonly string[], sampleRate: number): void;
 }
 
 /** A dependency that /readyz checks. */

@@ -102,6 +102,23 @@ export function stateContract(get: () => StateBundle): void {
     expect(Buffer.from(back as Uint8Array).equals(Buffer.from(audio))).toBe(true);
   });
 
+  it('tts cache: getMany answers several keys at once, in order, null for the absent ones', async () => {
+    const { ttsCache } = get();
+    expect(await ttsCache.getMany([])).toEqual([]);
+    const a = new Uint8Array([1, 2, 3, 4]);
+    const b = new Uint8Array(2048).fill(9);
+    await ttsCache.put('many-a', a);
+    await ttsCache.put('many-b', b);
+    // Keys with different hash tags: in a Cluster they live on different nodes.
+    const keys = ['many-b', 'many-x', 'many-a', ...Array.from({ length: 20 }, (_, i) => `many-absent-${i}`)];
+    const got = await ttsCache.getMany(keys);
+    expect(got).toHaveLength(keys.length);
+    expect(Buffer.from(got[0] as Uint8Array).equals(Buffer.from(b))).toBe(true);
+    expect(got[1]).toBeNull();
+    expect(Buffer.from(got[2] as Uint8Array).equals(Buffer.from(a))).toBe(true);
+    expect(got.slice(3).every((g) => g === null)).toBe(true);
+  });
+
   it('affinity: fences increase, renewals keep the current owner, a stale owner cannot release', async () => {
     const { affinity } = get();
     expect(await affinity.ownerOf('a1')).toBeNull();
