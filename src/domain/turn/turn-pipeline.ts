@@ -4,8 +4,9 @@
 //
 // The critical path (caller's final transcript → first agent frame) waits on one store round trip:
 // the user turn is appended and the conversation read in the same call (appendTurnAndRead). The
-// sentences the responder produces together are looked up in the TTS cache together (prefetch: the
-// in-process tier, then one pipelined Redis round trip for what it lacks). Context patches the
+// sentences the responder produces together (with the held last one, when it already ends like a
+// sentence) are looked up in the TTS cache together (prefetch: the in-process tier, then one
+// pipelined Redis round trip for what it lacks). Context patches the
 // responder yields before the first frame are held and written right after it; the assistant turn
 // is recorded when playout ends.
 import type { LiveCall } from '../live-call.js';
@@ -211,7 +212,8 @@ export class TurnPipeline {
               this.deps.metrics.responderLatency(responderMs);
             }
             const sentences = chunker.push(chunk.text);
-            utt.prefetch(sentences);
+            const next = chunker.pendingSentence();
+            utt.prefetch(next ? [...sentences, next] : sentences);
             for (const sentence of sentences) await say(sentence);
           } else if (chunk.type === 'context') {
             held.push(chunk.patch);
