@@ -7,15 +7,23 @@ import { Cluster } from 'ioredis';
 
 const PATCHED = Symbol('roundTripCounterPatched');
 
-/** @param {import('ioredis').Redis | import('ioredis').Cluster} client */
-export function countRoundTrips(client) {
-  const state = { count: 0 };
+/**
+ * @param {import('ioredis').Redis | import('ioredis').Cluster} client
+ * @param {{ record?: boolean }} [opts] record: keep the first 16 KiB of each write (the command names
+ *   and keys, as RESP text) in `writes`, to tell one call's round trips from background ones.
+ */
+export function countRoundTrips(client, opts = {}) {
+  const state = { count: 0, writes: [] };
   const patchStream = (r) => {
     const s = r.stream;
     if (!s || s[PATCHED]) return;
     const write = s.write.bind(s);
     s.write = (...a) => {
       state.count++;
+      if (opts.record) {
+        const d = a[0];
+        state.writes.push(typeof d === 'string' ? d.slice(0, 16384) : Buffer.from(d.buffer, d.byteOffset, Math.min(d.byteLength, 16384)).toString('latin1'));
+      }
       return write(...a);
     };
     s[PATCHED] = true;
@@ -33,6 +41,9 @@ export function countRoundTrips(client) {
   return {
     get count() {
       return state.count;
+    },
+    get writes() {
+      return state.writes;
     },
   };
 }
