@@ -17,6 +17,8 @@ import { loadScripts } from '../../src/adapters/redis/scripts.js';
 import { wireConversation, type ConversationWiring } from '../../src/wiring/conversation-wiring.js';
 import { LINES } from '../../src/adapters/responder/local-responder.js';
 import type { Synthesizer } from '../../src/domain/ports.js';
+import { RedisConversationStore } from '../../src/adapters/redis/redis-conversation-store.js';
+import { isVoiceError } from '../../src/domain/errors.js';
 import { createRegistry } from '../../src/metrics.js';
 import { silentLogger } from '../../src/logger.js';
 
@@ -160,6 +162,29 @@ describe('turn critical path (real Redis): round trips from final transcript to 
       ['user', 'When are you open?'],
       ['assistant', LINES.hours],
     ]);
+  });
+});
+
+describe('the append that returns the state keeps the rules of the append', () => {
+  it('fenced: a stale owner is refused (nothing stored, nothing read); the current owner stores and reads', async () => {
+    const bundle = await makeRedisBundle(testConfig({ STATE_BACKEND: 'redis', REDIS_URL: testRedisUrl() }));
+    try {
+      const { affinity, config } = bundle.impl;
+      const { wired } = bundle.impl.redis!;
+      const old = await affinity.acquire('fenced', 'w-old');
+      await affinity.release(old);
+      const current = await affinity.acquire('fenced', 'w-new');
+      expect(current.fence).toBeGreaterThan(old.fence);
+      const store = (fence: number) => new RedisConversationStore({ scripts: wired.scripts, keys: wired.keys, fenceOf: () => fence }, { ttl: config.ttl, historyMaxTurns: 50 });
+      const err = await store(old.fence).appendTurnAndRead('fenced', { seq: 1, speaker: 'user', text: 'late', at: 1 }).then(() => null, (e: unknown) => e);
+      expect(isVoiceError(err, 'STALE_FENCE')).toBe(true);
+      expect((await wired.redisConversations.getState('fenced')).history).toEqual([]);
+      const ok = await store(current.fence).appendTurnAndRead('fenced', { seq: 1, speaker: 'user', text: 'owner', at: 2 });
+      expect(ok).toMatchObject({ stored: true, seq: 1, turnCount: 1 });
+      expect(ok.state.history.map((t) => t.text)).toEqual(['owner']);
+    } finally {
+      await bundle.cleanup();
+    }
   });
 });
 
