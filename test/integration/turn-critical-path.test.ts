@@ -6,9 +6,8 @@
 // Counted at the client's socket: every write is one round trip (one command, or one pipeline),
 // decoded back into its commands; background traffic (the stall probe's PING, the worker heartbeat)
 // names no key of the call or of the TTS cache and is left out.
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRoundTrips, type RoundTripCounter } from '../support/round-trips.mjs';
+import { commandsOf, countRoundTrips, scriptNamesBySha, type RoundTripCounter } from '../support/round-trips.mjs';
 import { makeRedisBundle, type StateBundle } from '../support/state-subjects.js';
 import { testConfig, testRedisUrl } from '../support/test-env.js';
 import { FakeMediaOutlet } from '../support/fake-media-outlet.js';
@@ -24,33 +23,9 @@ import { silentLogger } from '../../src/logger.js';
 
 type Bundle = { impl: StateBundle; cleanup: () => Promise<void> };
 
-/** Script SHA1 → registered name (appendTurnV3 …), to read EVALSHA writes. */
-const SCRIPT_BY_SHA = new Map([...loadScripts().values()].map((d) => [createHash('sha1').update(d.lua).digest('hex'), d.command]));
-
-/** The commands in one socket write (RESP arrays of bulk strings; a truncated tail is cut off). */
-function commands(write: string): string[][] {
-  const out: string[][] = [];
-  let i = 0;
-  while (write[i] === '*') {
-    const nl = write.indexOf('\r\n', i);
-    const n = Number(write.slice(i + 1, nl));
-    i = nl + 2;
-    const args: string[] = [];
-    for (let k = 0; k < n && write[i] === '$'; k++) {
-      const nl2 = write.indexOf('\r\n', i);
-      const len = Number(write.slice(i + 1, nl2));
-      i = nl2 + 2;
-      args.push(write.slice(i, i + len));
-      i += len + 2;
-    }
-    // ioredis sends a script's first use on a connection as EVAL, then EVALSHA: both are one round trip.
-    const name = args[0]?.toUpperCase() ?? '';
-    const sha = name === 'EVAL' ? createHash('sha1').update(Buffer.from(args[1] ?? '', 'latin1')).digest('hex') : (args[1] ?? '');
-    out.push(name === 'EVALSHA' || name === 'EVAL' ? [SCRIPT_BY_SHA.get(sha) ?? `${name}?`, ...args.slice(2)] : [name, ...args.slice(1)]);
-    if (args.length < n) break;
-  }
-  return out;
-}
+/** Script SHA1 → registered name (appendTurnV3 …), to read EVAL / EVALSHA writes. */
+const SCRIPT_BY_SHA = scriptNamesBySha(loadScripts().values());
+const commands = (write: string) => commandsOf(write, SCRIPT_BY_SHA);
 
 /** A deterministic synthesizer (50 ms of samples per 10 characters): the cache, not the engine, is under test. */
 const tone: Synthesizer = {
