@@ -22,9 +22,10 @@ describe('lua scripts on disk', () => {
   it('keeps the higher version when an old file of the same script is still there (a build over an old dist/)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scripts-'));
     try {
-      writeFileSync(join(dir, 'do-thing-4.lua'), '-- version: 3\n-- KEYS ARGV returns\nreturn 3');
-      writeFileSync(join(dir, 'do-thing-3.lua'), '-- version: 2\n-- KEYS ARGV returns\nreturn 2');
-      expect(loadScripts(dir).get('doThing')).toMatchObject({ numberOfKeys: 4, command: 'doThingV3' });
+      // the new version takes fewer keys, so the stale file sorts after it
+      writeFileSync(join(dir, 'do-thing-3.lua'), '-- version: 3\n-- KEYS ARGV returns\nreturn 3');
+      writeFileSync(join(dir, 'do-thing-4.lua'), '-- version: 2\n-- KEYS ARGV returns\nreturn 2');
+      expect(loadScripts(dir).get('doThing')).toMatchObject({ numberOfKeys: 3, command: 'doThingV3' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
