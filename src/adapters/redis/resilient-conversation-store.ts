@@ -92,7 +92,7 @@ export class ResilientConversationStore implements ConversationStore {
    * (as getState does then).
    */
   async appendTurnAndRead(callId: string, turn: Turn): Promise<AppendAndRead> {
-    const local = await this.deps.mirror.appendTurnAndRead(callId, turn);
+    const local = await this.deps.mirror.appendTurn(callId, turn);
     if (!this.#outboxes.has(callId) && this.deps.isUp()) {
       try {
         return await this.deps.primary.appendTurnAndRead(callId, { ...turn });
@@ -102,7 +102,7 @@ export class ResilientConversationStore implements ConversationStore {
     }
     this.#enqueue(callId, { kind: 'turn', turn: { ...turn } });
     this.#fallbackReads.inc();
-    return local;
+    return { ...local, state: await this.deps.mirror.getState(callId) };
   }
 
   /** Sends one write to Redis, or queues it; resolves with Redis's answer when it was sent. */
