@@ -5,6 +5,16 @@
 //
 //   node bench/redis.mjs [--quick]        (imports from dist/: `npm run bench:redis` builds first)
 //   REDIS_URL=redis://host:port node bench/redis.mjs   to use an existing server (keys under bench-<id>)
+//
+// --critical-path: whole turns through the production wiring (createRedisState + wireConversation,
+// local responder, Flite) and counts, per turn, the Redis round trips from the caller's final
+// transcript to the first agent frame handed to the media outlet (socket writes naming the call's
+// keys or the TTS cache; background PINGs and heartbeats name neither). Three cases: a replica that
+// holds the reply's sentences in its in-process TTS tier (the steady state of the fixed lines), a
+// replica without that tier (TTS_CACHE_MEMORY_MB=0: the sentences come from Redis), and replies never
+// said before (an echo responder: synthesized). Writes bench/results/redis-critical-path-<UTC>.json
+// (`--out=DIR` elsewhere; never overwritten; load average before and after).
+//   npm run build && node bench/redis.mjs --critical-path [--quick]
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -16,7 +26,8 @@ import { createRegistry } from '../dist/metrics.js';
 import { waitForReady } from '../dist/adapters/redis/redis-client.js';
 import { createRedisClient } from '../dist/wiring/clients.js';
 import { createRedisState } from '../dist/wiring/redis-wiring.js';
-import { countRoundTrips } from '../test/support/round-trips.mjs';
+import { commandsOf, countRoundTrips, scriptNamesBySha } from '../test/support/round-trips.mjs';
+import { machine, outDir, writeResult } from './lib/results.mjs';
 
 const quick = process.argv.includes('--quick');
 const CONVERSATIONS = 1000;
@@ -161,7 +172,159 @@ async function main() {
   );
 }
 
-main().catch((err) => {
+// --- --critical-path ------------------------------------------------------------------------------
+
+const REPLIES = ['When are you open?', 'What can you do?', 'I need to talk to an agent', 'Can you repeat that?', 'Thanks, goodbye'];
+
+async function replica(url, appName, env = {}) {
+  const { wireConversation } = await import('../dist/wiring/conversation-wiring.js');
+  const config = loadConfig({ REDIS_URL: url, APP_NAME: appName, APP_ENV: 'bench', LOG_LEVEL: 'silent', REDIS_COMMAND_TIMEOUT_MS: '5000', ...env });
+  const client = createRedisClient(config.state, silentLogger());
+  await waitForReady(client, 10_000);
+  const clock = { now: Date.now, monotonic: () => performance.now() };
+  const wired = createRedisState({ client, registry: createRegistry({ defaultMetrics: false }), log: silentLogger(), clock }, config);
+  const rt = countRoundTrips(client, { record: true });
+  const make = (responder) =>
+    wireConversation(
+      { ...wired.state, registry: createRegistry({ defaultMetrics: false }), log: silentLogger(), clock, clients: { openai: null, speechToken: null }, ...(responder ? { responder } : {}) },
+      config,
+    );
+  return { config, client, wired, rt, make };
+}
+
+/** One caller turn on `call`: Redis writes of this call or the TTS cache before the first frame, and its latency. */
+async function measuredTurn(r, call, text, scripts) {
+  const start = r.rt.writes.length;
+  let atFrame = -1;
+  let t0 = 0;
+  let ms = 0;
+  let ended;
+  const done = new Promise((res) => (ended = res));
+  call.media = {
+    sampleRate: 16000,
+    speaking: false,
+    speak: () => {
+      if (atFrame >= 0) return;
+      atFrame = r.rt.writes.length;
+      ms = performance.now() - t0;
+    },
+    endUtterance: (id) =>
+      queueMicrotask(() => {
+        call.events.emit('playoutDone', { utteranceId: id, playedMs: 1, totalMs: 1, interrupted: false });
+        ended();
+      }),
+    stop: () => ({ utteranceId: null, playedMs: 0 }),
+  };
+  const seqBefore = call.nextSeq;
+  t0 = performance.now();
+  call.events.emit('transcript', { text, final: true, confidence: 0.95, participant: null, at: Date.now() });
+  await done;
+  // The turn is stored (user + assistant) before the next one: its writes after the frame are not counted.
+  for (let i = 0; i < 500; i++) {
+    const s = await r.wired.redisConversations.getState(call.callId);
+    if (s.turnCount >= seqBefore + 1) break;
+    await sleep(2);
+  }
+  await sleep(5);
+  const own = (w) => w.includes(`{${call.callId}}`) || w.includes(':tts:');
+  const before = r.rt.writes.slice(start, atFrame).filter(own).map((w) => commandsOf(w, scripts).map((c) => c[0]));
+  return { roundTrips: before.length, commands: before, ms };
+}
+
+async function casePhase(r, name, wiring, calls, turnsPerCall, textOf, scripts) {
+  const { LiveCall } = await import('../dist/domain/live-call.js');
+  const turns = [];
+  for (let c = 0; c < calls; c++) {
+    const call = new LiveCall({ callId: `${name}-${c}-${randomUUID().slice(0, 6)}`, from: 'caller', to: 'agent', correlationId: null, startedAt: Date.now(), log: silentLogger() });
+    const pipeline = wiring.attach(call, { callControl: null });
+    for (let t = 0; t < turnsPerCall; t++) turns.push(await measuredTurn(r, call, textOf(c, t), scripts));
+    pipeline.stop();
+  }
+  const rts = turns.map((t) => t.roundTrips);
+  const ms = turns.map((t) => t.ms).sort((x, y) => x - y);
+  const shapes = new Map();
+  for (const t of turns) {
+    const k = t.commands.map((w) => w.join('+')).join(' | ');
+    shapes.set(k, (shapes.get(k) ?? 0) + 1);
+  }
+  return {
+    case: name,
+    turns: turns.length,
+    roundTripsPerTurn: rts.reduce((a, b) => a + b, 0) / turns.length,
+    roundTripsMin: Math.min(...rts),
+    roundTripsMax: Math.max(...rts),
+    writesBeforeFirstFrame: Object.fromEntries(shapes),
+    firstFrameMs: { p50: pct(ms, 50), p95: pct(ms, 95), p99: pct(ms, 99), max: ms.at(-1) },
+  };
+}
+
+async function criticalPath() {
+  const before = machine();
+  const server = await privateRedis();
+  const appName = `bench-${randomUUID().slice(0, 8)}`;
+  const { loadScripts } = await import('../dist/adapters/redis/scripts.js');
+  const scripts = scriptNamesBySha(loadScripts().values());
+  const calls = quick ? 8 : 40;
+  const turnsPerCall = REPLIES.length;
+  // Replica A: warmed up like serve (Flite compiled, the fixed lines synthesized into both tiers).
+  const a = await replica(server.url, appName);
+  const wiringA = a.make();
+  await wiringA.warmUp(AbortSignal.timeout(60_000));
+  await sleep(200); // the warm-up's Redis stores go out after their event-loop turn
+  // Replica B: the same Redis, no in-process tier: every sentence comes from Redis.
+  const b = await replica(server.url, appName, { TTS_CACHE_MEMORY_MB: '0' });
+  const wiringB = b.make();
+  const echo = {
+    name: 'echo',
+    async *respond(input) {
+      yield { type: 'text', text: `You said ${input.input.text}.` };
+    },
+  };
+  const wiringUnique = a.make(echo);
+  const cases = [
+    await casePhase(a, 'memory', wiringA, calls, turnsPerCall, (_c, t) => REPLIES[t], scripts),
+    await casePhase(b, 'redis', wiringB, calls, turnsPerCall, (_c, t) => REPLIES[t], scripts),
+    await casePhase(a, 'unique', wiringUnique, Math.max(2, calls / 4), turnsPerCall, () => `topic ${randomUUID().slice(0, 8)}`, scripts),
+  ];
+  for (const r of [a, b]) await r.wired.close(0);
+  let cursor = '0';
+  do {
+    const [next, keys] = await a.client.scan(cursor, 'MATCH', `${appName}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await a.client.del(...keys);
+  } while (cursor !== '0');
+  await a.client.quit();
+  await b.client.quit();
+  await server.stop();
+  const after = machine();
+  const label = { memory: 'sentences in the replica\'s memory', redis: 'sentences only in Redis (TTS_CACHE_MEMORY_MB=0)', unique: 'reply never said before (synthesized)' };
+  const f = (ms) => `${ms.toFixed(2)} ms`;
+  console.log(`redis critical path (${quick ? 'quick' : 'full'}): caller's final transcript → first agent frame, local responder + Flite, sequential turns (load average before ${before.loadAverage.join(' ')})`);
+  for (const c of cases) {
+    console.log(`  ${label[c.case]}: round trips on the critical path per turn: ${c.roundTripsPerTurn.toFixed(3)} (min ${c.roundTripsMin}, max ${c.roundTripsMax}, ${c.turns} turns); first frame p50 ${f(c.firstFrameMs.p50)} p99 ${f(c.firstFrameMs.p99)}`);
+    for (const [shape, n] of Object.entries(c.writesBeforeFirstFrame)) console.log(`      ${n} × ${shape || '(none)'}`);
+  }
+  const headline = cases[0];
+  console.log(`round trips on the critical path per turn = ${headline.roundTripsPerTurn.toFixed(3)} (${label.memory}; max ${headline.roundTripsMax})`);
+  console.log(`  load average after ${after.loadAverage.join(' ')}`);
+  const summary = {
+    bench: 'redis-critical-path',
+    criteria: 'v2',
+    mode: quick ? 'quick' : 'full',
+    date: after.at,
+    node: process.version,
+    machineBefore: before,
+    machineAfter: after,
+    counted: 'socket writes (one per command or pipeline) naming the call\'s keys or the TTS cache, from the final transcript to the first speak() on the media outlet',
+    roundTripsPerTurn: headline.roundTripsPerTurn,
+    cases,
+  };
+  const file = writeResult(outDir(), 'redis-critical-path', quick ? '-quick' : '', summary);
+  console.log(`  wrote ${file}`);
+  process.exit(0);
+}
+
+(process.argv.includes('--critical-path') ? criticalPath() : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });

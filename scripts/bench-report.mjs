@@ -83,7 +83,17 @@ function redis(file) {
   const d = JSON.parse(line);
   return (
     `${int(d.conversations)} concurrent conversations, ${int(d.pacedTurns)} paced turn writes: p50 ${fix(d.p50Ms, 2)} ms, p99 ${fix(d.p99Ms, 2)} ms, ${fix(d.roundTripsPerTurn, 3)} round trip per turn write; ` +
-    `${int(d.saturatedTurnsPerSec)} turn writes/s saturated. Counts the write alone, not the turn's critical path (user-turn append, state read, TTS-cache lookups)`
+    `${int(d.saturatedTurnsPerSec)} turn writes/s saturated. Counts the write alone (appendTurn); a whole turn's critical path is counted in the critical-path row`
+  );
+}
+
+function criticalPath(d) {
+  const la = (m) => m.loadAverage.map((v) => v.toFixed(2)).join(' ');
+  const c = Object.fromEntries(d.cases.map((x) => [x.case, x]));
+  const one = (x) => `${fix(x.roundTripsPerTurn, 3)} (max ${x.roundTripsMax}, ${int(x.turns)} turns, first frame p50 ${fix(x.firstFrameMs.p50, 2)} ms, p99 ${fix(x.firstFrameMs.p99, 2)} ms)`;
+  return (
+    `Redis round trips from the caller's final transcript to the first agent frame, per turn: **${one(c.memory)}** with the reply's sentences in the replica's in-process TTS tier (the append that returns the state); ` +
+    `${one(c.redis)} with them only in Redis (the append, then one pipelined lookup); ${one(c.unique)} for a reply never said before (the append, a lookup miss, then synthesis) (load average before ${la(d.machineBefore)}, after ${la(d.machineAfter)})`
   );
 }
 
@@ -133,6 +143,10 @@ export function rows() {
     }
   }
   out.push(['Redis turn write', redis(`${RESULTS}/redis-2026-11-22.txt`), 'write path only', fileCell(`${RESULTS}/redis-2026-11-22.txt`), code('npm run bench:redis')]);
+  const cp = newestV2('redis-critical-path', files);
+  out.push(cp
+    ? ['turn critical path in Redis round trips, production wiring (local responder + Flite, sequential turns, loopback)', criticalPath(cp.data), 'counted at the socket: writes naming the call or the TTS cache', fileCell(cp.file), code('npm run build && node bench/redis.mjs --critical-path')]
+    : ['turn critical path in Redis round trips', 'not yet measured', 'counted at the socket', 'none', code('npm run build && node bench/redis.mjs --critical-path')]);
   out.push(['simulator capacity', simulator(`${RESULTS}/simulator-2026-11-22.txt`), 'driver only', fileCell(`${RESULTS}/simulator-2026-11-22.txt`), code('npm run build && node bench/simulator.mjs')]);
   out.push(['turn latency (caller\'s final transcript → first agent frame), local responder + Flite', turn(`${RESULTS}/turn-100-2026-11-22.json`), 'one run', fileCell(`${RESULTS}/turn-100-2026-11-22.json`), code('npm run build && node dist/cli.js demo --calls 100 --concurrency 100 --scenario qa --json FILE')]);
   const s = newestV2('soak', files);

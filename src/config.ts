@@ -144,6 +144,7 @@ const schema = z.object({
   SYSTEM_PROMPT: z.string().min(1).optional(),
   TTS: z.enum(['local', 'azure', 'acs']).optional().transform((v) => v ?? 'local'),
   TTS_VOICE: z.string().min(1).optional(),
+  TTS_CACHE_MEMORY_MB: int(0, 65_536).optional().transform((v) => v ?? 64),
   AZURE_SPEECH_REGION: z.string().min(1).optional(),
   AZURE_SPEECH_ENDPOINT: url(['http:', 'https:']).optional(),
   AZURE_SPEECH_KEY: z.string().min(1).optional(),
@@ -331,6 +332,8 @@ export interface Config {
     readonly azureKey: string | undefined;
     /** ARM id of the Speech resource: Entra tokens go as aad#<id>#<token> on a regional endpoint. */
     readonly azureResourceId: string | undefined;
+    /** Bound of the in-process TTS cache tier in front of Redis (0 = none). */
+    readonly cacheMemoryBytes: number;
   };
 }
 
@@ -590,6 +593,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       azureEndpoint: raw.AZURE_SPEECH_ENDPOINT,
       azureKey: raw.AZURE_SPEECH_KEY,
       azureResourceId: raw.AZURE_SPEECH_RESOURCE_ID,
+      cacheMemoryBytes: raw.TTS_CACHE_MEMORY_MB * 1024 * 1024,
     },
   };
   return deepFreeze(config);

@@ -20,11 +20,18 @@ export interface AppendResult {
   readonly seq?: number;
 }
 
-/** What the responder reads and the turn pipeline writes. One Redis round trip per call. */
+/** An append that also read the conversation as it stands after it. */
+export interface AppendAndRead extends AppendResult {
+  readonly state: ConversationState;
+}
+
+/** What the responder reads and the turn pipeline writes. One Redis round trip per method call. */
 export interface ConversationStore {
   getState(callId: string): Promise<ConversationState>;
   updateContext(callId: string, patch: Readonly<Record<string, unknown>>): Promise<void>;
   appendTurn(callId: string, turn: Turn): Promise<AppendResult>;
+  /** appendTurn, then getState, as one operation (one round trip): a turn's critical path. */
+  appendTurnAndRead(callId: string, turn: Turn): Promise<AppendAndRead>;
 }
 
 /** Per-call records other than the conversation, each stored under its own TTL. */
@@ -47,6 +54,8 @@ export interface SessionStore {
 /** Synthesized audio by content hash. */
 export interface TtsCache {
   get(key: string): Promise<Uint8Array | null>;
+  /** Several lookups as one (one pipelined Redis round trip); answers in the order of `keys`. */
+  getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
   put(key: string, audio: Uint8Array): Promise<void>;
 }
 
@@ -158,6 +167,11 @@ export interface Synthesizer {
   /** Identifies engine + voice, part of the TTS cache key. */
   readonly id: string;
   synthesize(text: string, sampleRate: number, signal: AbortSignal): Promise<Int16Array>;
+  /**
+   * Optional: the sentences about to be synthesized, known together. A cached synthesizer looks
+   * them up at once (one cache round trip) so that synthesize() finds the answers waiting.
+   */
+  prefetch?(texts: readonly string[], sampleRate: number): void;
 }
 
 /** A dependency that /readyz checks. */

@@ -24,6 +24,8 @@ import { ResilientSessionStore } from '../adapters/redis/resilient-session-store
 import { RedisOwnerRestore } from '../adapters/redis/owner-restore.js';
 import { ResilientConversationStore } from '../adapters/redis/resilient-conversation-store.js';
 import { ResilientTtsCache } from '../adapters/redis/resilient-tts-cache.js';
+import { LruTtsCache } from '../adapters/memory/lru-tts-cache.js';
+import { TieredTtsCache } from '../adapters/tts/tiered-tts-cache.js';
 import { RedisScripts } from '../adapters/redis/scripts.js';
 import { WorkerRegistry } from '../adapters/redis/worker-registry.js';
 
@@ -103,6 +105,17 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
     this.set(isUp() ? 1 : 0);
   });
   const routed = counter(registry, 'voice_events_routed_total', 'Callback events routed between replicas', ['outcome']);
+  // The TTS cache: in-process LRU (TTS_CACHE_MEMORY_MB) first, Redis second.
+  const ttsMemory = new LruTtsCache({ maxBytes: config.tts.cacheMemoryBytes });
+  const ttsTierHits = counter(registry, 'voice_tts_cache_tier_hits_total', 'TTS cache hits by tier (memory: no round trip; redis: one pipelined lookup)', ['tier']);
+  gauge(registry, 'voice_tts_cache_memory_bytes', 'Audio held by the in-process TTS cache tier', [], function collect() {
+    this.set(ttsMemory.bytes);
+  });
+  const ttsCache = new TieredTtsCache({
+    near: ttsMemory,
+    far: new ResilientTtsCache({ inner: new RedisTtsCache({ client, keys }, ttl), isUp, registry }),
+    counters: { hit: (tier) => ttsTierHits.inc({ tier: tier === 'memory' ? 'memory' : 'redis' }) },
+  });
 
   const primary = new RedisConversationStore({ scripts, keys, ...(deps.fenceOf ? { fenceOf: deps.fenceOf } : {}) }, { ttl, historyMaxTurns: config.state.historyMaxTurns });
   // The mirror only has to cover live calls (each writes at least every few seconds or ends), so its
@@ -139,7 +152,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
     state: {
       conversations: outbox,
       sessions: localSessions,
-      ttsCache: new ResilientTtsCache({ inner: new RedisTtsCache({ client, keys }, ttl), isUp, registry }),
+      ttsCache,
       affinity: new RedisAffinityStore({ client, scripts, keys }, ttl),
       router,
     },

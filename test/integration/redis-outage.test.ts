@@ -63,11 +63,14 @@ describe('Redis outage during live calls', () => {
       while (running) {
         const seq = ++seqs[i]!;
         try {
-          const r = await conv.appendTurn(callId, { seq, speaker: seq % 2 ? 'user' : 'assistant', text: `call ${i} turn ${seq}`, at: Date.now() });
+          const turn = { seq, speaker: seq % 2 ? ('user' as const) : ('assistant' as const), text: `call ${i} turn ${seq}`, at: Date.now() };
+          // as the turn pipeline does: the caller's turn is stored and the conversation read in one
+          // operation (what the responder reads), the agent's turn is stored alone
+          const read = turn.speaker === 'user' ? await conv.appendTurnAndRead(callId, turn) : null;
+          const r = read ?? (await conv.appendTurn(callId, turn));
           if (!r.stored) rejected++;
-          // the responder reads the conversation every turn
-          const s = await conv.getState(callId);
-          if (s.history[s.history.length - 1]?.seq !== seq) rejected++;
+          const s = read ? read.state : await conv.getState(callId);
+          if (s.history[s.history.length - 1]?.seq !== seq || s.context['call'] !== i) rejected++;
         } catch {
           rejected++;
         }
@@ -83,9 +86,12 @@ describe('Redis outage during live calls', () => {
     expect(await check()).toEqual(['degraded', 'degraded']);
     expect(await metric(registry, 'voice_redis_up')).toBe(0);
     expect(await metric(registry, 'voice_redis_outbox_depth')).toBeGreaterThan(0);
-    // the TTS cache degrades to misses instead of failing a turn
+    // the TTS cache never fails a turn: what the replica holds in memory is still served, the Redis
+    // store is skipped (counted), and a sentence held nowhere is a miss
     await wired.state.ttsCache.put('tts-during-outage', new Uint8Array([1, 2, 3]));
-    expect(await wired.state.ttsCache.get('tts-during-outage')).toBeNull();
+    expect(await wired.state.ttsCache.get('tts-during-outage')).toEqual(new Uint8Array([1, 2, 3]));
+    expect(await wired.state.ttsCache.getMany(['tts-never-stored', 'tts-during-outage'])).toEqual([null, new Uint8Array([1, 2, 3])]);
+    expect(await metric(registry, 'voice_tts_cache_unavailable_total')).toBeGreaterThan(0);
     await sleep(OUTAGE_MS / 2);
     await server.start();
     await sleep(1000);

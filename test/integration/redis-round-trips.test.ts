@@ -1,5 +1,7 @@
-// A turn costs one Redis round trip, and so does a read; renewing every lease of a replica is one
-// pipelined round trip on a single server. Counted at the socket (test/support/round-trips.mjs).
+// Each store operation is one Redis round trip (a turn append, a read, an append that returns the
+// state); renewing every lease of a replica is one pipelined round trip on a single server. Counted at
+// the socket (test/support/round-trips.mjs). A whole turn's critical path (final transcript → first
+// frame) is counted in turn-critical-path.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { countRoundTrips, type RoundTripCounter } from '../support/round-trips.mjs';
 import { makeRedisBundle, type StateBundle } from '../support/state-subjects.js';
@@ -40,12 +42,17 @@ describe('redis round trips', () => {
     let state: Awaited<ReturnType<typeof store.getState>> | null = null;
     expect(await measure(async () => (state = await store.getState('c1')))).toBe(1);
     expect(state!.history).toHaveLength(5);
+    let read: Awaited<ReturnType<typeof store.appendTurnAndRead>> | null = null;
+    expect(await measure(async () => (read = await store.appendTurnAndRead('c1', { seq: 6, speaker: 'user', text: 't6', at: 6 })))).toBe(1);
+    expect(read!.state.history).toHaveLength(6);
+    expect(read!.state.context).toEqual({ slot: 'x' });
   });
 
   it('the resilient store adds no round trips while Redis is up', async () => {
     const conv = bundle.impl.conversations;
     expect(await measure(() => conv.appendTurn('c2', { seq: 1, speaker: 'user', text: 'x', at: 1 }))).toBe(1);
     expect(await measure(() => conv.getState('c2'))).toBe(1);
+    expect(await measure(() => conv.appendTurnAndRead('c2', { seq: 2, speaker: 'user', text: 'y', at: 2 }))).toBe(1);
   });
 
   it('renewAll renews 100 leases in one round trip', async () => {

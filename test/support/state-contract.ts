@@ -102,6 +102,23 @@ export function stateContract(get: () => StateBundle): void {
     expect(Buffer.from(back as Uint8Array).equals(Buffer.from(audio))).toBe(true);
   });
 
+  it('tts cache: getMany answers several keys at once, in order, null for the absent ones', async () => {
+    const { ttsCache } = get();
+    expect(await ttsCache.getMany([])).toEqual([]);
+    const a = new Uint8Array([1, 2, 3, 4]);
+    const b = new Uint8Array(2048).fill(9);
+    await ttsCache.put('many-a', a);
+    await ttsCache.put('many-b', b);
+    // Keys with different hash tags: in a Cluster they live on different nodes.
+    const keys = ['many-b', 'many-x', 'many-a', ...Array.from({ length: 20 }, (_, i) => `many-absent-${i}`)];
+    const got = await ttsCache.getMany(keys);
+    expect(got).toHaveLength(keys.length);
+    expect(Buffer.from(got[0] as Uint8Array).equals(Buffer.from(b))).toBe(true);
+    expect(got[1]).toBeNull();
+    expect(Buffer.from(got[2] as Uint8Array).equals(Buffer.from(a))).toBe(true);
+    expect(got.slice(3).every((g) => g === null)).toBe(true);
+  });
+
   it('affinity: fences increase, renewals keep the current owner, a stale owner cannot release', async () => {
     const { affinity } = get();
     expect(await affinity.ownerOf('a1')).toBeNull();
@@ -160,6 +177,24 @@ export function stateContract(get: () => StateBundle): void {
     expect(replay).toMatchObject({ stored: false, turnCount: 4 });
     const state = await conversations.getState('reseq');
     expect(state.history.map((t) => [t.seq, t.text])).toEqual([[1, 't1'], [2, 't2'], [3, 't3'], [4, 'after resume']]);
+  });
+
+  it('conversation: appendTurnAndRead stores like appendTurn and returns the state after the append (one op)', async () => {
+    const { conversations } = get();
+    await conversations.updateContext('ar', { lastIntent: 'hours' });
+    await conversations.appendTurn('ar', turn(1));
+    const r = await conversations.appendTurnAndRead('ar', turn(2));
+    expect(r).toMatchObject({ stored: true, turnCount: 2, seq: 2 });
+    expect(r.state).toEqual(await conversations.getState('ar'));
+    expect(r.state.context).toEqual({ lastIntent: 'hours' });
+    expect(r.state.history).toEqual([turn(1), turn(2)]);
+    // The seq rules of appendTurn hold: a replay is stored once, another turn under a taken seq goes after the highest.
+    expect(await conversations.appendTurnAndRead('ar', turn(2))).toMatchObject({ stored: false, turnCount: 2 });
+    const moved = await conversations.appendTurnAndRead('ar', turn(1, 'resumed from a stale snapshot'));
+    expect(moved).toMatchObject({ stored: true, turnCount: 3, seq: 3 });
+    expect(moved.state.history.map((t) => [t.seq, t.text])).toEqual([[1, 'turn 1'], [2, 'turn 2'], [3, 'resumed from a stale snapshot']]);
+    const fresh = await conversations.appendTurnAndRead('ar-new', turn(1));
+    expect(fresh.state).toEqual({ callId: 'ar-new', schemaVersion: 1, context: {}, history: [turn(1)], turnCount: 1 });
   });
 
   it('router: events for a call without an owner are held, oldest first, and taken once', async () => {

@@ -92,6 +92,7 @@ export async function makeRedisBundle(config: Config): Promise<{ impl: StateBund
 export function redisSubject(name: string, env: () => Record<string, string>): ContractSubject<StateBundle> {
   return {
     name,
-    make: () => makeRedisBundle(testConfig({ STATE_BACKEND: 'redis', REDIS_COMMAND_TIMEOUT_MS: '2000', ...CONTRACT_ENV, ...env() })),
+    // TTS_CACHE_MEMORY_MB=0: the contract checks what Redis holds, not the in-process tier in front of it.
+    make: () => makeRedisBundle(testConfig({ STATE_BACKEND: 'redis', REDIS_COMMAND_TIMEOUT_MS: '2000', TTS_CACHE_MEMORY_MB: '0', ...CONTRACT_ENV, ...env() })),
   };
 }

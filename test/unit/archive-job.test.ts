@@ -98,6 +98,9 @@ describe('archive finalizer', () => {
       },
       updateContext: async () => undefined,
       appendTurn: async () => ({ stored: true, turnCount: 0 }),
+      appendTurnAndRead: async () => {
+        throw new Error('redis down');
+      },
     };
     const results: string[] = [];
     const queue = { enqueue: async () => Promise.reject(new Error('disk full')) };

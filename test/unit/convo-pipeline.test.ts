@@ -188,6 +188,45 @@ describe('conversation loop', () => {
     expect(await h.sessions.getAuthState(call.callId)).toMatchObject({ callerVerified: false, failedAttempts: 1 });
   });
 
+  it('context patches wait for the first frame, then are stored in order; a turn cut short before speaking still stores them', async () => {
+    const local = new LocalResponder({ sessions: { getAuthState: async () => null } as never });
+    let calls = 0;
+    const responder: Responder = {
+      name: 'patchy',
+      async *respond(input, signal) {
+        calls++;
+        if (calls === 1) {
+          yield { type: 'context', patch: { step: 1 } };
+          yield { type: 'context', patch: { step: 2, order: ['a'] } };
+          yield { type: 'text', text: 'Here is the answer you asked for. ' };
+          return;
+        }
+        if (calls === 2) {
+          yield { type: 'context', patch: { cut: true } };
+          await new Promise((r) => setTimeout(r, 5000)); // superseded before any text
+          return;
+        }
+        yield* local.respond(input, signal);
+      },
+    };
+    const h = harness({}, { responder });
+    const { call, outlet } = h.newCall();
+    const seen: string[] = [];
+    const update = h.conversations.updateContext.bind(h.conversations);
+    h.conversations.updateContext = async (id, patch) => {
+      seen.push(`context:${Object.keys(patch).join(',')}:after ${outlet.utterances.length} utterance(s)`);
+      return update(id, patch);
+    };
+    say(call, 'Tell me');
+    await h.untilTurns(call.callId, 2);
+    expect(seen).toEqual(['context:step:after 1 utterance(s)', 'context:step,order:after 1 utterance(s)']);
+    say(call, 'Something slow');
+    await vi.waitFor(() => expect(calls).toBe(2), { timeout: 5000, interval: 5 });
+    say(call, 'When are you open?');
+    await h.untilTurns(call.callId, 5);
+    await vi.waitFor(async () => expect((await h.conversations.getState(call.callId)).context).toMatchObject({ step: 2, order: ['a'], cut: true, lastIntent: 'hours' }), { timeout: 5000, interval: 10 });
+  });
+
   it('a new final transcript supersedes the turn in flight: playback stopped, later sentences dropped', async () => {
     const local = new LocalResponder({ sessions: { getAuthState: async () => null } as never });
     let calls = 0;

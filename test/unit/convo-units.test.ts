@@ -25,6 +25,16 @@ describe('sentence chunker', () => {
     expect(c.push('Dr. Smith owes $12.50 today. Ok. Then we are done. ')).toEqual(['Dr. Smith owes $12.50 today.', 'Ok. Then we are done.']);
   });
 
+  it('pendingSentence: the held last sentence once it ends like one (what flush would return), else null', () => {
+    const c = new SentenceChunker();
+    expect(c.push('I can help you. What would you like?')).toEqual(['I can help you.']);
+    expect(c.pendingSentence()).toBe('What would you like?');
+    expect(c.push(' Or')).toEqual(['What would you like?']);
+    expect(c.pendingSentence()).toBeNull();
+    expect(c.push(' not.')).toEqual([]);
+    expect(c.pendingSentence()).toBe(c.flush());
+  });
+
   it('cuts an overlong run without punctuation at a word boundary', () => {
     const c = new SentenceChunker({ minChars: 5, maxChars: 40 });
     const parts = c.push('word '.repeat(30));

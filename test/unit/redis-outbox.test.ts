@@ -37,6 +37,11 @@ class SwitchablePrimary implements ConversationStore {
     this.calls.push(`turn:${t.seq}`);
     return this.inner.appendTurn(callId, t);
   }
+  async appendTurnAndRead(callId: string, t: Turn) {
+    this.#gate();
+    this.calls.push(`turn+read:${t.seq}`);
+    return this.inner.appendTurnAndRead(callId, t);
+  }
 }
 
 function make(outboxMax = 100) {
@@ -95,10 +100,32 @@ describe('resilient conversation store', () => {
     expect(dropped?.values[0]?.value).toBe(2);
   });
 
+  it('appendTurnAndRead: one primary call while up (its state), queued with the mirror\'s state while down', async () => {
+    const { primary, store, setUp } = make();
+    await primary.inner.updateContext('c', { fromRedis: 1 }); // written by another replica: only the primary has it
+    const up = await store.appendTurnAndRead('c', turn(1));
+    expect(primary.calls).toEqual(['turn+read:1']);
+    expect(up.state.context).toEqual({ fromRedis: 1 });
+    expect(up.state.history.map((t) => t.seq)).toEqual([1]);
+    setUp(false);
+    const down = await store.appendTurnAndRead('c', turn(2));
+    expect(down).toMatchObject({ stored: true, turnCount: 2 });
+    expect(down.state.history.map((t) => t.seq)).toEqual([1, 2]);
+    expect(store.depth).toBe(1);
+    primary.up = true; // reachable again, but the call still has a write waiting: it queues behind it
+    await store.appendTurnAndRead('c', turn(3));
+    expect(primary.calls).toEqual(['turn+read:1']);
+    setUp(true);
+    await store.replayNow();
+    expect(primary.calls).toEqual(['turn+read:1', 'turn:2', 'turn:3']);
+    expect((await primary.inner.getState('c')).history.map((t) => t.seq)).toEqual([1, 2, 3]);
+  });
+
   it('does not hide errors that are not an outage', async () => {
     const { primary, store } = make();
     primary.fatal = true;
     await expect(store.appendTurn('c', turn(1))).rejects.toMatchObject({ code: 'VOICE_ERR_STATE_SCHEMA' });
+    await expect(store.appendTurnAndRead('c', turn(1))).rejects.toMatchObject({ code: 'VOICE_ERR_STATE_SCHEMA' });
     expect(store.depth).toBe(0);
   });
 });

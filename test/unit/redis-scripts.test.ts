@@ -1,4 +1,6 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCRIPT_DIR, loadScripts, parseScript, type ScriptName } from '../../src/adapters/redis/scripts.js';
 import { SCRIPT_CODE, isBackendDown, scriptError, toBackendError } from '../../src/adapters/redis/redis-errors.js';
@@ -12,9 +14,21 @@ describe('lua scripts on disk', () => {
     expect(defs.size).toBe(readdirSync(SCRIPT_DIR).filter((f) => f.endsWith('.lua')).length);
     expect([...defs.keys()].sort()).toEqual([...NAMES].sort());
     const append = defs.get('appendTurn');
-    expect(append).toMatchObject({ numberOfKeys: 3, version: 2, command: 'appendTurnV2' });
+    expect(append).toMatchObject({ numberOfKeys: 4, version: 3, command: 'appendTurnV3' });
     expect(defs.get('getConversation')?.numberOfKeys).toBe(3);
     expect(defs.get('renewLease')?.numberOfKeys).toBe(2);
+  });
+
+  it('keeps the higher version when an old file of the same script is still there (a build over an old dist/)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scripts-'));
+    try {
+      // the new version takes fewer keys, so the stale file sorts after it
+      writeFileSync(join(dir, 'do-thing-3.lua'), '-- version: 3\n-- KEYS ARGV returns\nreturn 3');
+      writeFileSync(join(dir, 'do-thing-4.lua'), '-- version: 2\n-- KEYS ARGV returns\nreturn 2');
+      expect(loadScripts(dir).get('doThing')).toMatchObject({ numberOfKeys: 3, command: 'doThingV3' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a badly named file or one without the KEYS / ARGV / returns header', () => {

@@ -3,7 +3,7 @@
 import type { TtlPolicy } from '../../config.js';
 import { voiceError } from '../../domain/errors.js';
 import { CONVERSATION_SCHEMA_VERSION, type ConversationState, type Turn } from '../../domain/conversation.js';
-import type { AppendResult, Clock, ConversationStore } from '../../domain/ports.js';
+import type { AppendAndRead, AppendResult, Clock, ConversationStore } from '../../domain/ports.js';
 import { TtlMap } from './ttl-map.js';
 
 interface History {
@@ -68,5 +68,10 @@ export class MemoryConversationStore implements ConversationStore {
     }
     this.#history.set(callId, h, this.cfg.ttl.history);
     return { stored, turnCount: h.count, seq };
+  }
+
+  async appendTurnAndRead(callId: string, turn: Turn): Promise<AppendAndRead> {
+    const result = await this.appendTurn(callId, turn);
+    return { ...result, state: await this.getState(callId) };
   }
 }

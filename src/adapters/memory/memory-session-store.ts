@@ -68,6 +68,9 @@ export class MemoryTtsCache implements TtsCache {
     const v = this.#map.get(key);
     return v ? new Uint8Array(v) : null;
   }
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    return Promise.all(keys.map((k) => this.get(k)));
+  }
   async put(key: string, audio: Uint8Array): Promise<void> {
     this.#map.set(key, new Uint8Array(audio), this.ttlSeconds);
   }

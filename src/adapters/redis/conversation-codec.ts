@@ -4,7 +4,7 @@
 import { voiceError } from '../../domain/errors.js';
 import { CONVERSATION_SCHEMA_VERSION, type ConversationState, type Turn } from '../../domain/conversation.js';
 
-/** Turn JSON with `seq` first: append-turn-3.lua rewrites the leading {"seq":N when it re-sequences a turn. */
+/** Turn JSON with `seq` first: append-turn-4.lua rewrites the leading {"seq":N when it re-sequences a turn. */
 export function encodeTurn(turn: Turn): string {
   const { seq, ...rest } = turn;
   return JSON.stringify({ seq, ...rest });

@@ -53,7 +53,7 @@ export class RedisOwnerRestore {
             this.deps.scripts.queue(
               p,
               'appendTurn',
-              [k.conversationHistory(c.callId), k.conversationMeta(c.callId), k.callOwner(c.callId)],
+              [k.conversationHistory(c.callId), k.conversationMeta(c.callId), k.callOwner(c.callId), k.conversationContext(c.callId)],
               [turn.seq, encodeTurn(turn), this.cfg.historyMaxTurns, ttlFor(ttl, 'conversationHistory'), CONVERSATION_SCHEMA_VERSION, c.fence],
             );
           }

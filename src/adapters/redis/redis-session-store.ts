@@ -5,6 +5,7 @@ import type { TtlPolicy } from '../../config.js';
 import type { TranscriptDocument } from '../../domain/archive-job.js';
 import type { CallAuthState, CallSessionSnapshot, CallSummary } from '../../domain/call-records.js';
 import type { SessionStore, TtsCache } from '../../domain/ports.js';
+import { groupByNode } from './cluster-slots.js';
 import type { RedisClient } from './redis-client.js';
 import type { ClaimKind, RedisKeys } from './keys.js';
 import { checkCode, toBackendError } from './redis-errors.js';
@@ -104,6 +105,33 @@ export class RedisTtsCache implements TtsCache {
       throw toBackendError(err, 'tts get');
     }
     return buf === null ? null : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** One pipeline of GETs: one round trip (in a Cluster, one per node serving the keys, in parallel). */
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    if (keys.length === 0) return [];
+    if (keys.length === 1) return [await this.get(keys[0] as string)];
+    const { client } = this.deps;
+    const named = keys.map((key, i) => ({ i, redisKey: this.deps.keys.tts(key) }));
+    const out: (Uint8Array | null)[] = keys.map(() => null);
+    try {
+      await Promise.all(
+        groupByNode(client, named, (n) => n.redisKey).map(async (group) => {
+          const p = client.pipeline();
+          for (const n of group) p.getBuffer(n.redisKey);
+          const results = await p.exec();
+          if (!results) throw new Error('pipeline aborted');
+          group.forEach((n, j) => {
+            const [err, buf] = results[j] as [Error | null, Buffer | null];
+            if (err) throw err;
+            out[n.i] = buf === null ? null : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+          });
+        }),
+      );
+    } catch (err) {
+      throw toBackendError(err, 'tts getMany');
+    }
+    return out;
   }
 
   async put(key: string, audio: Uint8Array): Promise<void> {

@@ -4,7 +4,7 @@
 // The outbox is replayed in order when Redis is back (turns are idempotent by seq). Reads fall back
 // to the mirror while Redis is down or while the call still has writes waiting.
 import type { ConversationState, Turn } from '../../domain/conversation.js';
-import type { AppendResult, ConversationStore, ReadinessCheck } from '../../domain/ports.js';
+import type { AppendAndRead, AppendResult, ConversationStore, ReadinessCheck } from '../../domain/ports.js';
 import type { Logger } from '../../logger.js';
 import { counter, gauge, type Registry } from '../../metrics.js';
 import { isBackendDown } from './redis-errors.js';
@@ -84,6 +84,25 @@ export class ResilientConversationStore implements ConversationStore {
   async appendTurn(callId: string, turn: Turn): Promise<AppendResult> {
     const local = await this.deps.mirror.appendTurn(callId, turn);
     return (await this.#write(callId, { kind: 'turn', turn: { ...turn } })) ?? local;
+  }
+
+  /**
+   * The caller's turn: stored and the state read in one Redis round trip while Redis is up and the
+   * call has nothing queued; otherwise queued like any write, with the state read from the mirror
+   * (as getState does then).
+   */
+  async appendTurnAndRead(callId: string, turn: Turn): Promise<AppendAndRead> {
+    const local = await this.deps.mirror.appendTurn(callId, turn);
+    if (!this.#outboxes.has(callId) && this.deps.isUp()) {
+      try {
+        return await this.deps.primary.appendTurnAndRead(callId, { ...turn });
+      } catch (err) {
+        if (!isBackendDown(err)) throw err;
+      }
+    }
+    this.#enqueue(callId, { kind: 'turn', turn: { ...turn } });
+    this.#fallbackReads.inc();
+    return { ...local, state: await this.deps.mirror.getState(callId) };
   }
 
   /** Sends one write to Redis, or queues it; resolves with Redis's answer when it was sent. */

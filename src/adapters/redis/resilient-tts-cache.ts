@@ -21,6 +21,16 @@ export class ResilientTtsCache implements TtsCache {
     }
   }
 
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    if (!this.deps.isUp()) return this.#skip('get', keys.map(() => null));
+    try {
+      return await this.deps.inner.getMany(keys);
+    } catch (err) {
+      if (!isBackendDown(err)) throw err;
+      return this.#skip('get', keys.map(() => null));
+    }
+  }
+
   async put(key: string, audio: Uint8Array): Promise<void> {
     if (!this.deps.isUp()) return this.#skip('put', undefined);
     try {

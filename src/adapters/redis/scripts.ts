@@ -56,7 +56,10 @@ export function loadScripts(dir: string = SCRIPT_DIR): Map<string, ScriptDef> {
   const defs = new Map<string, ScriptDef>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua')).sort()) {
     const def = parseScript(file, readFileSync(join(dir, file), 'utf8'));
-    defs.set(def.name, def);
+    // A script whose key count changed is a new file; a build over an old dist/ may still hold the
+    // previous one: the higher version is the one in use.
+    const other = defs.get(def.name);
+    if (!other || other.version < def.version) defs.set(def.name, def);
   }
   return defs;
 }

@@ -1,5 +1,7 @@
-// A Synthesizer in front of another, backed by the TtsCache port (Redis in production, TTL_TTS).
-// Key: sha256 over engine id (engine + voice), sample rate and text. A hit skips synthesis.
+// A Synthesizer in front of another, backed by the TtsCache port (in production the in-process LRU,
+// then Redis under TTL_TTS: tiered-tts-cache.ts). Key: sha256 over engine id (engine + voice), sample
+// rate and text. A hit skips synthesis. prefetch() looks up the sentences the responder produced
+// together in one getMany; synthesize() then awaits that answer instead of a lookup of its own.
 import { createHash } from 'node:crypto';
 import type { Synthesizer, TtsCache } from '../../domain/ports.js';
 import type { DomainLogger } from '../../domain/live-call.js';
@@ -16,10 +18,14 @@ export function ttsCacheKey(engineId: string, sampleRate: number, text: string):
   return h.digest('hex');
 }
 
+/** Prefetched lookups not yet consumed (a turn cut short leaves some): the oldest are dropped beyond it. */
+const MAX_PREFETCHED = 256;
+
 export class CachedSynthesizer implements Synthesizer {
   readonly id: string;
   hits = 0;
   misses = 0;
+  readonly #prefetched = new Map<string, Promise<Uint8Array | null>>();
 
   constructor(
     private readonly deps: { inner: Synthesizer; cache: TtsCache; counters?: TtsCacheCounters },
@@ -33,11 +39,33 @@ export class CachedSynthesizer implements Synthesizer {
     return total === 0 ? 0 : this.hits / total;
   }
 
+  prefetch(texts: readonly string[], sampleRate: number): void {
+    const keys = [...new Set(texts.map((t) => ttsCacheKey(this.id, sampleRate, t)))].filter((k) => !this.#prefetched.has(k));
+    if (keys.length === 0) return;
+    let all: Promise<(Uint8Array | null)[]>;
+    try {
+      all = this.deps.cache.getMany(keys);
+    } catch (err) {
+      all = Promise.reject(err as Error);
+    }
+    keys.forEach((k, i) => {
+      const one = all.then((r) => r[i] ?? null);
+      one.catch(() => undefined); // observed by synthesize(), or dropped unconsumed
+      this.#prefetched.set(k, one);
+    });
+    for (const k of this.#prefetched.keys()) {
+      if (this.#prefetched.size <= MAX_PREFETCHED) break;
+      this.#prefetched.delete(k);
+    }
+  }
+
   async synthesize(text: string, sampleRate: number, signal: AbortSignal): Promise<Int16Array> {
     const key = ttsCacheKey(this.id, sampleRate, text);
     let cached: Uint8Array | null = null;
+    const prefetched = this.#prefetched.get(key);
+    if (prefetched) this.#prefetched.delete(key);
     try {
-      cached = await this.deps.cache.get(key);
+      cached = await (prefetched ?? this.deps.cache.get(key));
     } catch (err) {
       this.deps.counters?.error();
       this.log.warn({ err }, 'tts cache read failed; synthesizing');

@@ -43,6 +43,15 @@ export class SentenceChunker {
     return out;
   }
 
+  /**
+   * The held remainder when it already ends like a sentence: what flush() returns if the stream ends
+   * now (a reply's last sentence is held until then). For looking it up ahead; null otherwise.
+   */
+  pendingSentence(): string | null {
+    const rest = this.#buf.trim();
+    return rest.length > 0 && /[.!?]["')\]]*$/.test(rest) ? rest : null;
+  }
+
   /** The remainder once the stream ended (null when nothing is left). */
   flush(): string | null {
     const rest = this.#buf.trim();

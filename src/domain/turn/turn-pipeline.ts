@@ -1,9 +1,18 @@
 // The conversation loop of one call: caller input → user turn → responder (streamed) → sentences →
 // speech → assistant turn with only what was actually played. Listens on call.events, speaks through
 // call.media (or ACS playText), never leaves the caller in silence.
+//
+// The critical path (caller's final transcript → first agent frame) waits on one store round trip:
+// the user turn is appended and the conversation read in the same call (appendTurnAndRead). The
+// sentences the responder produces together (with the held last one, when it already ends like a
+// sentence) are looked up in the TTS cache together (prefetch: the in-process tier, then one
+// pipelined Redis round trip for what it lacks). Context patches the
+// responder yields before the first frame are held and written right after it; the assistant turn
+// is recorded when playout ends.
 import type { LiveCall } from '../live-call.js';
 import type { CallEventMap } from '../call-events.js';
 import type { CallControl, Clock, ConversationStore, Responder, ResponderInput, Synthesizer } from '../ports.js';
+import type { ConversationState } from '../conversation.js';
 import { SentenceChunker } from './sentence-chunker.js';
 import {
   FAILURE_GOODBYE_LINE,
@@ -53,6 +62,8 @@ export class TurnPipeline {
   #stopped = false;
   /** A goodbye is being said (the call cannot go on): no new turns. */
   #ending = false;
+  /** Context patches, written one after another off the critical path. */
+  #contextWrites: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly call: LiveCall,
@@ -144,12 +155,15 @@ export class TurnPipeline {
     const generation = ++this.#generation;
     this.#busy = true;
     try {
+      let state: ConversationState | null = null;
       if (kind !== 'greeting') {
         const text = input.kind === 'dtmf' ? maskDtmf(input.text) : input.text;
-        await this.#append({ seq: this.call.nextSeq++, speaker: 'user', text, at: this.deps.clock.now(), kind: input.kind, confidence: input.confidence });
+        // The previous turn's context patches go first (already written, unless the store is slow).
+        await this.#contextWrites;
+        state = await this.#appendAndRead({ seq: this.call.nextSeq++, speaker: 'user', text, at: this.deps.clock.now(), kind: input.kind, confidence: input.confidence });
       }
       if (generation !== this.#generation || this.#stopped) return;
-      await this.#respond(input, kind, t0);
+      await this.#respond(input, kind, t0, state);
     } catch (err) {
       this.call.log.error({ err }, 'turn failed');
     } finally {
@@ -157,13 +171,23 @@ export class TurnPipeline {
     }
   }
 
-  async #respond(input: Input, kind: TurnTiming['kind'], t0: number): Promise<void> {
+  /** `known`: the state read with the user turn's append (null: read it here). */
+  async #respond(input: Input, kind: TurnTiming['kind'], t0: number, known: ConversationState | null): Promise<void> {
     const signal = this.call.turnAbort.signal;
     const utt = new Utterance(`${this.call.callId}-u${++this.#utterances}`, t0, this.#out);
     let filler = false;
     let fallback: FallbackReason | null = null;
     let responderMs: number | null = null;
     const timer: { signal: AbortSignal | null } = { signal: null };
+    // Context patches yielded before the first frame wait for it (then go in order, unawaited).
+    const held: Readonly<Record<string, unknown>>[] = [];
+    const release = (all: boolean) => {
+      if (utt.started || all) for (const patch of held.splice(0)) this.#writeContext(patch);
+    };
+    const say = async (sentence: string) => {
+      await this.#sayTracked(utt, sentence, signal);
+      release(false);
+    };
 
     if (this.deps.gate.saturated) {
       filler = true;
@@ -177,7 +201,7 @@ export class TurnPipeline {
       await this.deps.gate.run(async () => {
         timer.signal = AbortSignal.timeout(this.cfg.responderTimeoutMs);
         const turnSignal = AbortSignal.any([signal, timer.signal]);
-        const state = await this.deps.conversations.getState(this.call.callId);
+        const state = known ?? (await this.deps.conversations.getState(this.call.callId));
         const chunker = new SentenceChunker();
         const tResp = this.deps.clock.monotonic();
         const stream = this.deps.responder.respond({ callId: this.call.callId, state, input }, turnSignal);
@@ -187,19 +211,24 @@ export class TurnPipeline {
               responderMs = this.deps.clock.monotonic() - tResp;
               this.deps.metrics.responderLatency(responderMs);
             }
-            for (const sentence of chunker.push(chunk.text)) await this.#sayTracked(utt, sentence, signal);
+            const sentences = chunker.push(chunk.text);
+            const next = chunker.pendingSentence();
+            utt.prefetch(next ? [...sentences, next] : sentences);
+            for (const sentence of sentences) await say(sentence);
           } else if (chunk.type === 'context') {
-            await this.deps.conversations.updateContext(this.call.callId, chunk.patch);
+            held.push(chunk.patch);
+            release(false);
           } else {
             utt.action = chunk.action;
           }
         }
         const rest = chunker.flush();
-        if (rest) await this.#sayTracked(utt, rest, signal);
+        if (rest) await say(rest);
         if (utt.text.length === 0 && utt.action === null) throw new EmptyReply();
       }, signal);
       if (this.#utteranceAudible(utt)) this.#failures = 0;
     } catch (err) {
+      release(true);
       if (signal.aborted) {
         utt.end();
         return;
@@ -216,6 +245,7 @@ export class TurnPipeline {
         await this.#sayTracked(utt, kind === 'greeting' ? GREETING_FALLBACK : FALLBACK_LINE, signal);
       }
     }
+    release(true);
     this.#finish(utt);
     this.#pushTiming({ utteranceId: utt.id, kind, turnMs: utt.firstOutMs, responderMs, ttsMs: utt.ttsMs, sentences: utt.sentences, filler, fallback });
   }
@@ -298,6 +328,22 @@ export class TurnPipeline {
       if (utt.action === 'transfer') this.call.log.info({ utteranceId: utt.id }, 'caller asked for a transfer');
       return undefined;
     });
+  }
+
+  /** The user turn, stored with the conversation read in the same round trip; null when the store failed. */
+  async #appendAndRead(turn: Parameters<ConversationStore['appendTurn']>[1]): Promise<ConversationState | null> {
+    try {
+      return (await this.deps.conversations.appendTurnAndRead(this.call.callId, turn)).state;
+    } catch (err) {
+      this.call.log.error({ err, seq: turn.seq, speaker: turn.speaker }, 'could not store turn');
+      return null;
+    }
+  }
+
+  #writeContext(patch: Readonly<Record<string, unknown>>): void {
+    this.#contextWrites = this.#contextWrites
+      .then(() => this.deps.conversations.updateContext(this.call.callId, patch))
+      .catch((err: unknown) => this.call.log.error({ err, fields: Object.keys(patch) }, 'could not store context'));
   }
 
   async #append(turn: Parameters<ConversationStore['appendTurn']>[1]): Promise<void> {

@@ -46,6 +46,13 @@ export class Utterance {
     return this.#parts.join(' ');
   }
 
+  /** The sentences about to be said, known together: looked up in the TTS cache at once. */
+  prefetch(sentences: readonly string[]): void {
+    const media = this.out.call.media;
+    if (sentences.length === 0 || this.#ended || !media) return;
+    this.out.synthesizer?.prefetch?.(sentences, media.sampleRate);
+  }
+
   /** Synthesizes and queues one sentence. Returns quietly when aborted or when no outlet is attached. */
   async say(sentence: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#ended) return;

@@ -2,14 +2,19 @@
 -- refreshes TTLs. The sequence is checked against what is stored: the same turn sent again (an
 -- outbox replay) is stored once; a different turn under a seq already taken (a writer that resumed
 -- from a stale snapshot) is stored under the next free seq, so no turn is lost. A writer whose fence
--- is not the current owner's (a replica that lost the call) is refused.
--- version: 2
+-- is not the current owner's (a replica that lost the call) is refused. With ARGV[7] = 1 the reply
+-- also carries the conversation as it stands after the append (what getConversation returns), so a
+-- turn stores the caller's words and reads what the responder needs in one round trip.
+-- version: 3
 -- KEYS[1] history ZSET (member = turn JSON, score = seq)
 -- KEYS[2] meta HASH (v = schema version, count = turns ever stored, floor = highest trimmed seq, top = highest seq)
 -- KEYS[3] owner STRING ("<fence>:<owner>")
+-- KEYS[4] context HASH (field = JSON value; only read, with ARGV[7] = 1)
 -- ARGV[1] seq  ARGV[2] turn JSON (starts with {"seq":N)  ARGV[3] max turns kept  ARGV[4] TTL seconds
--- ARGV[5] writer schema version  ARGV[6] writer's fence (0 = not checked)
--- returns {code, stored 0|1, count, seq stored under}: code 0 ok, -1 stale fence, -2 stored data has a newer schema version
+-- ARGV[5] writer schema version  ARGV[6] writer's fence (0 = not checked)  ARGV[7] 1 = return the state too
+-- returns {code, stored 0|1, count, seq stored under}, with ARGV[7] = 1 followed by
+-- {context flat [field, json, ...], history [turn JSON, ...] oldest first, schema version}:
+-- code 0 ok, -1 stale fence, -2 stored data has a newer schema version (nothing read then)
 local seq = tonumber(ARGV[1])
 local writer = tonumber(ARGV[5])
 local fence = tonumber(ARGV[6])
@@ -55,4 +60,7 @@ end
 local ttl = tonumber(ARGV[4])
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
+if ARGV[7] == '1' then
+  return {0, stored, count, seq, redis.call('HGETALL', KEYS[4]), redis.call('ZRANGE', KEYS[1], 0, -1), v}
+end
 return {0, stored, count, seq}
