@@ -220,7 +220,9 @@ describe('console views', () => {
     const call = new LiveCall({ callId: 'call-3', from: '8:acs:resource_0000-1111-2222', to: 'x', correlationId: null, startedAt: r.clock.now(), log: silentLogger() });
     r.ui.feed.track(call);
     const store = r.ui.feed.observe(r.conversations);
-    await store.appendTurn('call-3', { seq: 1, speaker: 'user', text: 'card 4111 1111', at: 5 });
+    // The caller's turn goes through the critical-path append (append + read), the agent's through appendTurn.
+    await store.appendTurnAndRead('call-3', { seq: 1, speaker: 'user', text: 'card 4111 1111', at: 5 });
+    await store.appendTurn('call-3', { seq: 2, speaker: 'assistant', text: 'Thanks.', at: 6 });
     call.events.emit('ended', { outcome: 'caller-hangup' });
     const deadline = Date.now() + 2000;
     while (!text.includes('"ended"') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
@@ -230,7 +232,7 @@ describe('console views', () => {
       .map((f) => /^data: (.*)$/m.exec(f)?.[1])
       .filter((d): d is string => d !== undefined)
       .map((d) => JSON.parse(d) as { type: string; at: number });
-    expect(events.map((e) => e.type)).toEqual(['call', 'turn', 'ended']);
+    expect(events.map((e) => e.type)).toEqual(['call', 'turn', 'turn', 'ended']);
     expect(text).toMatch(/^id: [A-Za-z0-9_.-]+$/m);
     expect(text).not.toMatch(/4111|0000-1111|resource_/);
     expect(text).toContain('acs:…2222');

@@ -6,6 +6,7 @@
 // publish is fire-and-forget, a failure is the adapter's to count.
 import type { CallOutcome } from '../call-records.js';
 import type { ConversationStore } from '../ports.js';
+import type { Turn } from '../conversation.js';
 import type { LiveCall } from '../live-call.js';
 import { consoleTurn, maskCaller, type ConsoleCallView, type ConsoleEvent, type Speaking } from './console-events.js';
 
@@ -65,14 +66,25 @@ export class ConsoleFeed {
       updateContext: (callId, patch) => store.updateContext(callId, patch),
       appendTurn: async (callId, turn) => {
         const result = await store.appendTurn(callId, turn);
-        const t = this.#calls.get(callId);
-        if (t && turn.speaker !== 'system') {
-          t.turns = Math.max(t.turns, turn.seq);
-          this.deps.publish({ type: 'turn', callId, turn: consoleTurn(turn) });
-        }
+        this.#stored(callId, turn);
+        return result;
+      },
+      // The turn's critical path (append and read in one round trip): the console event is published
+      // after it returns, fire-and-forget, so it never delays the reply.
+      appendTurnAndRead: async (callId, turn) => {
+        const result = await store.appendTurnAndRead(callId, turn);
+        this.#stored(callId, turn);
         return result;
       },
     };
+  }
+
+  #stored(callId: string, turn: Turn): void {
+    const t = this.#calls.get(callId);
+    if (t && turn.speaker !== 'system') {
+      t.turns = Math.max(t.turns, turn.seq);
+      this.deps.publish({ type: 'turn', callId, turn: consoleTurn(turn) });
+    }
   }
 
   /** Samples phase and the agent's playout (a property read per call); publishes what changed. */
