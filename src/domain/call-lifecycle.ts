@@ -5,7 +5,7 @@ import type { CallOutcome, CallSessionSnapshot } from './call-records.js';
 import type { CallbackEnvelope, CallControl } from './ports.js';
 import { LiveCall, type CallRegistry, type DomainLogger } from './live-call.js';
 import { CallStateMachine, type TransitionObserver } from './call-state-machine.js';
-import { isReestablished, resultSubCode, streamFailureDecision } from './media-failure.js';
+import { isReestablished, resultSubCode, streamFailureDecision, streamStatusDetails } from './media-failure.js';
 
 /** Spoken before hanging up when ACS can no longer transcribe the caller. */
 export const CANNOT_HEAR_LINE = "I'm sorry, I can't hear you on this line right now. Please call again later. Goodbye.";
@@ -13,7 +13,16 @@ export const CANNOT_HEAR_LINE = "I'm sorry, I can't hear you on this line right 
 export const MEDIA_LOST_LINE = "I'm sorry, we're having technical trouble with this call. Please call again later. Goodbye.";
 
 export type FinalizeHook = (call: LiveCall, outcome: CallOutcome) => Promise<void>;
-export type CallTimeoutKind = 'answer' | 'media-connect' | 'max-duration' | 'media-lost' | 'media-recovery' | 'transcription-recovery' | 'polite-hangup';
+export type CallTimeoutKind =
+  | 'answer'
+  | 'media-connect'
+  | 'max-duration'
+  | 'media-lost'
+  | 'media-recovery'
+  | 'transcription-recovery'
+  | 'media-restart'
+  | 'transcription-restart'
+  | 'polite-hangup';
 
 export interface CallSupervisorConfig {
   readonly answerTimeoutMs: number;
@@ -23,6 +32,12 @@ export interface CallSupervisorConfig {
   readonly mediaReconnectGraceMs: number;
   /** How long an interrupted media or transcription stream may take to be re-established (default 15 s). */
   readonly streamRecoveryMs?: number;
+  /**
+   * How long an interrupted stream is left to ACS to re-establish before this replica restarts it
+   * (startMediaStreaming / startTranscription; default 3 s), and how many restarts a call gets (3).
+   */
+  readonly streamRestartMs?: number;
+  readonly maxStreamRestarts?: number;
   /** How long the goodbye line may take before the call is hung up anyway (default 10 s). */
   readonly politeHangupMs?: number;
 }
@@ -39,7 +54,7 @@ export interface CallSupervisorObserver extends TransitionObserver {
   /** The call left this replica without being finalized here (moved to another owner, or never answered). */
   released?(kind: 'handed-over' | 'abandoned'): void;
   /** MediaStreamingFailed / TranscriptionFailed / PlayFailed / RecognizeFailed, and what was decided. */
-  streamFailure?(type: string, decision: 'wait' | 'fatal' | 'recovered' | 'continue'): void;
+  streamFailure?(type: string, decision: 'wait' | 'fatal' | 'recovered' | 'continue' | 'restart' | 'stale'): void;
 }
 
 export interface CallSupervisorDeps {
@@ -56,7 +71,17 @@ export interface CallSupervisorDeps {
   readonly workerId?: string;
 }
 
-type TimerSlot = 'answer' | 'media' | 'max' | 'grace' | 'mediaRecovery' | 'transcriptionRecovery' | 'polite';
+type TimerSlot = 'answer' | 'media' | 'max' | 'grace' | 'mediaRecovery' | 'transcriptionRecovery' | 'mediaRestart' | 'transcriptionRestart' | 'polite';
+
+/**
+ * Failures that say the stream's connection is gone (not the request, the credentials or the
+ * service configuration): ACS may re-establish it, or a restart opens a new socket (which an ingress
+ * sends to a live replica). StreamConnectionUnsuccessful is what the SDK's own test sample of a
+ * MediaStreamingFailed carries with 500/8603 "not able to establish websocket connection"; 8578 is the
+ * same for TranscriptionFailed ("Add real-time transcription", event codes, learn.microsoft.com).
+ */
+const CONNECTION_LOST = new Set(['streamconnectioninterrupted', 'streamconnectionunsuccessful', 'initialwebsocketconnectionfailed', 'servicetimeout']);
+const CONNECTION_SUBCODES = new Set([8578, 8582, 8603]);
 
 export class CallController {
   readonly machine: CallStateMachine;
@@ -67,8 +92,11 @@ export class CallController {
     grace: null,
     mediaRecovery: null,
     transcriptionRecovery: null,
+    mediaRestart: null,
+    transcriptionRestart: null,
     polite: null,
   };
+  readonly #restarts = { media: 0, transcription: 0 };
   readonly #unsubscribe: (() => void)[] = [];
   #final: Promise<void> | null = null;
   #hangupOutcome: CallOutcome | null = null;
@@ -145,6 +173,7 @@ export class CallController {
         }
         break;
       case 'MediaStreamingStarted':
+        this.#clear('mediaRestart');
         if (this.#timers.mediaRecovery) {
           this.#clear('mediaRecovery');
           log.info({ reestablished: isReestablished(env.data) }, 'media stream re-established');
@@ -165,6 +194,7 @@ export class CallController {
         break;
       case 'TranscriptionStarted':
       case 'TranscriptionResumed':
+        this.#clear('transcriptionRestart');
         if (this.#timers.transcriptionRecovery) {
           this.#clear('transcriptionRecovery');
           log.info({ reestablished: isReestablished(env.data) }, 'transcription re-established');
@@ -262,16 +292,54 @@ export class CallController {
    * ends the call politely — the agent says why (where it still can) and hangs up, outcome 'failed'.
    */
   #streamFailed(env: CallbackEnvelope): void {
-    const decision = streamFailureDecision(env.data);
     const media = env.type === 'MediaStreamingFailed';
-    this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: ${decision === 'wait' ? 'waiting for the stream to be re-established' : 'ending the call'}`);
-    this.sup.observer.streamFailure?.(env.type, decision);
-    if (decision === 'wait') {
-      if (media) this.#arm('mediaRecovery', this.sup.cfg.streamRecoveryMs ?? 15_000, 'media-recovery');
-      else this.#arm('transcriptionRecovery', this.sup.cfg.streamRecoveryMs ?? 15_000, 'transcription-recovery');
+    // A media failure while this replica holds an open socket of the call is old news (held while the
+    // call had no owner, collected once its new socket arrived here): the stream is back.
+    if (media && this.call.media !== null) {
+      this.call.log.info({ result: env.data['resultInformation'] }, `${env.type} for a stream that is open again; ignored`);
+      this.sup.observer.streamFailure?.(env.type, 'stale');
       return;
     }
-    this.endPolitely(media ? 'media-failed' : 'transcription-failed', `${env.type} ${resultSubCode(env.data) ?? ''}`.trim());
+    const decision = streamFailureDecision(env.data);
+    const details = streamStatusDetails(env.data);
+    const sub = resultSubCode(env.data);
+    const connectionLost = CONNECTION_LOST.has(details) || (sub !== null && CONNECTION_SUBCODES.has(sub));
+    const kind = media ? 'media' : 'transcription';
+    const recovery: TimerSlot = media ? 'mediaRecovery' : 'transcriptionRecovery';
+    const recoveryMs = this.sup.cfg.streamRecoveryMs ?? 15_000;
+    if (decision === 'wait') {
+      this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: waiting for the stream to be re-established`);
+      this.sup.observer.streamFailure?.(env.type, decision);
+      // Whether ACS re-establishes a dropped stream is not documented: if it has not after a short
+      // while, restart it (a new socket, to whichever replica the ingress picks).
+      if (!this.#timers[recovery]) this.#arm(recovery, recoveryMs, media ? 'media-recovery' : 'transcription-recovery');
+      this.#arm(media ? 'mediaRestart' : 'transcriptionRestart', this.sup.cfg.streamRestartMs ?? 3000, media ? 'media-restart' : 'transcription-restart');
+      return;
+    }
+    if (connectionLost && this.#restarts[kind] < (this.sup.cfg.maxStreamRestarts ?? 3)) {
+      this.call.log.warn({ result: env.data['resultInformation'] }, `${env.type}: the stream could not be re-established; restarting it`);
+      this.#arm(recovery, recoveryMs, media ? 'media-recovery' : 'transcription-recovery');
+      void this.#restart(kind);
+      return;
+    }
+    this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: ending the call`);
+    this.sup.observer.streamFailure?.(env.type, decision);
+    this.endPolitely(media ? 'media-failed' : 'transcription-failed', `${env.type} ${sub ?? ''}`.trim());
+  }
+
+  /** Asks ACS for a new media streaming / transcription subscription (a new socket to the transportUrl). */
+  async #restart(kind: 'media' | 'transcription'): Promise<void> {
+    const id = this.call.callConnectionId;
+    if (!id || this.finalized) return;
+    this.#restarts[kind]++;
+    this.sup.observer.streamFailure?.(kind === 'media' ? 'MediaStreamingFailed' : 'TranscriptionFailed', 'restart');
+    this.call.log.info({ kind, attempt: this.#restarts[kind] }, kind === 'media' ? 'restarting media streaming' : 'restarting transcription');
+    try {
+      if (kind === 'media') await this.sup.deps.control.startMediaStreaming(id, this.operationContext);
+      else await this.sup.deps.control.startTranscription(id, this.operationContext);
+    } catch (err) {
+      this.call.log.warn({ err, kind }, 'stream restart request failed');
+    }
   }
 
   /** Says goodbye (the turn pipeline speaks the line and hangs up) and hangs up anyway after politeHangupMs. */
@@ -355,6 +423,12 @@ export class CallController {
     this.call.log.warn({ kind, phase: this.call.phase }, 'call timer fired');
     this.sup.observer.timeout?.(kind);
     if (kind === 'media-lost') this.#emitDisconnected('media closed');
+    if (kind === 'media-restart' || kind === 'transcription-restart') {
+      const media = kind === 'media-restart';
+      if (media && this.call.media !== null) return;
+      if (this.#restarts[media ? 'media' : 'transcription'] < (this.sup.cfg.maxStreamRestarts ?? 3)) await this.#restart(media ? 'media' : 'transcription');
+      return;
+    }
     if (kind === 'media-recovery' || kind === 'transcription-recovery') {
       // The interrupted stream never came back: as fatal as the failure itself.
       this.endPolitely(kind === 'media-recovery' ? 'media-failed' : 'transcription-failed', 'not re-established');

@@ -41,6 +41,8 @@ export interface EdgeDeps {
    * check; a cluster-wide limiter replaces it (and releases its slot in an onFinalize hook).
    */
   readonly admit?: () => boolean | Promise<boolean>;
+  /** How long a failed stream is left to ACS to re-establish before this replica restarts it (3 s). */
+  readonly streamRestartMs?: number;
 }
 
 export interface Edge {
@@ -79,6 +81,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
   const incomingHooks: IncomingHook[] = [];
   const resumedHooks: ((call: LiveCall, conversation: ConversationState | null) => Promise<void> | void)[] = [];
 
+  const streamRestartMs = deps.streamRestartMs ?? 3000;
   const supervisor = new CallSupervisor(
     {
       control: deps.control,
@@ -107,6 +110,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
       mediaConnectTimeoutMs: config.calls.mediaConnectTimeoutMs,
       maxDurationMs: config.calls.maxDurationS * 1000,
       mediaReconnectGraceMs: config.calls.mediaReconnectGraceMs,
+      streamRestartMs,
     },
   );
 
@@ -132,7 +136,45 @@ export function wireEdge(deps: EdgeDeps): Edge {
       c.handleCallback(env);
       return late ? 'late' : 'dispatched';
     }
-    return deps.router.forward(env);
+    const outcome = await deps.router.forward(env);
+    // Held: no live replica holds the call (its owner died with the stream). Restart the stream
+    // from here, unless ACS re-establishes it first; the event waits for the call's next owner.
+    if (outcome === 'held' && (env.type === 'MediaStreamingFailed' || env.type === 'TranscriptionFailed')) void restartOrphan(env);
+    return outcome;
+  };
+
+  /**
+   * A stream of a call whose owner is gone (SIGKILL, a crash, a lost node) failed. Whether ACS
+   * re-establishes a dropped stream is not documented, so: wait streamRestartMs for it to do so (a new
+   * socket means a new owner, a higher fence); if nobody took the call meanwhile, ask for a new
+   * subscription through Call Automation (startMediaStreaming / startTranscription). ACS then opens a
+   * new socket to the transportUrl given at answer time, which the ingress sends to a live replica;
+   * that replica resumes the call from Redis (snapshot, conversation, held events). Bounded per call.
+   */
+  const orphanRestarts = new Map<string, number>();
+  const restartOrphan = async (env: CallbackEnvelope): Promise<void> => {
+    const media = env.type === 'MediaStreamingFailed';
+    const key = `${env.callId}:${media ? 'media' : 'transcription'}`;
+    const n = orphanRestarts.get(key) ?? 0;
+    if (n >= 3) return;
+    orphanRestarts.set(key, n + 1);
+    if (n === 0) setTimeout(() => orphanRestarts.delete(key), config.calls.maxDurationS * 1000).unref();
+    const log = edgeLog.child({ callId: env.callId });
+    try {
+      const before = (await deps.affinity?.ownerOf(env.callId)) ?? null;
+      await new Promise((r) => setTimeout(r, streamRestartMs).unref());
+      if (supervisor.get(env.callId)) return;
+      const snap = await deps.sessions.loadSession(env.callId);
+      if (!snap || snap.phase === 'ended' || !snap.callConnectionId) return;
+      const now = (await deps.affinity?.ownerOf(env.callId)) ?? null;
+      if (now !== null && now !== before) return;
+      log.warn({ type: env.type, deadOwner: before }, media ? 'stream of a call without a live owner failed: restarting media streaming' : 'transcription of a call without a live owner failed: restarting it');
+      metrics.streamFailures.inc({ type: env.type, decision: 'restart' });
+      if (media) await deps.control.startMediaStreaming(snap.callConnectionId, env.callId);
+      else await deps.control.startTranscription(snap.callConnectionId, env.callId);
+    } catch (err) {
+      log.warn({ err, type: env.type }, 'could not restart the stream of a call without a live owner');
+    }
   };
 
   const answer = createCallAnswerer(

@@ -6,9 +6,11 @@
 // per fault: calls placed / succeeded / dropped, caller turns spoken / archived, keys without TTL,
 // media sessions and calls leaked. Output goes to stdout and bench/results/faults-<UTC time>.txt.
 // Every scenario is bounded in time and stops by itself. Usage: npm run faults [-- <scenario> ...]
+// Each replica's log (JSON lines, level FAULTS_LOG_LEVEL, default info) goes to
+// bench/results/faults-logs/<UTC time>/<scenario>-<replica>.log (not committed) for diagnosis.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,9 @@ import { keysWithoutTtl } from '../support/ttl-scan.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => process.stderr.write(`[faults] ${msg}\n`);
+const RUN_STAMP = new Date().toISOString().slice(0, 16).replace(/:/g, '');
+const LOG_DIR = join(ROOT, 'bench', 'results', 'faults-logs', RUN_STAMP);
+let currentScenario = 'scenario';
 
 interface Replica {
   readonly name: string;
@@ -125,14 +130,18 @@ async function startRig(env: Record<string, string> = {}): Promise<Rig> {
           PORT: String(port),
           PUBLIC_BASE_URL: balancer.url,
           WORKER_ID: `${name}-${randomUUID().slice(0, 6)}`,
-          LOG_LEVEL: 'warn',
+          LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'info',
           ...env,
           ...extra,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const output: string[] = [];
+      mkdirSync(LOG_DIR, { recursive: true });
+      const file = createWriteStream(join(LOG_DIR, `${currentScenario}-${name}.log`));
+      proc.once('close', () => file.end());
       const keep = (c: Buffer) => {
+        file.write(c);
         output.push(c.toString());
         if (output.length > 400) output.splice(0, 100);
       };
@@ -223,6 +232,7 @@ interface ScenarioSpec {
 
 async function runScenario(spec: ScenarioSpec): Promise<Row> {
   log(`${spec.name}: starting`);
+  currentScenario = spec.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
   const rig = await startRig(spec.env);
   let notes = '';
   try {
