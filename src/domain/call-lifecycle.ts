@@ -97,6 +97,8 @@ export class CallController {
     polite: null,
   };
   readonly #restarts = { media: 0, transcription: 0 };
+  /** Who owned the call when its stream failed (undefined: not looked up): a new owner since means the stream came back there. */
+  #ownerAtFailure: Promise<string | null | undefined> = Promise.resolve(undefined);
   readonly #unsubscribe: (() => void)[] = [];
   #final: Promise<void> | null = null;
   #hangupOutcome: CallOutcome | null = null;
@@ -313,6 +315,7 @@ export class CallController {
       // Whether ACS re-establishes a dropped stream is not documented: if it has not after a short
       // while, restart it (a new socket, to whichever replica the ingress picks).
       if (!this.#timers[recovery]) this.#arm(recovery, recoveryMs, media ? 'media-recovery' : 'transcription-recovery');
+      this.#ownerAtFailure = this.#owner();
       this.#arm(media ? 'mediaRestart' : 'transcriptionRestart', this.sup.cfg.streamRestartMs ?? 3000, media ? 'media-restart' : 'transcription-restart');
       return;
     }
@@ -399,6 +402,7 @@ export class CallController {
 
   async #onTimeout(kind: CallTimeoutKind): Promise<void> {
     if (this.finalized) return;
+    if (kind === 'media-restart' || kind === 'transcription-restart') return this.#restartTimer(kind);
     // A callback or socket that landed on another replica may have moved the call there.
     if (kind !== 'max-duration') {
       const elsewhere = await this.#ownedElsewhere();
@@ -423,18 +427,42 @@ export class CallController {
     this.call.log.warn({ kind, phase: this.call.phase }, 'call timer fired');
     this.sup.observer.timeout?.(kind);
     if (kind === 'media-lost') this.#emitDisconnected('media closed');
-    if (kind === 'media-restart' || kind === 'transcription-restart') {
-      const media = kind === 'media-restart';
-      if (media && this.call.media !== null) return;
-      if (this.#restarts[media ? 'media' : 'transcription'] < (this.sup.cfg.maxStreamRestarts ?? 3)) await this.#restart(media ? 'media' : 'transcription');
-      return;
-    }
     if (kind === 'media-recovery' || kind === 'transcription-recovery') {
       // The interrupted stream never came back: as fatal as the failure itself.
       this.endPolitely(kind === 'media-recovery' ? 'media-failed' : 'transcription-failed', 'not re-established');
       return;
     }
     await this.hangUp(kind === 'media-lost' || kind === 'polite-hangup' ? 'failed' : 'timeout', `${kind} timeout`);
+  }
+
+  /**
+   * ACS did not re-establish the stream in streamRestartMs. The owner recorded then may be a replica
+   * that died with the stream (its lease outlives it by up to TTL_LEASE): only a different owner
+   * since means the stream came back elsewhere (hand over); otherwise restart it from here.
+   */
+  async #restartTimer(kind: 'media-restart' | 'transcription-restart'): Promise<void> {
+    const media = kind === 'media-restart';
+    if (media && this.call.media !== null) return;
+    const [before, now] = await Promise.all([this.#ownerAtFailure, this.#owner()]);
+    if (this.finalized) return;
+    const { workerId } = this.sup.deps;
+    if (now !== undefined && now !== null && now !== workerId && now !== before) {
+      this.call.log.info({ kind, owner: now }, 'the stream came back on another replica; letting the call go here');
+      this.handOver('owned by another replica');
+      return;
+    }
+    if (this.#restarts[media ? 'media' : 'transcription'] < (this.sup.cfg.maxStreamRestarts ?? 3)) await this.#restart(media ? 'media' : 'transcription');
+  }
+
+  /** The call's owner per the store; undefined when it cannot say (or there is no store). */
+  async #owner(): Promise<string | null | undefined> {
+    const { ownerOf } = this.sup.deps;
+    if (!ownerOf) return undefined;
+    try {
+      return await ownerOf(this.call.callId);
+    } catch {
+      return undefined;
+    }
   }
 
   /** 'yes' only when another replica positively owns the call; 'unknown' when the store cannot answer. */

@@ -8,7 +8,7 @@ import type { CallRegistry, LiveCall } from '../domain/live-call.js';
 import type { ConversationState } from '../domain/conversation.js';
 import type { AffinityStore, CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
-import type { Registry } from '../metrics.js';
+import { counter, type Registry } from '../metrics.js';
 import type { AcsJwtVerifier } from '../server/acs-auth.js';
 import { keepAuthAlive } from '../server/auth-keeper.js';
 import { createCallAnswerer, snapshotOf, type IncomingHook } from '../server/call-answerer.js';
@@ -78,6 +78,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
   const { config, log } = deps;
   const edgeLog = log.child({ component: 'acs-edge' });
   const metrics = edgeMetrics(deps.registry, deps.calls);
+  const parked = counter(deps.registry, 'voice_callbacks_parked_total', 'Callbacks parked while their call secret could not be checked, and what became of them', ['outcome']);
   const incomingHooks: IncomingHook[] = [];
   const resumedHooks: ((call: LiveCall, conversation: ConversationState | null) => Promise<void> | void)[] = [];
 
@@ -224,7 +225,18 @@ export function wireEdge(deps: EdgeDeps): Edge {
         webhookKey: config.eventGridWebhookKey,
       },
     ),
-    callbackRoutes({ sessions: deps.sessions, verifier, dispatch, metrics, workerId: config.workerId, log: edgeLog }),
+    callbackRoutes({
+      sessions: deps.sessions,
+      verifier,
+      dispatch,
+      metrics,
+      workerId: config.workerId,
+      log: edgeLog,
+      parking: {
+        count: (outcome, events) => parked.inc({ outcome }, events),
+        onCreated: (p) => deps.lifecycle.onClose('callback-parking', () => p.stop()),
+      },
+    }),
   );
 
   deps.router

@@ -227,6 +227,8 @@ interface ScenarioSpec {
   readonly durationS: number;
   readonly faultAtS: number;
   readonly env?: Record<string, string>;
+  /** What the simulator (as ACS) does when a replica holding a stream dies (default: re-open it). */
+  readonly streamReconnect?: 'reconnect' | 'none';
   readonly fault: (rig: Rig) => Promise<string | void>;
 }
 
@@ -240,7 +242,7 @@ async function runScenario(spec: ScenarioSpec): Promise<Row> {
     await rig.start('b', 'spool-b');
     rig.route();
     const before = rig.sim.calls.length;
-    const run = rig.sim.runCalls({ target: `${rig.balancer.url}/api/incoming-call`, calls: spec.calls, concurrency: spec.calls, rampS: 2, scenario: 'qa', durationS: spec.durationS });
+    const run = rig.sim.runCalls({ target: `${rig.balancer.url}/api/incoming-call`, calls: spec.calls, concurrency: spec.calls, rampS: 2, scenario: 'qa', durationS: spec.durationS, streamReconnect: spec.streamReconnect ?? 'reconnect' });
     await sleep(spec.faultAtS * 1000);
     log(`${spec.name}: fault`);
     notes = (await spec.fault(rig)) ?? '';
@@ -273,6 +275,48 @@ async function runScenario(spec: ScenarioSpec): Promise<Row> {
   } finally {
     await stopRig(rig);
     log(`${spec.name}: done`);
+  }
+}
+
+/**
+ * SIGKILL mid-call of the replica that holds the most calls' audio (the balancer's alternation decides
+ * which): which calls it held, whether their leases expire or are taken over, whether their
+ * conversations stay readable.
+ */
+async function sigkill(rig: Rig): Promise<string> {
+  const keys = new RedisKeys({ appName: rig.appName, appEnv: 'faults' });
+  const probe = new Redis(rig.redis.url);
+  try {
+    const byReplica = new Map<string, string[]>();
+    let cursor = '0';
+    do {
+      const [next, found] = await probe.scan(cursor, 'MATCH', `${keys.prefix}:call:*:owner`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of found) {
+        const owner = (await probe.get(k)) ?? '';
+        const name = owner.slice(owner.indexOf(':') + 1, owner.indexOf('-'));
+        byReplica.set(name, [...(byReplica.get(name) ?? []), k]);
+      }
+    } while (cursor !== '0');
+    const victim = [...rig.replicas].sort((x, y) => (byReplica.get(y.name)?.length ?? 0) - (byReplica.get(x.name)?.length ?? 0))[0] as Replica;
+    const owners = byReplica.get(victim.name) ?? [];
+    const tag = `:${victim.name}-`;
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    rig.replicas.splice(rig.replicas.indexOf(victim), 1);
+    rig.route();
+    await sleep(7000);
+    let moved = 0;
+    let readable = 0;
+    for (const k of owners) {
+      // Gone (expired) or re-taken by a live replica (a higher fence, another owner).
+      if (!((await probe.get(k)) ?? '').includes(tag)) moved++;
+      const id = k.slice(k.indexOf('{') + 1, k.indexOf('}'));
+      if ((await probe.zcard(keys.conversationHistory(id))) > 0) readable++;
+    }
+    return `killed replica held ${owners.length} calls: leases expired or taken over ${moved}/${owners.length}, conversations readable ${readable}/${owners.length}`;
+  } finally {
+    probe.disconnect();
   }
 }
 
@@ -328,42 +372,17 @@ const SCENARIOS: ScenarioSpec[] = [
       return `${live} live on the terminated replica; it exited ${String(code)}`;
     },
   },
-  {
-    name: 'SIGKILL of one replica',
-    calls: 10,
-    durationS: 20,
-    faultAtS: 8,
-    env: { TTL_LEASE: '6' },
-    async fault(rig) {
-      const a = rig.replicas[0] as Replica;
-      const keys = new RedisKeys({ appName: rig.appName, appEnv: 'faults' });
-      const probe = new Redis(rig.redis.url);
-      try {
-        const owners: string[] = [];
-        let cursor = '0';
-        do {
-          const [next, found] = await probe.scan(cursor, 'MATCH', `${keys.prefix}:call:*:owner`, 'COUNT', 1000);
-          cursor = next;
-          for (const k of found) if ((await probe.get(k))?.includes(':a-')) owners.push(k);
-        } while (cursor !== '0');
-        a.proc.kill('SIGKILL');
-        await a.exited;
-        rig.replicas.splice(0, 1);
-        rig.route();
-        await sleep(7000);
-        let expired = 0;
-        let readable = 0;
-        for (const k of owners) {
-          if ((await probe.exists(k)) === 0) expired++;
-          const id = k.slice(k.indexOf('{') + 1, k.indexOf('}'));
-          if ((await probe.zcard(keys.conversationHistory(id))) > 0) readable++;
-        }
-        return `killed replica held ${owners.length} calls: leases expired ${expired}/${owners.length}, conversations readable ${readable}/${owners.length}; its calls drop (the simulator does not reconnect a stream)`;
-      } finally {
-        probe.disconnect();
-      }
-    },
-  },
+  ...(['reconnect', 'none'] as const).map(
+    (mode): ScenarioSpec => ({
+      name: mode === 'reconnect' ? 'SIGKILL of one replica (ACS re-opens the stream)' : 'SIGKILL of one replica (ACS does not; the worker restarts streaming)',
+      calls: 10,
+      durationS: 30,
+      faultAtS: 8,
+      env: { TTL_LEASE: '6' },
+      streamReconnect: mode,
+      fault: (rig) => sigkill(rig),
+    }),
+  ),
   {
     name: 'Service Bus peer down 30 s',
     calls: 10,
