@@ -403,6 +403,13 @@ export class CallController {
   async #onTimeout(kind: CallTimeoutKind): Promise<void> {
     if (this.finalized) return;
     if (kind === 'media-restart' || kind === 'transcription-restart') return this.#restartTimer(kind);
+    if (kind !== 'max-duration' && (this.#timers.mediaRestart || this.#timers.transcriptionRestart)) {
+      // A stream restart is pending: it decides whether the call lives elsewhere (the owner recorded
+      // may have died with the stream). Ask again once it has run.
+      const slot: TimerSlot = kind === 'answer' ? 'answer' : kind === 'media-connect' ? 'media' : kind === 'media-lost' ? 'grace' : kind === 'polite-hangup' ? 'polite' : kind === 'media-recovery' ? 'mediaRecovery' : 'transcriptionRecovery';
+      this.#arm(slot, (this.sup.cfg.streamRestartMs ?? 3000) + 500, kind);
+      return;
+    }
     // A callback or socket that landed on another replica may have moved the call there.
     if (kind !== 'max-duration') {
       const elsewhere = await this.#ownedElsewhere();
