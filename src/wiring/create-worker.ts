@@ -28,6 +28,7 @@ import { wireConversation, type ConversationWiring } from './conversation-wiring
 import type { LiveCall } from '../domain/live-call.js';
 import type { TurnMetrics } from '../domain/turn/turn-ports.js';
 import { wireMedia, type MediaPath } from './media-wiring.js';
+import { peerRoutes } from '../server/peer-routes.js';
 import { wireArchive, type ArchiveRole, type ArchiveWiring } from './archive-wiring.js';
 import { trackCallForArchive } from '../domain/archive/job-builder.js';
 import { loadCallerProfile } from '../adapters/cosmos/cached-profile-store.js';
@@ -274,6 +275,16 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
       return 'ok';
     },
   });
+  // Transcription sent straight from the replica holding a call's transcription socket (Redis down).
+  let mediaRef: MediaPath | null = null;
+  routes.push(
+    peerRoutes({
+      verifier,
+      sessions: state.sessions,
+      holds: (callId) => mediaRef?.session(callId) !== undefined,
+      apply: (env) => mediaRef?.forwarder.apply(env) ?? false,
+    }),
+  );
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
     {
@@ -301,7 +312,9 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     verifier,
     resolveCall: opts.resolveCall ?? ((callId) => edge.resolveCall(callId)),
     dispatchCallback: opts.dispatchCallback ?? ((_call, env) => void edge.dispatchLocal(env)),
+    ...(redisState && config.peerUrl ? { peers: () => (redisState as RedisState).workers.peers } : {}),
   });
+  mediaRef = media;
   // Transcription a non-owner replica forwarded here (pub/sub, or held and collected) feeds the call's media session.
   edge.onForwardedMedia((env) => media.forwarder.apply(env));
 

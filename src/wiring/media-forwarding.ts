@@ -27,7 +27,7 @@ export const FORWARDED_TRANSCRIPT = 'Forwarded.TranscriptionData';
 export const FORWARDED_DTMF = 'Forwarded.DtmfData';
 
 export type RemoteEventKind = 'transcript_final' | 'transcript_intermediate' | 'dtmf';
-export type RemoteEventResult = 'local' | 'forwarded' | 'held' | 'failed' | 'dropped' | 'delivered' | 'invalid';
+export type RemoteEventResult = 'local' | 'forwarded' | 'held' | 'direct' | 'failed' | 'dropped' | 'delivered' | 'invalid';
 
 export function isForwardedMedia(env: Pick<CallbackEnvelope, 'type'>): boolean {
   return env.type === FORWARDED_TRANSCRIPT || env.type === FORWARDED_DTMF;
@@ -65,6 +65,11 @@ export interface MediaForwarderDeps {
   readonly log: Logger;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * While the router (Redis) cannot forward: hands the envelope straight to the replica that holds
+   * the call, if one of the known peers does (true). Optional (no peer addresses: Redis only).
+   */
+  readonly direct?: (env: CallbackEnvelope) => Promise<boolean>;
 }
 
 export interface MediaForwarderConfig {
@@ -132,6 +137,11 @@ export function createMediaForwarder(deps: MediaForwarderDeps, cfg: MediaForward
         deps.log.debug({ callId, kind, outcome }, 'transcription event sent to the call owner');
         return;
       } catch (err) {
+        if (deps.direct && (await deps.direct(env).catch(() => false))) {
+          count(kind, 'direct');
+          deps.log.debug({ callId, kind }, 'transcription event sent straight to the call owner (state store unreachable)');
+          return;
+        }
         if (attempt >= tries && now() >= until) {
           count(kind, 'failed');
           deps.log.warn({ err, callId, kind, attempts: attempt }, 'transcription event could not reach the call owner');

@@ -129,6 +129,8 @@ async function startRig(env: Record<string, string> = {}): Promise<Rig> {
           HOST: '127.0.0.1',
           PORT: String(port),
           PUBLIC_BASE_URL: balancer.url,
+          // Each replica's own address for the others (not the balancer): transcription reaches the owner while Redis cannot.
+          PEER_URL: url,
           WORKER_ID: `${name}-${randomUUID().slice(0, 6)}`,
           LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'info',
           ...env,

@@ -11,7 +11,14 @@
 // (the simulator's 'reconnect'), or it reports the failure and waits for the application, which
 // restarts streaming through Call Automation (startMediaStreaming), ACS opening a new socket that the
 // ingress sends to the live replica. Either way the survivor resumes the call from Redis: no second
-// greeting, every caller turn answered and archived. Bounded: calls of ~20 s, deadlines on every wait.
+// greeting, every caller turn answered and archived.
+//
+// Redis away while a call's transcription socket is on the replica that does not hold its audio:
+// restarted empty after 8 s, the final results wait out the outage in the forwarder (retried, in
+// order) instead of being dropped; frozen (SIGSTOP) past the caller's patience and past TTL_LEASE,
+// they go straight to the owner (PEER_URL, authenticated with the socket's ACS token and call secret),
+// and a callback for the call that lands on the other replica, whose secret cannot be checked, is
+// parked (202) and replayed once Redis answers. Bounded: calls of ~20-40 s, deadlines on every wait.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -49,7 +56,7 @@ describe('streams survive their replica and Redis (real processes, private redis
     await redis?.stop();
   });
 
-  const env = (appName: string, port: number, id: string): Record<string, string> => ({
+  const env = (appName: string, port: number, id: string, extra: Record<string, string> = {}): Record<string, string> => ({
     ...sim.workerEnv(),
     APP_NAME: appName,
     APP_ENV: 'test',
@@ -61,12 +68,13 @@ describe('streams survive their replica and Redis (real processes, private redis
     WORKER_ID: id,
     TTL_LEASE: '6',
     SPOOL_DIR: join(tmpdir(), 'voice-worker-test', appName, id),
+    ...extra,
   });
 
-  async function inProcess(appName: string): Promise<{ w: Worker; port: number }> {
+  async function inProcess(appName: string, extra: (port: number) => Record<string, string> = () => ({})): Promise<{ w: Worker; port: number }> {
     const port = await freePort();
     const log = process.env.FAULT_TEST_LOG ? createLogger({ level: 'info' } as never) : silentLogger();
-    const w = await createWorker(testConfig(env(appName, port, `b-${randomUUID().slice(0, 6)}`)), log, { defaultMetrics: false });
+    const w = await createWorker(testConfig(env(appName, port, `b-${randomUUID().slice(0, 6)}`, extra(port))), log, { defaultMetrics: false });
     await w.start();
     workers.push(w);
     return { w, port };
@@ -129,4 +137,90 @@ describe('streams survive their replica and Redis (real processes, private redis
       await balancer.close();
     }, 120_000);
   }
+
+  /** Two in-process replicas: the call's audio on A, its transcription socket on B, the rest round robin. */
+  async function split(extra: (port: number) => Record<string, string>) {
+    const appName = testAppName();
+    balancer = await startBalancer([]);
+    const a = await inProcess(appName, extra);
+    const b = await inProcess(appName, extra);
+    balancer.setTargets([
+      { host: '127.0.0.1', port: a.port },
+      { host: '127.0.0.1', port: b.port },
+    ]);
+    balancer.route = (head) => (head.startsWith('GET /ws/media') ? 0 : head.startsWith('GET /ws/transcription') ? 1 : undefined);
+    return { a: a.w, b: b.w };
+  }
+
+  async function placeQa() {
+    const before = sim.calls.length;
+    const run = sim.runCalls({ target: `${balancer.url}/api/incoming-call`, calls: 1, concurrency: 1, scenario: 'qa', durationS: 0 });
+    const call = await eventually(() => (sim.calls[before]?.answer ? sim.calls[before] : undefined), 20_000);
+    // The first caller turn was answered (through B's forwarding) before the fault.
+    await eventually(() => ((call.callerTurns ?? []).some((t) => t.finalAt !== undefined) && call.outboundFrames > 100 ? true : undefined), 30_000, 50);
+    return { call, callId: workerCallId(call), run };
+  }
+
+  it('Redis restarted EMPTY after 8 s with the transcription on the other replica: its final results wait out the outage; every caller turn answered and archived', async () => {
+    const { a, b } = await split(() => ({}));
+    const { call, callId, run } = await placeQa();
+    await redis.stop();
+    await sleep(8000);
+    await redis.start();
+    const report = await run;
+    expect(report.failuresByCause).toEqual({});
+    const spoken = (call.callerTurns ?? []).filter((t) => t.finalAt !== undefined).length;
+    expect(spoken).toBe(3);
+    const doc = await eventually(async () => (await a.archive.archive.getTranscript(callId)) ?? undefined, 20_000, 200);
+    expect(doc.turns.filter((t) => t.speaker === 'user')).toHaveLength(spoken);
+    await Promise.all([a.stop('test end'), b.stop('test end')]);
+    await balancer.close();
+  }, 120_000);
+
+  it('Redis frozen (SIGSTOP) 20 s, past TTL_LEASE: transcription goes straight to the owner, a callback landing on the other replica is parked and replayed; nothing lost', async () => {
+    const { a, b } = await split((port) => ({ PEER_URL: `http://127.0.0.1:${port}`, TTL_WORKER: '3' }));
+    // Both replicas have seen each other's address (heartbeats every second).
+    await sleep(1500);
+    const { call, callId, run } = await placeQa();
+    redis.signal('SIGSTOP');
+    let parked: Response | undefined;
+    try {
+      await sleep(2000);
+      // A callback of this call on B (which does not hold it): its secret cannot be checked now.
+      const url = new URL('/api/callbacks', `http://127.0.0.1:${(b.app.server.address() as { port: number }).port}`);
+      url.search = new URL(call.answer?.callbackUri ?? '').search;
+      parked = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await sim.issueToken()}` },
+        body: JSON.stringify([
+          {
+            id: randomUUID(),
+            source: `calling/callConnections/${call.callConnectionId}`,
+            type: 'Microsoft.Communication.ParticipantsUpdated',
+            specversion: '1.0',
+            time: new Date().toISOString(),
+            data: { callConnectionId: call.callConnectionId, serverCallId: call.serverCallId, correlationId: call.correlationId, sequenceNumber: 7, participants: [] },
+          },
+        ]),
+      });
+      await sleep(18_000);
+    } finally {
+      redis.signal('SIGCONT');
+    }
+    expect(parked?.status).toBe(202);
+    const report = await run;
+    expect(report.failuresByCause).toEqual({});
+    expect(call.callbacks.filter((c) => c.status < 200 || c.status >= 300)).toEqual([]);
+    const spoken = (call.callerTurns ?? []).filter((t) => t.finalAt !== undefined).length;
+    expect(spoken).toBe(3);
+    const doc = await eventually(async () => (await a.archive.archive.getTranscript(callId)) ?? undefined, 20_000, 200);
+    expect(doc.turns.filter((t) => t.speaker === 'user')).toHaveLength(spoken);
+    const bm = await b.registry.metrics();
+    expect(bm).toMatch(/voice_media_remote_events_total\{[^}]*kind="transcript_final"[^}]*result="direct"[^}]*\} [1-9]/);
+    expect(bm).toMatch(/voice_callbacks_parked_total\{[^}]*outcome="replayed"[^}]*\} 1/);
+    // Replayed as if it had just arrived: de-duplicated, then applied here or sent on to the owner.
+    expect(bm).toMatch(/voice_callbacks_total\{[^}]*type="ParticipantsUpdated"[^}]*outcome="(dispatched|forwarded|held)"[^}]*\} 1/);
+    await Promise.all([a.stop('test end'), b.stop('test end')]);
+    await balancer.close();
+  }, 150_000);
 });
