@@ -223,8 +223,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
       { workerId: config.workerId, audioFormat: config.media.audioFormat },
     );
     // The event channel is subscribed again (after a reconnect): collect what was held meanwhile.
-    rs.onResubscribed(() => {
+    // Once more a moment later: an event another replica published while the re-subscription was
+    // still in flight found no subscriber and was held after the first collection.
+    const collectAll = () => {
       for (const call of calls.values()) void collectHeld({ calls, router: state.router, deliver, log }, call.callId);
+    };
+    rs.onResubscribed(() => {
+      collectAll();
+      setTimeout(collectAll, 1500).unref();
     });
     // A call taken over here (its socket moved): keep its auth state and conversation in memory.
     edge.onResumed(async (call, conversation) => {

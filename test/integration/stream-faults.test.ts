@@ -138,7 +138,7 @@ describe('streams survive their replica and Redis (real processes, private redis
     }, 120_000);
   }
 
-  /** Two in-process replicas: the call's audio on A, its transcription socket on B, the rest round robin. */
+  /** Two in-process replicas: the call answered on A and its audio there, its transcription socket on B, the rest round robin. */
   async function split(extra: (port: number) => Record<string, string>) {
     const appName = testAppName();
     balancer = await startBalancer([]);
@@ -148,7 +148,7 @@ describe('streams survive their replica and Redis (real processes, private redis
       { host: '127.0.0.1', port: a.port },
       { host: '127.0.0.1', port: b.port },
     ]);
-    balancer.route = (head) => (head.startsWith('GET /ws/media') ? 0 : head.startsWith('GET /ws/transcription') ? 1 : undefined);
+    balancer.route = (head) => (head.startsWith('GET /ws/media') || head.startsWith('POST /api/incoming-call') ? 0 : head.startsWith('GET /ws/transcription') ? 1 : undefined);
     return { a: a.w, b: b.w };
   }
 
