@@ -158,8 +158,8 @@ describe('streams survive their replica and Redis (real processes, private redis
     const before = sim.calls.length;
     const run = sim.runCalls({ target: `${balancer.url}/api/incoming-call`, calls: 1, concurrency: 1, scenario: 'qa', durationS: 0 });
     const call = await eventually(() => (sim.calls[before]?.answer ? sim.calls[before] : undefined), 20_000);
-    // The first caller turn was answered (through B's forwarding) before the fault.
-    await eventually(() => ((call.callerTurns ?? []).some((t) => t.finalAt !== undefined) && call.outboundFrames > 100 ? true : undefined), 30_000, 50);
+    // The first caller turn was answered (through B's forwarding); the fault comes as the caller starts the second.
+    await eventually(() => ((call.callerTurns ?? []).length >= 2 ? true : undefined), 40_000, 20);
     return { call, callId: workerCallId(call), run };
   }
 
