@@ -62,7 +62,7 @@ export class WorkerRegistry {
     const res = await this.deps.client
       .multi()
       .hset(key, this.cfg.workerId, `${now} ${this.cfg.peerUrl}`)
-      .expire(key, ttl * 3)
+      .expire(key, ttlFor(this.cfg.ttl, 'workerPeers') * 3)
       .hgetall(key)
       .exec();
     const all = (res?.[2]?.[1] ?? {}) as Record<string, string>;
