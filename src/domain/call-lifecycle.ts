@@ -69,6 +69,11 @@ export interface CallSupervisorDeps {
    */
   readonly ownerOf?: (callId: string) => Promise<string | null>;
   readonly workerId?: string;
+  /**
+   * True while the store is down or has just come back (it may have come back empty: a restart, a
+   * failover, a flush): "no owner" then may only mean the owner has not re-asserted its lease yet.
+   */
+  readonly storeSettling?: () => boolean;
 }
 
 type TimerSlot = 'answer' | 'media' | 'max' | 'grace' | 'mediaRecovery' | 'transcriptionRecovery' | 'mediaRestart' | 'transcriptionRestart' | 'polite';
@@ -478,6 +483,10 @@ export class CallController {
     if (!ownerOf || !workerId) return 'no';
     try {
       const owner = await ownerOf(this.call.callId);
+      if (owner === null && this.sup.deps.storeSettling?.()) {
+        this.call.log.info('no call owner in a store that just came back; asking again later');
+        return 'unknown';
+      }
       return owner !== null && owner !== workerId ? 'yes' : 'no';
     } catch (err) {
       this.call.log.warn({ err }, 'owner lookup failed');

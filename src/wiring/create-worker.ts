@@ -194,7 +194,15 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
       log.error({ err }, 'ACS JWKS unavailable and no recent keys: ACS tokens cannot be verified');
     },
   });
+  // Redis down, or back for less than a lease TTL (owners re-assert what an empty Redis lost within it).
+  let readySince = 0;
+  let readyEvents = 0;
+  redis?.on('ready', () => {
+    if (readyEvents++ > 0) readySince = Date.now();
+  });
+  const storeSettling = redis ? () => redis?.status !== 'ready' || Date.now() - readySince < config.ttl.lease * 1000 : undefined;
   const edge = wireEdge({
+    ...(storeSettling ? { storeSettling } : {}),
     config,
     log,
     registry,

@@ -41,6 +41,8 @@ export interface EdgeDeps {
    * check; a cluster-wide limiter replaces it (and releases its slot in an onFinalize hook).
    */
   readonly admit?: () => boolean | Promise<boolean>;
+  /** The state store is down or just came back (possibly empty): an absent owner proves nothing yet. */
+  readonly storeSettling?: () => boolean;
   /** How long a failed stream is left to ACS to re-establish before this replica restarts it (3 s). */
   readonly streamRestartMs?: number;
 }
@@ -90,6 +92,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
       leases: deps.leases,
       now: deps.now,
       ...(deps.affinity ? { ownerOf: (callId: string) => deps.affinity!.ownerOf(callId), workerId: config.workerId } : {}),
+      ...(deps.storeSettling ? { storeSettling: deps.storeSettling } : {}),
       observer: {
         // Keep the snapshot's phase current so a replica that resumes the call starts from the right place.
         phaseChanged: (call) =>
