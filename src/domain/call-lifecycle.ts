@@ -110,6 +110,8 @@ export class CallController {
   #disconnectedEmitted = false;
   #connectedEmitted = false;
   #hangingUp: Promise<void> | null = null;
+  #carriedMedia = false;
+  #resumed = false;
 
   constructor(
     readonly call: LiveCall,
@@ -144,6 +146,14 @@ export class CallController {
     return this.#final !== null;
   }
 
+  /**
+   * Answered here while its audio socket never connected here: the call streams on another replica
+   * (the one that holds its conversation). False for a call resumed here (its socket is arriving).
+   */
+  get streamsElsewhere(): boolean {
+    return !this.#carriedMedia && !this.#resumed;
+  }
+
   /** Resolves once finalization finished; null while the call is live. */
   get done(): Promise<void> | null {
     return this.#final;
@@ -158,6 +168,7 @@ export class CallController {
 
   /** Arms the media-connect timer for a call resumed on this replica (its socket is about to arrive). */
   resumed(): void {
+    this.#resumed = true;
     if (this.call.phase === 'answering') this.#arm('answer', this.sup.cfg.answerTimeoutMs, 'answer');
     if (this.call.phase !== 'streaming') this.#arm('media', this.sup.cfg.mediaConnectTimeoutMs, 'media-connect');
   }
@@ -360,6 +371,7 @@ export class CallController {
 
   private mediaConnected(): void {
     if (this.finalized) return;
+    this.#carriedMedia = true;
     this.#clear('media');
     this.#clear('grace');
     // A socket with AudioMetadata again: the interrupted stream is back, whatever the callback order.

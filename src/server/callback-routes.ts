@@ -135,7 +135,16 @@ export function callbackRoutes(deps: CallbackRouteDeps): FastifyPluginAsync {
           if (!parking.park(callId, queryString(req, 'secret') as string, parsed.data)) throw voiceError('BACKEND_UNAVAILABLE', 'cannot check the call secret now; retry');
           return reply.code(202).send({ parked: parsed.data.length });
         }
-        return reply.code(200).send(await apply(callId, parsed.data, req.log));
+        try {
+          return reply.code(200).send(await apply(callId, parsed.data, req.log));
+        } catch (err) {
+          // Authenticated, but it cannot be routed now (the store is unreachable): parked and replayed
+          // (events already applied are claimed and replay as duplicates).
+          if (parking && isVoiceError(err, 'BACKEND_UNAVAILABLE') && parking.park(callId, queryString(req, 'secret') as string, parsed.data)) {
+            return reply.code(202).send({ parked: parsed.data.length });
+          }
+          throw err;
+        }
       },
     );
   };

@@ -135,6 +135,14 @@ export function wireEdge(deps: EdgeDeps): Edge {
   };
   const dispatch = async (env: CallbackEnvelope): Promise<DispatchOutcome> => {
     const c = supervisor.get(env.callId);
+    if (c && env.type === 'CallDisconnected' && !c.finalized && c.streamsElsewhere && c.call.phase !== 'ringing' && c.call.phase !== 'answering') {
+      // Answered here, streaming elsewhere: the owner holds the conversation and finalizes the call
+      // (archiving it from here would archive an empty conversation first). Sent on to the owner;
+      // handled here only when no replica holds it. A store that cannot route it now: the callback
+      // route parks it.
+      const outcome = await deps.router.forward(env);
+      if (outcome === 'forwarded') return outcome;
+    }
     if (c) {
       const late = c.finalized;
       c.handleCallback(env);
