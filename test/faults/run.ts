@@ -449,3 +449,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+// Every scenario stopped its processes and servers; a handle left by a killed replica's pipes must not
+// keep the suite (and the bench lock) alive.
+process.exit(process.exitCode ?? 0);
