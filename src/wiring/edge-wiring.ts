@@ -139,9 +139,13 @@ export function wireEdge(deps: EdgeDeps): Edge {
       // Answered here, streaming elsewhere: the owner holds the conversation and finalizes the call
       // (archiving it from here would archive an empty conversation first). Sent on to the owner;
       // handled here only when no replica holds it. A store that cannot route it now: the callback
-      // route parks it.
+      // route parks it (and replays it here once the store answers).
       const outcome = await deps.router.forward(env);
-      if (outcome === 'forwarded') return outcome;
+      if (outcome === 'forwarded') {
+        // The owner finalizes it; nothing of the call is left here.
+        c.handOver('disconnected; finalized by the replica that streams it');
+        return outcome;
+      }
     }
     if (c) {
       const late = c.finalized;

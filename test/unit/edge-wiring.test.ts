@@ -88,12 +88,18 @@ describe('edge wiring', () => {
     const bye: CallbackEnvelope = { callId: 'x3', id: 'd1', type: 'CallDisconnected', data: {}, time: null };
     expect(await edge.dispatch(bye)).toBe('forwarded');
     expect(router.forwarded).toEqual([bye]);
-    expect(ctl.finalized).toBe(false);
-    expect(calls.get('x3')).toBe(call);
-    // Once its audio connected here, the call is this replica's: handled here.
-    call.events.emit('mediaConnected', { sampleRate: 16000, channels: 'mixed', reconnect: false });
-    expect(await edge.dispatch({ ...bye, id: 'd2' })).toBe('dispatched');
+    // Let go here without being finalized (no archive job from this replica), nothing left behind.
+    expect(calls.get('x3')).toBeUndefined();
+    expect(edge.supervisor.get('x3')).toBeUndefined();
+    // A call whose audio connected here is this replica's: its CallDisconnected is handled here.
+    const own = new LiveCall({ callId: 'x4', from: 'a', to: 'b', correlationId: null, startedAt: Date.now(), log: silentLogger() });
+    const mine = edge.supervisor.attach(own);
+    mine.answering();
+    mine.handleCallback({ callId: 'x4', id: 'c2', type: 'CallConnected', data: {}, time: null });
+    own.events.emit('mediaConnected', { sampleRate: 16000, channels: 'mixed', reconnect: false });
+    expect(await edge.dispatch({ ...bye, callId: 'x4', id: 'd2' })).toBe('dispatched');
     await edge.supervisor.settled();
+    expect(mine.finalized).toBe(true);
     expect(ctl.finalized).toBe(true);
   });
 
