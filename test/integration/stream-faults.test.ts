@@ -217,9 +217,13 @@ describe('streams survive their replica and Redis (real processes, private redis
     expect(spoken).toBe(3);
     const doc = await eventually(async () => (await a.archive.archive.getTranscript(callId)) ?? undefined, 20_000, 200);
     expect(doc.turns.filter((t) => t.speaker === 'user')).toHaveLength(spoken);
-    const bm = await b.registry.metrics();
+    // The parked callback is replayed on B's next try after Redis answers (every second).
+    const bm = await eventually(async () => {
+      const m = await b.registry.metrics();
+      return /voice_callbacks_parked_total\{[^}]*outcome="replayed"/.test(m) ? m : undefined;
+    }, 15_000, 200);
     expect(bm).toMatch(/voice_media_remote_events_total\{[^}]*kind="transcript_final"[^}]*result="direct"[^}]*\} [1-9]/);
-    expect(bm).toMatch(/voice_callbacks_parked_total\{[^}]*outcome="replayed"[^}]*\} 1/);
+    expect(bm).toMatch(/voice_callbacks_parked_total\{[^}]*outcome="replayed"[^}]*\} [1-9]/);
     // Replayed as if it had just arrived: de-duplicated, then applied here or sent on to the owner.
     expect(bm).toMatch(/voice_callbacks_total\{[^}]*type="ParticipantsUpdated"[^}]*outcome="(dispatched|forwarded|held)"[^}]*\} 1/);
     await Promise.all([a.stop('test end'), b.stop('test end')]);
