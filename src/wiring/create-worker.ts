@@ -196,7 +196,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   });
   // Redis down, or back for less than a lease TTL (owners re-assert what an empty Redis lost within it).
   let readySince = 0;
-  let readyEvents = 0;
+  // The client may be ready already (it connects on creation): that was the first 'ready', not a return.
+  let readyEvents = redis?.status === 'ready' ? 1 : 0;
   redis?.on('ready', () => {
     if (readyEvents++ > 0) readySince = Date.now();
   });
