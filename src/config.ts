@@ -40,6 +40,7 @@ const schema = z.object({
   PORT: int(0, 65535).optional().transform((v) => v ?? 8080),
   HOST: z.string().min(1).optional().transform((v) => v ?? '0.0.0.0'),
   PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
+  PEER_URL: url(['http:', 'https:']).optional(),
   APP_NAME: z
     .string()
     .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, - and _ only (1-64)')
@@ -213,6 +214,12 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicBaseUrl: string;
+  /**
+   * This replica's own address as the other replicas reach it (not the ingress): transcription that
+   * lands on a replica without the call's audio goes straight to the owner there while Redis is
+   * down or stalled. Unset: only through Redis.
+   */
+  readonly peerUrl: string | undefined;
   readonly appName: string;
   readonly appEnv: string;
   readonly workerId: string;
@@ -472,6 +479,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
     port,
     host: raw.HOST,
     publicBaseUrl: (raw.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    peerUrl: raw.PEER_URL?.replace(/\/+$/, ''),
     appName: raw.APP_NAME,
     appEnv: raw.APP_ENV,
     workerId: raw.WORKER_ID ?? `w-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

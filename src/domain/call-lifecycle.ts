@@ -5,7 +5,7 @@ import type { CallOutcome, CallSessionSnapshot } from './call-records.js';
 import type { CallbackEnvelope, CallControl } from './ports.js';
 import { LiveCall, type CallRegistry, type DomainLogger } from './live-call.js';
 import { CallStateMachine, type TransitionObserver } from './call-state-machine.js';
-import { isReestablished, resultSubCode, streamFailureDecision } from './media-failure.js';
+import { isReestablished, resultSubCode, streamFailureDecision, streamStatusDetails } from './media-failure.js';
 
 /** Spoken before hanging up when ACS can no longer transcribe the caller. */
 export const CANNOT_HEAR_LINE = "I'm sorry, I can't hear you on this line right now. Please call again later. Goodbye.";
@@ -13,7 +13,16 @@ export const CANNOT_HEAR_LINE = "I'm sorry, I can't hear you on this line right 
 export const MEDIA_LOST_LINE = "I'm sorry, we're having technical trouble with this call. Please call again later. Goodbye.";
 
 export type FinalizeHook = (call: LiveCall, outcome: CallOutcome) => Promise<void>;
-export type CallTimeoutKind = 'answer' | 'media-connect' | 'max-duration' | 'media-lost' | 'media-recovery' | 'transcription-recovery' | 'polite-hangup';
+export type CallTimeoutKind =
+  | 'answer'
+  | 'media-connect'
+  | 'max-duration'
+  | 'media-lost'
+  | 'media-recovery'
+  | 'transcription-recovery'
+  | 'media-restart'
+  | 'transcription-restart'
+  | 'polite-hangup';
 
 export interface CallSupervisorConfig {
   readonly answerTimeoutMs: number;
@@ -23,6 +32,12 @@ export interface CallSupervisorConfig {
   readonly mediaReconnectGraceMs: number;
   /** How long an interrupted media or transcription stream may take to be re-established (default 15 s). */
   readonly streamRecoveryMs?: number;
+  /**
+   * How long an interrupted stream is left to ACS to re-establish before this replica restarts it
+   * (startMediaStreaming / startTranscription; default 3 s), and how many restarts a call gets (3).
+   */
+  readonly streamRestartMs?: number;
+  readonly maxStreamRestarts?: number;
   /** How long the goodbye line may take before the call is hung up anyway (default 10 s). */
   readonly politeHangupMs?: number;
 }
@@ -39,7 +54,7 @@ export interface CallSupervisorObserver extends TransitionObserver {
   /** The call left this replica without being finalized here (moved to another owner, or never answered). */
   released?(kind: 'handed-over' | 'abandoned'): void;
   /** MediaStreamingFailed / TranscriptionFailed / PlayFailed / RecognizeFailed, and what was decided. */
-  streamFailure?(type: string, decision: 'wait' | 'fatal' | 'recovered' | 'continue'): void;
+  streamFailure?(type: string, decision: 'wait' | 'fatal' | 'recovered' | 'continue' | 'restart' | 'stale'): void;
 }
 
 export interface CallSupervisorDeps {
@@ -54,9 +69,24 @@ export interface CallSupervisorDeps {
    */
   readonly ownerOf?: (callId: string) => Promise<string | null>;
   readonly workerId?: string;
+  /**
+   * True while the store is down or has just come back (it may have come back empty: a restart, a
+   * failover, a flush): "no owner" then may only mean the owner has not re-asserted its lease yet.
+   */
+  readonly storeSettling?: () => boolean;
 }
 
-type TimerSlot = 'answer' | 'media' | 'max' | 'grace' | 'mediaRecovery' | 'transcriptionRecovery' | 'polite';
+type TimerSlot = 'answer' | 'media' | 'max' | 'grace' | 'mediaRecovery' | 'transcriptionRecovery' | 'mediaRestart' | 'transcriptionRestart' | 'polite';
+
+/**
+ * Failures that say the stream's connection is gone (not the request, the credentials or the
+ * service configuration): ACS may re-establish it, or a restart opens a new socket (which an ingress
+ * sends to a live replica). StreamConnectionUnsuccessful is what the SDK's own test sample of a
+ * MediaStreamingFailed carries with 500/8603 "not able to establish websocket connection"; 8578 is the
+ * same for TranscriptionFailed ("Add real-time transcription", event codes, learn.microsoft.com).
+ */
+const CONNECTION_LOST = new Set(['streamconnectioninterrupted', 'streamconnectionunsuccessful', 'initialwebsocketconnectionfailed', 'servicetimeout']);
+const CONNECTION_SUBCODES = new Set([8578, 8582, 8603]);
 
 export class CallController {
   readonly machine: CallStateMachine;
@@ -67,14 +97,21 @@ export class CallController {
     grace: null,
     mediaRecovery: null,
     transcriptionRecovery: null,
+    mediaRestart: null,
+    transcriptionRestart: null,
     polite: null,
   };
+  readonly #restarts = { media: 0, transcription: 0 };
+  /** Who owned the call when its stream failed (undefined: not looked up): a new owner since means the stream came back there. */
+  #ownerAtFailure: Promise<string | null | undefined> = Promise.resolve(undefined);
   readonly #unsubscribe: (() => void)[] = [];
   #final: Promise<void> | null = null;
   #hangupOutcome: CallOutcome | null = null;
   #disconnectedEmitted = false;
   #connectedEmitted = false;
   #hangingUp: Promise<void> | null = null;
+  #carriedMedia = false;
+  #resumed = false;
 
   constructor(
     readonly call: LiveCall,
@@ -109,6 +146,14 @@ export class CallController {
     return this.#final !== null;
   }
 
+  /**
+   * Answered here while its audio socket never connected here: the call streams on another replica
+   * (the one that holds its conversation). False for a call resumed here (its socket is arriving).
+   */
+  get streamsElsewhere(): boolean {
+    return !this.#carriedMedia && !this.#resumed;
+  }
+
   /** Resolves once finalization finished; null while the call is live. */
   get done(): Promise<void> | null {
     return this.#final;
@@ -123,6 +168,7 @@ export class CallController {
 
   /** Arms the media-connect timer for a call resumed on this replica (its socket is about to arrive). */
   resumed(): void {
+    this.#resumed = true;
     if (this.call.phase === 'answering') this.#arm('answer', this.sup.cfg.answerTimeoutMs, 'answer');
     if (this.call.phase !== 'streaming') this.#arm('media', this.sup.cfg.mediaConnectTimeoutMs, 'media-connect');
   }
@@ -145,6 +191,7 @@ export class CallController {
         }
         break;
       case 'MediaStreamingStarted':
+        this.#clear('mediaRestart');
         if (this.#timers.mediaRecovery) {
           this.#clear('mediaRecovery');
           log.info({ reestablished: isReestablished(env.data) }, 'media stream re-established');
@@ -165,6 +212,7 @@ export class CallController {
         break;
       case 'TranscriptionStarted':
       case 'TranscriptionResumed':
+        this.#clear('transcriptionRestart');
         if (this.#timers.transcriptionRecovery) {
           this.#clear('transcriptionRecovery');
           log.info({ reestablished: isReestablished(env.data) }, 'transcription re-established');
@@ -262,16 +310,55 @@ export class CallController {
    * ends the call politely — the agent says why (where it still can) and hangs up, outcome 'failed'.
    */
   #streamFailed(env: CallbackEnvelope): void {
-    const decision = streamFailureDecision(env.data);
     const media = env.type === 'MediaStreamingFailed';
-    this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: ${decision === 'wait' ? 'waiting for the stream to be re-established' : 'ending the call'}`);
-    this.sup.observer.streamFailure?.(env.type, decision);
-    if (decision === 'wait') {
-      if (media) this.#arm('mediaRecovery', this.sup.cfg.streamRecoveryMs ?? 15_000, 'media-recovery');
-      else this.#arm('transcriptionRecovery', this.sup.cfg.streamRecoveryMs ?? 15_000, 'transcription-recovery');
+    // A media failure while this replica holds an open socket of the call is old news (held while the
+    // call had no owner, collected once its new socket arrived here): the stream is back.
+    if (media && this.call.media !== null) {
+      this.call.log.info({ result: env.data['resultInformation'] }, `${env.type} for a stream that is open again; ignored`);
+      this.sup.observer.streamFailure?.(env.type, 'stale');
       return;
     }
-    this.endPolitely(media ? 'media-failed' : 'transcription-failed', `${env.type} ${resultSubCode(env.data) ?? ''}`.trim());
+    const decision = streamFailureDecision(env.data);
+    const details = streamStatusDetails(env.data);
+    const sub = resultSubCode(env.data);
+    const connectionLost = CONNECTION_LOST.has(details) || (sub !== null && CONNECTION_SUBCODES.has(sub));
+    const kind = media ? 'media' : 'transcription';
+    const recovery: TimerSlot = media ? 'mediaRecovery' : 'transcriptionRecovery';
+    const recoveryMs = this.sup.cfg.streamRecoveryMs ?? 15_000;
+    if (decision === 'wait') {
+      this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: waiting for the stream to be re-established`);
+      this.sup.observer.streamFailure?.(env.type, decision);
+      // Whether ACS re-establishes a dropped stream is not documented: if it has not after a short
+      // while, restart it (a new socket, to whichever replica the ingress picks).
+      if (!this.#timers[recovery]) this.#arm(recovery, recoveryMs, media ? 'media-recovery' : 'transcription-recovery');
+      this.#ownerAtFailure = this.#owner();
+      this.#arm(media ? 'mediaRestart' : 'transcriptionRestart', this.sup.cfg.streamRestartMs ?? 3000, media ? 'media-restart' : 'transcription-restart');
+      return;
+    }
+    if (connectionLost && this.#restarts[kind] < (this.sup.cfg.maxStreamRestarts ?? 3)) {
+      this.call.log.warn({ result: env.data['resultInformation'] }, `${env.type}: the stream could not be re-established; restarting it`);
+      this.#arm(recovery, recoveryMs, media ? 'media-recovery' : 'transcription-recovery');
+      void this.#restart(kind);
+      return;
+    }
+    this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: ending the call`);
+    this.sup.observer.streamFailure?.(env.type, decision);
+    this.endPolitely(media ? 'media-failed' : 'transcription-failed', `${env.type} ${sub ?? ''}`.trim());
+  }
+
+  /** Asks ACS for a new media streaming / transcription subscription (a new socket to the transportUrl). */
+  async #restart(kind: 'media' | 'transcription'): Promise<void> {
+    const id = this.call.callConnectionId;
+    if (!id || this.finalized) return;
+    this.#restarts[kind]++;
+    this.sup.observer.streamFailure?.(kind === 'media' ? 'MediaStreamingFailed' : 'TranscriptionFailed', 'restart');
+    this.call.log.info({ kind, attempt: this.#restarts[kind] }, kind === 'media' ? 'restarting media streaming' : 'restarting transcription');
+    try {
+      if (kind === 'media') await this.sup.deps.control.startMediaStreaming(id, this.operationContext);
+      else await this.sup.deps.control.startTranscription(id, this.operationContext);
+    } catch (err) {
+      this.call.log.warn({ err, kind }, 'stream restart request failed');
+    }
   }
 
   /** Says goodbye (the turn pipeline speaks the line and hangs up) and hangs up anyway after politeHangupMs. */
@@ -284,6 +371,7 @@ export class CallController {
 
   private mediaConnected(): void {
     if (this.finalized) return;
+    this.#carriedMedia = true;
     this.#clear('media');
     this.#clear('grace');
     // A socket with AudioMetadata again: the interrupted stream is back, whatever the callback order.
@@ -331,6 +419,14 @@ export class CallController {
 
   async #onTimeout(kind: CallTimeoutKind): Promise<void> {
     if (this.finalized) return;
+    if (kind === 'media-restart' || kind === 'transcription-restart') return this.#restartTimer(kind);
+    if (kind !== 'max-duration' && (this.#timers.mediaRestart || this.#timers.transcriptionRestart)) {
+      // A stream restart is pending: it decides whether the call lives elsewhere (the owner recorded
+      // may have died with the stream). Ask again once it has run.
+      const slot: TimerSlot = kind === 'answer' ? 'answer' : kind === 'media-connect' ? 'media' : kind === 'media-lost' ? 'grace' : kind === 'polite-hangup' ? 'polite' : kind === 'media-recovery' ? 'mediaRecovery' : 'transcriptionRecovery';
+      this.#arm(slot, (this.sup.cfg.streamRestartMs ?? 3000) + 500, kind);
+      return;
+    }
     // A callback or socket that landed on another replica may have moved the call there.
     if (kind !== 'max-duration') {
       const elsewhere = await this.#ownedElsewhere();
@@ -363,12 +459,46 @@ export class CallController {
     await this.hangUp(kind === 'media-lost' || kind === 'polite-hangup' ? 'failed' : 'timeout', `${kind} timeout`);
   }
 
+  /**
+   * ACS did not re-establish the stream in streamRestartMs. The owner recorded then may be a replica
+   * that died with the stream (its lease outlives it by up to TTL_LEASE): only a different owner
+   * since means the stream came back elsewhere (hand over); otherwise restart it from here.
+   */
+  async #restartTimer(kind: 'media-restart' | 'transcription-restart'): Promise<void> {
+    const media = kind === 'media-restart';
+    if (media && this.call.media !== null) return;
+    const [before, now] = await Promise.all([this.#ownerAtFailure, this.#owner()]);
+    if (this.finalized) return;
+    const { workerId } = this.sup.deps;
+    if (now !== undefined && now !== null && now !== workerId && now !== before) {
+      this.call.log.info({ kind, owner: now }, 'the stream came back on another replica; letting the call go here');
+      this.handOver('owned by another replica');
+      return;
+    }
+    if (this.#restarts[media ? 'media' : 'transcription'] < (this.sup.cfg.maxStreamRestarts ?? 3)) await this.#restart(media ? 'media' : 'transcription');
+  }
+
+  /** The call's owner per the store; undefined when it cannot say (or there is no store). */
+  async #owner(): Promise<string | null | undefined> {
+    const { ownerOf } = this.sup.deps;
+    if (!ownerOf) return undefined;
+    try {
+      return await ownerOf(this.call.callId);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** 'yes' only when another replica positively owns the call; 'unknown' when the store cannot answer. */
   async #ownedElsewhere(): Promise<'yes' | 'no' | 'unknown'> {
     const { ownerOf, workerId } = this.sup.deps;
     if (!ownerOf || !workerId) return 'no';
     try {
       const owner = await ownerOf(this.call.callId);
+      if (owner === null && this.sup.deps.storeSettling?.()) {
+        this.call.log.info('no call owner in a store that just came back; asking again later');
+        return 'unknown';
+      }
       return owner !== null && owner !== workerId ? 'yes' : 'no';
     } catch (err) {
       this.call.log.warn({ err }, 'owner lookup failed');

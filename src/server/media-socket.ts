@@ -49,6 +49,11 @@ export interface MediaSocketDeps {
    * replica: sent to the call's owner. Synchronous (queues); never awaited per message.
    */
   readonly forwardRemote: (callId: string, ev: RemoteMediaEvent) => void;
+  /**
+   * A transcription socket accepted for a call whose audio may be elsewhere: its credentials (the ACS
+   * token and call secret it was accepted with) let the forwarder reach the owner directly when Redis cannot.
+   */
+  readonly onRemoteCredentials?: (callId: string, credentials: { readonly authorization: string; readonly secret: string }) => void;
   readonly metrics: MediaMetrics;
   readonly log: Logger;
 }
@@ -142,6 +147,7 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
           // joins the call's audio socket on this replica, or forwards to the owner (accept below).
           if (socket.destroyed) return;
           const id = callId as string;
+          deps.onRemoteCredentials?.(id, { authorization: req.headers.authorization ?? '', secret: secret as string });
           wss.handleUpgrade(req, socket, head, (ws) => acceptTranscription(ws, id, socket));
           return;
         }

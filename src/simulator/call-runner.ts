@@ -37,11 +37,27 @@ export interface RunnerDeps {
   readonly captureOutbound?: boolean;
   /** Event Grid retries 100x faster than documented (tests). */
   readonly fastRetry?: boolean;
+  /**
+   * What ACS does when the worker's end of a stream goes away without a close frame (its process
+   * died): 'reconnect' re-opens it to the same transportUrl (streamConnectionReestablished), 'none'
+   * reports the failure and waits for startMediaStreaming / startTranscription. The docs leave it open
+   * (the SDK's status details name both streamConnectionInterrupted and streamConnectionReestablished).
+   */
+  readonly streamReconnect?: 'reconnect' | 'none';
 }
 
 const ANSWER_TIMEOUT_MS = 15_000;
 const MEDIA_TIMEOUT_MS = 10_000;
 const RECONNECT_PAUSE_MS = 300;
+/** ACS's own re-establishment of a dropped stream: attempts, one second apart. */
+const STREAM_RECONNECT_ATTEMPTS = 3;
+/** The caller hangs up after this long on a line without a media stream. */
+const DEAD_AIR_MS = 20_000;
+const INTERRUPTED = { code: 500, subCode: 8582, message: 'Media streaming connection interrupted.' };
+/** As ACS reports a stream it cannot (re)connect (MediaStreamingFailed, streamConnectionUnsuccessful). */
+const UNSUCCESSFUL = { code: 500, subCode: 8603, message: 'Action failed, not able to establish websocket connection.' };
+/** TranscriptionFailed when the transcription socket cannot be (re)connected ("Add real-time transcription", event codes). */
+const TRANSCRIPTION_UNSUCCESSFUL = { code: 500, subCode: 8578, message: 'Action failed, not able to establish WebSocket connection.' };
 
 export class CallRunner implements CallSession, ScenarioContext {
   readonly call: SimCall;
@@ -55,6 +71,9 @@ export class CallRunner implements CallSession, ScenarioContext {
   private endedResolve!: () => void;
   private readonly endedP: Promise<void>;
   private readonly plays = new Set<NodeJS.Timeout>();
+  /** Bumped whenever a stream of the call is lost or re-established (the caller repeats what was not heard). */
+  private streamEpoch = 0;
+  private deadAir: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -161,7 +180,7 @@ export class CallRunner implements CallSession, ScenarioContext {
     );
   }
 
-  private async openMedia(reconnect: boolean): Promise<void> {
+  private async openMedia(reconnect: boolean, details: string = reconnect ? 'streamConnectionReestablished' : 'subscriptionStarted', ctx?: string): Promise<void> {
     const { call, deps } = this;
     const media = call.answer?.mediaStreamingOptions ?? {};
     const requested = call.answer?.transcriptionOptions;
@@ -185,12 +204,17 @@ export class CallRunner implements CallSession, ScenarioContext {
       deps.identity,
       deps.stats,
     );
-    link.onUnexpectedClose = () => this.mediaLost();
+    link.onUnexpectedClose = (code) => this.mediaLost(code);
+    link.onTranscriptionLost = (code) => this.transcriptionLost(link, code);
+    const previous = this.link;
+    // The transcription subscription is not the audio stream's: its socket, if still open, carries on.
+    const keep = previous?.detachTranscription();
+    previous?.close(1000);
     this.link = link;
-    await link.connect();
+    await link.connect(keep);
     if (this.ended) return link.close();
-    const details = reconnect ? 'streamConnectionReestablished' : 'subscriptionStarted';
-    void deps.callbacks.send(call, 'MediaStreamingStarted', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStarted', mediaStreamingStatusDetails: details } });
+    this.streamBack();
+    void deps.callbacks.send(call, 'MediaStreamingStarted', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStarted', mediaStreamingStatusDetails: details } }, ctx);
     if (!reconnect && tr)
       void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } });
     if (!reconnect && requested && requested.startTranscription !== false && !tr) {
@@ -207,14 +231,83 @@ export class CallRunner implements CallSession, ScenarioContext {
       void deps.callbacks.send(call, 'ParticipantsUpdated', { sequenceNumber: 1, participants: [{ identifier: call.caller, isMuted: false, isOnHold: false }] });
   }
 
-  private mediaLost(): void {
+  private mediaLost(code: number): void {
     if (this.ended || this.ending) return;
-    // The worker closed the stream. Give it a moment to hang up properly; otherwise the call failed.
+    if (code === 1006) return void this.streamInterrupted('media');
+    // The worker closed the stream (a close frame). Give it a moment to hang up properly; otherwise the call failed.
     setTimeout(() => {
       if (this.ended) return;
       this.fail('media-closed-by-worker');
       this.end('caller');
     }, 2_000).unref();
+  }
+
+  private transcriptionLost(link: MediaLink, code: number): void {
+    if (this.ended || this.ending || link !== this.link) return;
+    if (code === 1006) return void this.streamInterrupted('transcription');
+    // A close frame from the worker ends the subscription: the caller is no longer heard.
+    void this.deps.callbacks.send(this.call, 'TranscriptionStopped', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStopped', transcriptionStatusDetails: 'subscriptionStopped' } });
+  }
+
+  /**
+   * The worker's end of a stream went away without a close frame (its process died, its connection
+   * broke). ACS reports the interruption; then, as `streamReconnect` says, it re-opens the stream to
+   * the same transportUrl (an ingress sends it to a live replica) or waits for the worker to restart
+   * it. A caller left on a dead line hangs up after DEAD_AIR_MS.
+   */
+  private async streamInterrupted(kind: 'media' | 'transcription'): Promise<void> {
+    const { call, deps } = this;
+    this.streamEpoch++;
+    this.link?.cancelWaits(true);
+    if (kind === 'media') {
+      void deps.callbacks.send(call, 'MediaStreamingFailed', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: 'streamConnectionInterrupted' } }, undefined, INTERRUPTED);
+    } else {
+      void deps.callbacks.send(call, 'TranscriptionFailed', { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'streamConnectionInterrupted' } }, undefined, INTERRUPTED);
+    }
+    this.deadAir ??= setTimeout(() => {
+      this.deadAir = undefined;
+      if (this.ended || this.streamsUp()) return;
+      this.fail('media-lost');
+      this.end('caller');
+    }, DEAD_AIR_MS);
+    this.deadAir.unref();
+    if ((deps.streamReconnect ?? 'reconnect') === 'none') return;
+    for (let attempt = 1; attempt <= STREAM_RECONNECT_ATTEMPTS; attempt++) {
+      await sleep(attempt === 1 ? RECONNECT_PAUSE_MS : 1000);
+      if (this.ended || this.ending) return;
+      try {
+        if (kind === 'media') {
+          if (this.link?.isOpen) return;
+          await this.openMedia(true);
+        } else {
+          if (!this.link?.isOpen || this.link.transcriptionOpen) return;
+          await this.link.openTranscription();
+          this.streamBack();
+          void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'streamConnectionReestablished' } });
+        }
+        return;
+      } catch {
+        // the next attempt, or give up below
+      }
+    }
+    if (this.ended || this.ending) return;
+    if (kind === 'media')
+      void deps.callbacks.send(call, 'MediaStreamingFailed', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: 'streamConnectionUnsuccessful' } }, undefined, UNSUCCESSFUL);
+    else
+      void deps.callbacks.send(call, 'TranscriptionFailed', { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'streamConnectionInterrupted' } }, undefined, TRANSCRIPTION_UNSUCCESSFUL);
+  }
+
+  private streamsUp(): boolean {
+    return this.link !== undefined && this.link.isOpen && this.link.transcriptionOpen;
+  }
+
+  /** A stream came back: the caller carries on (and repeats what was not heard). */
+  private streamBack(): void {
+    this.streamEpoch++;
+    if (this.deadAir && this.streamsUp()) {
+      clearTimeout(this.deadAir);
+      this.deadAir = undefined;
+    }
   }
 
   hungUp(_how: 'terminate' | 'delete'): void {
@@ -246,15 +339,27 @@ export class CallRunner implements CallSession, ScenarioContext {
         this.plays.clear();
         return;
       case 'startMediaStreaming':
-        if (!this.link?.isOpen) void this.openMedia(true).catch(() => this.fail('media-connect-failed'));
+        // A new subscription to the transportUrl given at answer time (the REST request carries only
+        // operationContext / operationCallbackUri); MediaStreamingFailed if it cannot connect.
+        if (!this.link?.isOpen)
+          void this.openMedia(true, 'subscriptionStarted', ctx).catch(() =>
+            deps.callbacks.send(call, 'MediaStreamingFailed', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: 'streamConnectionUnsuccessful' } }, ctx, UNSUCCESSFUL),
+          );
         return;
       case 'stopMediaStreaming':
         this.link?.close();
         void deps.callbacks.send(call, 'MediaStreamingStopped', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStopped', mediaStreamingStatusDetails: 'subscriptionStopped' } }, ctx);
         return;
-      case 'startTranscription':
-        void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } }, ctx);
+      case 'startTranscription': {
+        // With transcription on its own transportUrl, a new subscription opens a new socket to it.
+        const link = this.link;
+        const opened = link && link.isOpen && !link.transcriptionOpen ? link.openTranscription().then(() => this.streamBack()) : Promise.resolve();
+        opened.then(
+          () => void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } }, ctx),
+          () => void deps.callbacks.send(call, 'TranscriptionFailed', { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'streamConnectionUnsuccessful' } }, ctx, TRANSCRIPTION_UNSUCCESSFUL),
+        );
         return;
+      }
       case 'stopTranscription':
         void deps.callbacks.send(call, 'TranscriptionStopped', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStopped', transcriptionStatusDetails: 'subscriptionStopped' } }, ctx);
         return;
@@ -283,6 +388,8 @@ export class CallRunner implements CallSession, ScenarioContext {
     call.state = 'disconnected';
     for (const t of this.plays) clearTimeout(t);
     this.plays.clear();
+    if (this.deadAir) clearTimeout(this.deadAir);
+    this.deadAir = undefined;
     this.link?.cancelWaits();
     this.link?.close(1000);
     this.endedResolve();
@@ -306,13 +413,16 @@ export class CallRunner implements CallSession, ScenarioContext {
       const rec: CallerTurnRecord = { utterance: i, onsetAt: undefined, finalAt: undefined };
       turns.push(rec);
       void s.onsetAt.then((t) => (rec.onsetAt = t - call.offeredAt));
-      void s.done.then((t) => (rec.finalAt = t - call.offeredAt));
+      // -1: not heard (the stream was lost mid-utterance): not a turn the worker could have archived.
+      void s.done.then((t) => {
+        if (t >= 0) rec.finalAt = t - call.offeredAt;
+      });
     }
     return s;
   }
 
   waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {
-    if (!this.link || this.ended) return Promise.resolve(undefined);
+    if (!this.link || this.ended || !this.link.isOpen) return Promise.resolve(undefined);
     return this.link.waitAgentAudio(since, timeoutMs);
   }
 
@@ -390,6 +500,16 @@ export class CallRunner implements CallSession, ScenarioContext {
 
   mediaOpen(): boolean {
     return this.link?.isOpen ?? false;
+  }
+
+  streamGeneration(): number {
+    return this.streamEpoch;
+  }
+
+  async waitStreams(ms: number): Promise<boolean> {
+    const until = performance.now() + ms;
+    while (!this.ended && !this.streamsUp() && performance.now() < until) await sleep(50);
+    return this.streamsUp();
   }
 
   sleep(ms: number): Promise<void> {

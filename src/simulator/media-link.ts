@@ -63,6 +63,8 @@ export class MediaLink implements TickSubscriber {
   private stopWaiters: Waiter[] = [];
   /** Called when the worker (not the simulator) closes or drops the socket. */
   onUnexpectedClose: (code: number) => void = () => undefined;
+  /** Called when the worker closes or drops the transcription socket (when it is one of its own). */
+  onTranscriptionLost: (code: number) => void = () => undefined;
 
   constructor(
     private readonly call: SimCall,
@@ -81,8 +83,12 @@ export class MediaLink implements TickSubscriber {
     return this.open;
   }
 
-  /** Opens the socket (Authorization + ACS headers) and starts streaming; rejects if the upgrade fails. */
-  async connect(): Promise<void> {
+  /**
+   * Opens the socket (Authorization + ACS headers) and starts streaming; rejects if the upgrade fails.
+   * `transcription`: a transcription socket still open from the call's previous stream (its own
+   * subscription, unaffected by the audio stream's loss) is kept instead of opening another.
+   */
+  async connect(transcription?: MediaSocket): Promise<void> {
     this.closing = false;
     const token = await this.identity.token();
     const ccid = this.call.callConnectionId ?? '';
@@ -108,25 +114,59 @@ export class MediaLink implements TickSubscriber {
     const sub = `${this.call.callConnectionId}-${this.call.mediaConnections}`;
     sock.sendText(audioMetadata(sub, this.voice.sampleRate, this.voice.frameBytes));
     const tr = this.opts.transcription;
-    const trUrl = this.opts.transcriptionUrl;
-    if (tr && trUrl && trUrl !== this.opts.url) {
-      const trSock = await MediaSocket.open({
-        url: trUrl,
-        headers: { authorization: `Bearer ${await this.identity.token()}`, 'x-ms-call-connection-id': ccid, 'x-ms-call-correlation-id': this.call.correlationId },
-      });
-      if (this.closing) {
-        trSock.close(1000);
-      } else {
-        this.trSock = trSock;
-        this.call.transcriptionConnections = (this.call.transcriptionConnections ?? 0) + 1;
-        trSock.onMessage(() => this.violation('message from the worker on the transcription socket'));
-        trSock.sendText(transcriptionMetadata(`${sub}-transcription`, tr.locale, ccid, this.call.correlationId));
-      }
+    if (this.separateTranscription) {
+      if (transcription?.open) this.watchTranscription(transcription);
+      else await this.openTranscription();
     } else if (tr) {
       sock.sendText(transcriptionMetadata(sub, tr.locale, ccid, this.call.correlationId));
     }
     this.startTick = -1;
     this.clock.add(this);
+  }
+
+  private get separateTranscription(): boolean {
+    const trUrl = this.opts.transcriptionUrl;
+    return this.opts.transcription !== undefined && trUrl !== undefined && trUrl !== this.opts.url;
+  }
+
+  /** Opens the call's transcription socket (its own transportUrl and subscription, TranscriptionMetadata first). */
+  async openTranscription(): Promise<void> {
+    const tr = this.opts.transcription;
+    const trUrl = this.opts.transcriptionUrl;
+    if (!tr || !trUrl || this.trSock?.open) return;
+    const ccid = this.call.callConnectionId ?? '';
+    const trSock = await MediaSocket.open({
+      url: trUrl,
+      headers: { authorization: `Bearer ${await this.identity.token()}`, 'x-ms-call-connection-id': ccid, 'x-ms-call-correlation-id': this.call.correlationId },
+    });
+    if (this.closing) {
+      trSock.close(1000);
+      return;
+    }
+    this.call.transcriptionConnections = (this.call.transcriptionConnections ?? 0) + 1;
+    trSock.onMessage(() => this.violation('message from the worker on the transcription socket'));
+    this.watchTranscription(trSock);
+    trSock.sendText(transcriptionMetadata(`${ccid}-${this.call.transcriptionConnections}-transcription`, tr.locale, ccid, this.call.correlationId));
+  }
+
+  private watchTranscription(trSock: MediaSocket): void {
+    this.trSock = trSock;
+    trSock.onClose((code) => {
+      if (this.trSock !== trSock) return;
+      this.trSock = undefined;
+      if (!this.closing) this.onTranscriptionLost(code);
+    });
+  }
+
+  /** Hands the open transcription socket over to the call's next stream (the audio stream was lost). */
+  detachTranscription(): MediaSocket | undefined {
+    const t = this.trSock;
+    this.trSock = undefined;
+    return t?.open ? t : undefined;
+  }
+
+  get transcriptionOpen(): boolean {
+    return !this.separateTranscription || this.trSock?.open === true;
   }
 
   /** Closes the socket from the simulator's side (call ended or a deliberate drop). */
@@ -143,10 +183,15 @@ export class MediaLink implements TickSubscriber {
     else this.sock.close(code);
   }
 
-  /** Transcription results go on the transcription socket when there is one, else on the media socket. */
-  private sendTranscription(text: string): void {
-    const t = this.trSock?.open ? this.trSock : this.sock;
-    t?.sendText(text);
+  /**
+   * Transcription results go on the transcription socket when transcription has its own URL (none
+   * is sent while that socket is down: ACS cannot deliver them either), else on the media socket.
+   */
+  private sendTranscription(text: string): boolean {
+    const t = this.separateTranscription ? this.trSock : this.sock;
+    if (!t?.open) return false;
+    t.sendText(text);
+    return true;
   }
 
   /** Sends a TranscriptionData for `words` as another participant (e.g. the agent's own leg). */
@@ -228,11 +273,18 @@ export class MediaLink implements TickSubscriber {
     }
   }
 
-  /** Resolves every pending wait with undefined (the call ended). */
-  cancelWaits(): void {
+  /**
+   * Resolves every pending wait with undefined (the call ended, or its stream was lost: then an
+   * utterance in progress resolves with -1, it was not heard).
+   */
+  cancelWaits(interrupted = false): void {
     for (const w of this.audioWaiters.splice(0)) w.resolve(undefined);
     for (const w of this.stopWaiters.splice(0)) w.resolve(undefined);
-    this.finalResolve?.(performance.now());
+    if (interrupted) {
+      this.onsetResolve?.(-1);
+      this.onsetResolve = undefined;
+    }
+    this.finalResolve?.(interrupted && (this.speech !== undefined || this.finalDueTick >= 0) ? -1 : performance.now());
     this.finalResolve = undefined;
     this.dtmfResolve?.();
     this.dtmfResolve = undefined;
@@ -274,11 +326,13 @@ export class MediaLink implements TickSubscriber {
     this.stats.framesSent++;
     if (this.finalDueTick >= 0 && tick >= this.finalDueTick) {
       this.finalDueTick = -1;
+      let heard = true;
       if (this.finalMessage) {
-        this.sendTranscription(this.finalMessage);
-        this.stats.framesSent++;
+        heard = this.sendTranscription(this.finalMessage);
+        if (heard) this.stats.framesSent++;
       }
-      this.finalResolve?.(performance.now());
+      // -1: the final result could not be delivered (transcription socket down), the turn was not heard.
+      this.finalResolve?.(heard ? performance.now() : -1);
       this.finalResolve = undefined;
     }
     if (this.dtmfQueue.length > 0 && tick >= this.nextDtmfTick) {

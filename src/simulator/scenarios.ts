@@ -33,6 +33,10 @@ export interface ScenarioContext {
   /** True when the call ended (by either side) within ms. */
   waitEnded(ms: number): Promise<boolean>;
   mediaOpen(): boolean;
+  /** Changes whenever a stream of the call is lost or re-established. */
+  streamGeneration(): number;
+  /** Resolves true once the call's streams are up (false after ms, or when the call ended). */
+  waitStreams(ms: number): Promise<boolean>;
   sleep(ms: number): Promise<void>;
   recordTurn(ms: number): void;
   recordBargeIn(ms: number): void;
@@ -54,13 +58,35 @@ async function expectReply(ctx: ScenarioContext, since: number): Promise<number>
   return t;
 }
 
-/** One caller turn: speak, wait for the agent's first frame, let the agent finish. */
+/** How long a caller on a line whose stream dropped waits for it before hanging up, and how often they repeat. */
+const STREAM_WAIT_MS = 20_000;
+const REPEATS = 2;
+
+/**
+ * One caller turn: speak, wait for the agent's first frame, let the agent finish. When a stream of
+ * the call was lost meanwhile (the reply never came, or the words were not heard), the caller waits
+ * for the line to come back and says it again, as a person would.
+ */
 async function turn(ctx: ScenarioContext, i: number): Promise<void> {
-  const { finalAt } = await ctx.say(i);
-  if (ctx.ended) fail('ended-by-worker');
-  const first = await expectReply(ctx, finalAt);
-  ctx.recordTurn(Math.max(0, first - finalAt));
-  await ctx.waitAgentQuiet(QUIET_MS, 60_000);
+  for (let attempt = 0; ; attempt++) {
+    if (!(await ctx.waitStreams(STREAM_WAIT_MS))) fail(ctx.ended ? 'ended-by-worker' : 'media-lost');
+    const generation = ctx.streamGeneration();
+    const { finalAt } = await ctx.say(i);
+    if (ctx.ended) fail('ended-by-worker');
+    const broke = () => ctx.streamGeneration() !== generation && attempt < REPEATS;
+    if (finalAt < 0) {
+      if (broke()) continue;
+      fail('not-heard');
+    }
+    const first = await ctx.waitAgentAudio(finalAt, REPLY_TIMEOUT_MS);
+    if (first === undefined) {
+      if (!ctx.ended && broke()) continue;
+      fail(ctx.ended ? 'ended-by-worker' : 'no-agent-reply');
+    }
+    ctx.recordTurn(Math.max(0, first - finalAt));
+    await ctx.waitAgentQuiet(QUIET_MS, 60_000);
+    return;
+  }
 }
 
 const streaming = (details: string) => ({ mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: details } });

@@ -62,6 +62,8 @@ export interface RunCallsOptions {
   readonly captureOutbound?: boolean;
   /** Event Grid redelivers 100x faster than its documented 10 s / 30 s / 1 min / 5 min (tests). */
   readonly fastRetry?: boolean;
+  /** What ACS does when the worker's end of a stream dies: re-open it (default) or wait for startMediaStreaming. */
+  readonly streamReconnect?: 'reconnect' | 'none';
   readonly onProgress?: (p: Progress) => void;
 }
 
@@ -159,6 +161,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       contextTtlMs: CONTEXT_TTL_MS,
       captureOutbound: o.captureOutbound === true,
       fastRetry: o.fastRetry === true,
+      streamReconnect: o.streamReconnect ?? 'reconnect',
     };
     const el = monitorEventLoopDelay({ resolution: EL_RESOLUTION_MS });
     el.enable();

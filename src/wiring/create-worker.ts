@@ -28,6 +28,7 @@ import { wireConversation, type ConversationWiring } from './conversation-wiring
 import type { LiveCall } from '../domain/live-call.js';
 import type { TurnMetrics } from '../domain/turn/turn-ports.js';
 import { wireMedia, type MediaPath } from './media-wiring.js';
+import { peerRoutes } from '../server/peer-routes.js';
 import { wireArchive, type ArchiveRole, type ArchiveWiring } from './archive-wiring.js';
 import { trackCallForArchive } from '../domain/archive/job-builder.js';
 import { loadCallerProfile } from '../adapters/cosmos/cached-profile-store.js';
@@ -196,7 +197,16 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
       log.error({ err }, 'ACS JWKS unavailable and no recent keys: ACS tokens cannot be verified');
     },
   });
+  // Redis down, or back for less than a lease TTL (owners re-assert what an empty Redis lost within it).
+  let readySince = 0;
+  // The client may be ready already (it connects on creation): that was the first 'ready', not a return.
+  let readyEvents = redis?.status === 'ready' ? 1 : 0;
+  redis?.on('ready', () => {
+    if (readyEvents++ > 0) readySince = Date.now();
+  });
+  const storeSettling = redis ? () => redis?.status !== 'ready' || Date.now() - readySince < config.ttl.lease * 1000 : undefined;
   const edge = wireEdge({
+    ...(storeSettling ? { storeSettling } : {}),
     config,
     log,
     registry,
@@ -225,8 +235,14 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
       { workerId: config.workerId, audioFormat: config.media.audioFormat },
     );
     // The event channel is subscribed again (after a reconnect): collect what was held meanwhile.
-    rs.onResubscribed(() => {
+    // Once more a moment later: an event another replica published while the re-subscription was
+    // still in flight found no subscriber and was held after the first collection.
+    const collectAll = () => {
       for (const call of calls.values()) void collectHeld({ calls, router: state.router, deliver, log }, call.callId);
+    };
+    rs.onResubscribed(() => {
+      collectAll();
+      setTimeout(collectAll, 1500).unref();
     });
     // A call taken over here (its socket moved): keep its auth state and conversation in memory.
     edge.onResumed(async (call, conversation) => {
@@ -296,6 +312,16 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
       return 'ok';
     },
   });
+  // Transcription sent straight from the replica holding a call's transcription socket (Redis down).
+  let mediaRef: MediaPath | null = null;
+  routes.push(
+    peerRoutes({
+      verifier,
+      sessions: state.sessions,
+      holds: (callId) => mediaRef?.session(callId) !== undefined,
+      apply: (env) => mediaRef?.forwarder.apply(env) ?? false,
+    }),
+  );
   const app = buildServer(
     { log, registry, lifecycle, readiness, routes, upgrades },
     {
@@ -323,7 +349,9 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     verifier,
     resolveCall: opts.resolveCall ?? ((callId) => edge.resolveCall(callId)),
     dispatchCallback: opts.dispatchCallback ?? ((_call, env) => void edge.dispatchLocal(env)),
+    ...(redisState && config.peerUrl ? { peers: () => (redisState as RedisState).workers.peers } : {}),
   });
+  mediaRef = media;
   // Transcription a non-owner replica forwarded here (pub/sub, or held and collected) feeds the call's media session.
   edge.onForwardedMedia((env) => media.forwarder.apply(env));
 

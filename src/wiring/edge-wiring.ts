@@ -8,7 +8,7 @@ import type { CallRegistry, LiveCall } from '../domain/live-call.js';
 import type { ConversationState } from '../domain/conversation.js';
 import type { AffinityStore, CallControl, CallbackEnvelope, ConversationStore, EventRouter, SessionStore } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
-import type { Registry } from '../metrics.js';
+import { counter, type Registry } from '../metrics.js';
 import type { AcsJwtVerifier } from '../server/acs-auth.js';
 import { keepAuthAlive } from '../server/auth-keeper.js';
 import { createCallAnswerer, snapshotOf, type IncomingHook } from '../server/call-answerer.js';
@@ -41,6 +41,10 @@ export interface EdgeDeps {
    * check; a cluster-wide limiter replaces it (and releases its slot in an onFinalize hook).
    */
   readonly admit?: () => boolean | Promise<boolean>;
+  /** The state store is down or just came back (possibly empty): an absent owner proves nothing yet. */
+  readonly storeSettling?: () => boolean;
+  /** How long a failed stream is left to ACS to re-establish before this replica restarts it (3 s). */
+  readonly streamRestartMs?: number;
 }
 
 export interface Edge {
@@ -76,9 +80,11 @@ export function wireEdge(deps: EdgeDeps): Edge {
   const { config, log } = deps;
   const edgeLog = log.child({ component: 'acs-edge' });
   const metrics = edgeMetrics(deps.registry, deps.calls);
+  const parked = counter(deps.registry, 'voice_callbacks_parked_total', 'Callbacks parked while their call secret could not be checked, and what became of them', ['outcome']);
   const incomingHooks: IncomingHook[] = [];
   const resumedHooks: ((call: LiveCall, conversation: ConversationState | null) => Promise<void> | void)[] = [];
 
+  const streamRestartMs = deps.streamRestartMs ?? 3000;
   const supervisor = new CallSupervisor(
     {
       control: deps.control,
@@ -86,6 +92,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
       leases: deps.leases,
       now: deps.now,
       ...(deps.affinity ? { ownerOf: (callId: string) => deps.affinity!.ownerOf(callId), workerId: config.workerId } : {}),
+      ...(deps.storeSettling ? { storeSettling: deps.storeSettling } : {}),
       observer: {
         // Keep the snapshot's phase current so a replica that resumes the call starts from the right place.
         phaseChanged: (call) =>
@@ -107,6 +114,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
       mediaConnectTimeoutMs: config.calls.mediaConnectTimeoutMs,
       maxDurationMs: config.calls.maxDurationS * 1000,
       mediaReconnectGraceMs: config.calls.mediaReconnectGraceMs,
+      streamRestartMs,
     },
   );
 
@@ -127,12 +135,62 @@ export function wireEdge(deps: EdgeDeps): Edge {
   };
   const dispatch = async (env: CallbackEnvelope): Promise<DispatchOutcome> => {
     const c = supervisor.get(env.callId);
+    if (c && env.type === 'CallDisconnected' && !c.finalized && c.streamsElsewhere && c.call.phase !== 'ringing' && c.call.phase !== 'answering') {
+      // Answered here, streaming elsewhere: the owner holds the conversation and finalizes the call
+      // (archiving it from here would archive an empty conversation first). Sent on to the owner;
+      // handled here only when no replica holds it. A store that cannot route it now: the callback
+      // route parks it (and replays it here once the store answers).
+      const outcome = await deps.router.forward(env);
+      if (outcome === 'forwarded') {
+        // The owner finalizes it; nothing of the call is left here.
+        c.handOver('disconnected; finalized by the replica that streams it');
+        return outcome;
+      }
+    }
     if (c) {
       const late = c.finalized;
       c.handleCallback(env);
       return late ? 'late' : 'dispatched';
     }
-    return deps.router.forward(env);
+    const outcome = await deps.router.forward(env);
+    // Held: no live replica holds the call (its owner died with the stream). Restart the stream
+    // from here, unless ACS re-establishes it first; the event waits for the call's next owner.
+    if (outcome === 'held' && (env.type === 'MediaStreamingFailed' || env.type === 'TranscriptionFailed')) void restartOrphan(env);
+    return outcome;
+  };
+
+  /**
+   * A stream of a call whose owner is gone (SIGKILL, a crash, a lost node) failed. Whether ACS
+   * re-establishes a dropped stream is not documented, so: wait streamRestartMs for it to do so (a new
+   * socket means a new owner, a higher fence); if nobody took the call meanwhile, ask for a new
+   * subscription through Call Automation (startMediaStreaming / startTranscription). ACS then opens a
+   * new socket to the transportUrl given at answer time, which the ingress sends to a live replica;
+   * that replica resumes the call from Redis (snapshot, conversation, held events). Bounded per call.
+   */
+  const orphanRestarts = new Map<string, number>();
+  const restartOrphan = async (env: CallbackEnvelope): Promise<void> => {
+    const media = env.type === 'MediaStreamingFailed';
+    const key = `${env.callId}:${media ? 'media' : 'transcription'}`;
+    const n = orphanRestarts.get(key) ?? 0;
+    if (n >= 3) return;
+    orphanRestarts.set(key, n + 1);
+    if (n === 0) setTimeout(() => orphanRestarts.delete(key), config.calls.maxDurationS * 1000).unref();
+    const log = edgeLog.child({ callId: env.callId });
+    try {
+      const before = (await deps.affinity?.ownerOf(env.callId)) ?? null;
+      await new Promise((r) => setTimeout(r, streamRestartMs).unref());
+      if (supervisor.get(env.callId)) return;
+      const snap = await deps.sessions.loadSession(env.callId);
+      if (!snap || snap.phase === 'ended' || !snap.callConnectionId) return;
+      const now = (await deps.affinity?.ownerOf(env.callId)) ?? null;
+      if (now !== null && now !== before) return;
+      log.warn({ type: env.type, deadOwner: before }, media ? 'stream of a call without a live owner failed: restarting media streaming' : 'transcription of a call without a live owner failed: restarting it');
+      metrics.streamFailures.inc({ type: env.type, decision: 'restart' });
+      if (media) await deps.control.startMediaStreaming(snap.callConnectionId, env.callId);
+      else await deps.control.startTranscription(snap.callConnectionId, env.callId);
+    } catch (err) {
+      log.warn({ err, type: env.type }, 'could not restart the stream of a call without a live owner');
+    }
   };
 
   const answer = createCallAnswerer(
@@ -182,7 +240,18 @@ export function wireEdge(deps: EdgeDeps): Edge {
         webhookKey: config.eventGridWebhookKey,
       },
     ),
-    callbackRoutes({ sessions: deps.sessions, verifier, dispatch, metrics, workerId: config.workerId, log: edgeLog }),
+    callbackRoutes({
+      sessions: deps.sessions,
+      verifier,
+      dispatch,
+      metrics,
+      workerId: config.workerId,
+      log: edgeLog,
+      parking: {
+        count: (outcome, events) => parked.inc({ outcome }, events),
+        onCreated: (p) => deps.lifecycle.onClose('callback-parking', () => p.stop()),
+      },
+    }),
   );
 
   deps.router

@@ -9,8 +9,11 @@
 // intermediate → barge-in hint, participant filtering there.
 //
 // Events of one call leave in the order they arrived (one chain per call), bounded: a stalled Redis
-// never grows memory without limit. Final results and tones are retried a few times; an intermediate
-// result is a hint that is worthless late and is sent once. Nothing here runs per audio frame.
+// never grows memory without limit. Final results and tones are what the caller said: they are retried
+// (capped backoff) for as long as Redis may plausibly be down or stalled (retryForMs, default 60 s,
+// which covers a restart, a failover and a stall past TTL_LEASE), so an outage delays them instead of
+// losing them; an intermediate result is a hint that is worthless late and is sent once. Nothing here
+// runs per audio frame.
 // DTMF tones never reach a log; a held tone lives in Redis only until the owner collects it (pending TTL).
 import { randomUUID } from 'node:crypto';
 import type { Counter } from 'prom-client';
@@ -24,7 +27,7 @@ export const FORWARDED_TRANSCRIPT = 'Forwarded.TranscriptionData';
 export const FORWARDED_DTMF = 'Forwarded.DtmfData';
 
 export type RemoteEventKind = 'transcript_final' | 'transcript_intermediate' | 'dtmf';
-export type RemoteEventResult = 'local' | 'forwarded' | 'held' | 'failed' | 'dropped' | 'delivered' | 'invalid';
+export type RemoteEventResult = 'local' | 'forwarded' | 'held' | 'direct' | 'failed' | 'dropped' | 'delivered' | 'invalid';
 
 export function isForwardedMedia(env: Pick<CallbackEnvelope, 'type'>): boolean {
   return env.type === FORWARDED_TRANSCRIPT || env.type === FORWARDED_DTMF;
@@ -62,17 +65,26 @@ export interface MediaForwarderDeps {
   readonly log: Logger;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * While the router (Redis) cannot forward: hands the envelope straight to the replica that holds
+   * the call, if one of the known peers does (true). Optional (no peer addresses: Redis only).
+   */
+  readonly direct?: (env: CallbackEnvelope) => Promise<boolean>;
 }
 
 export interface MediaForwarderConfig {
   /** Events of one call waiting to be sent at most; more are dropped (counted). */
   readonly maxPendingPerCall: number;
-  /** Attempts for a final result or a tone (an intermediate result gets one). */
+  /** Attempts for a final result or a tone at least (an intermediate result gets one). */
   readonly attempts: number;
+  /** First retry delay; doubles up to retryMaxDelayMs. */
   readonly retryDelayMs: number;
+  /** A final result or tone is retried until this long after it arrived (a Redis outage or stall). */
+  readonly retryForMs?: number;
+  readonly retryMaxDelayMs?: number;
 }
 
-export const DEFAULT_FORWARDING: MediaForwarderConfig = { maxPendingPerCall: 64, attempts: 3, retryDelayMs: 200 };
+export const DEFAULT_FORWARDING: MediaForwarderConfig = { maxPendingPerCall: 256, attempts: 3, retryDelayMs: 200, retryForMs: 60_000, retryMaxDelayMs: 1000 };
 
 export interface MediaForwarder {
   /** Sending side (non-owner): queue an event for the call's owner. Never throws, never blocks. */
@@ -108,7 +120,9 @@ export function createMediaForwarder(deps: MediaForwarderDeps, cfg: MediaForward
   const deliver = async (callId: string, ev: RemoteMediaEvent): Promise<void> => {
     const kind = remoteKind(ev);
     const tries = kind === 'transcript_intermediate' ? 1 : Math.max(1, cfg.attempts);
-    const env = encodeRemote(callId, ev, randomUUID(), new Date(now()).toISOString());
+    const started = now();
+    const until = kind === 'transcript_intermediate' ? started : started + (cfg.retryForMs ?? 0);
+    const env = encodeRemote(callId, ev, randomUUID(), new Date(started).toISOString());
     for (let attempt = 1; ; attempt++) {
       // The call's audio socket may have come here meanwhile: apply in process.
       const local = localSession(callId);
@@ -123,12 +137,18 @@ export function createMediaForwarder(deps: MediaForwarderDeps, cfg: MediaForward
         deps.log.debug({ callId, kind, outcome }, 'transcription event sent to the call owner');
         return;
       } catch (err) {
-        if (attempt >= tries) {
+        if (deps.direct && (await deps.direct(env).catch(() => false))) {
+          count(kind, 'direct');
+          deps.log.debug({ callId, kind }, 'transcription event sent straight to the call owner (state store unreachable)');
+          return;
+        }
+        if (attempt >= tries && now() >= until) {
           count(kind, 'failed');
           deps.log.warn({ err, callId, kind, attempts: attempt }, 'transcription event could not reach the call owner');
           return;
         }
-        await sleep(cfg.retryDelayMs * attempt);
+        if (attempt === tries) deps.log.warn({ err, callId, kind }, 'transcription event not forwarded yet (state store unreachable); retrying');
+        await sleep(Math.min(cfg.retryDelayMs * 2 ** (attempt - 1), cfg.retryMaxDelayMs ?? cfg.retryDelayMs * attempt));
       }
     }
   };

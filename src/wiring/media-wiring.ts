@@ -20,6 +20,7 @@ import type { Lifecycle } from '../server/lifecycle.js';
 import { MediaMetrics } from '../server/media-metrics.js';
 import { createMediaSocketServer, type MediaSocketServer } from '../server/media-socket.js';
 import { createMediaForwarder, type MediaForwarder } from './media-forwarding.js';
+import { PEER_MEDIA_PATH } from '../server/peer-routes.js';
 
 export interface MediaWiringDeps {
   readonly config: Config;
@@ -38,6 +39,8 @@ export interface MediaWiringDeps {
   readonly verifier: AcsJwtVerifier;
   readonly playout?: Partial<PlayoutConfig>;
   readonly clock?: PlayoutClock;
+  /** The other replicas' addresses (PEER_URL): transcription reaches the owner directly while Redis cannot. */
+  readonly peers?: () => readonly { readonly url: string }[];
 }
 
 export interface MediaPath {
@@ -139,11 +142,36 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
   };
 
   const verifier = deps.verifier;
+  // The credentials each forwarding transcription socket was accepted with (bounded; newest kept).
+  const credentials = new Map<string, { readonly authorization: string; readonly secret: string }>();
+  const peers = deps.peers;
+  const direct = peers
+    ? async (env: CallbackEnvelope): Promise<boolean> => {
+        const cred = credentials.get(env.callId);
+        if (!cred) return false;
+        for (const p of peers()) {
+          try {
+            const res = await fetch(`${p.url}${PEER_MEDIA_PATH}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: cred.authorization },
+              body: JSON.stringify({ secret: cred.secret, event: env }),
+              signal: AbortSignal.timeout(1000),
+            });
+            await res.text();
+            if (res.status === 200) return true;
+          } catch {
+            // that peer is unreachable: the next one
+          }
+        }
+        return false;
+      }
+    : undefined;
   const forwarder = createMediaForwarder({
     router: deps.router,
     sessionOf: (callId) => sessions.get(callId),
     counter: metrics.remoteEvents,
     log: mlog,
+    ...(direct ? { direct } : {}),
   });
 
   const server = createMediaSocketServer(
@@ -157,6 +185,11 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
       sessionFor,
       onAccepted,
       forwardRemote: (callId, ev) => forwarder.send(callId, ev),
+      onRemoteCredentials: (callId, cred) => {
+        credentials.delete(callId);
+        credentials.set(callId, cred);
+        if (credentials.size > 10_000) credentials.delete(credentials.keys().next().value as string);
+      },
       metrics,
       log: mlog,
     },

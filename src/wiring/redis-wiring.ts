@@ -140,7 +140,7 @@ export function createRedisState(deps: RedisStateDeps, config: Config): RedisSta
   );
   const restorer = new RedisOwnerRestore({ client, scripts, keys }, { ttl, historyMaxTurns: config.state.historyMaxTurns, batchSize: 50 });
 
-  const workers = new WorkerRegistry({ client, keys }, { workerId: config.workerId, ttl }, log.child({ component: 'workers' }));
+  const workers = new WorkerRegistry({ client, keys }, { workerId: config.workerId, ttl, peerUrl: config.peerUrl }, log.child({ component: 'workers' }));
   workers.start().catch((err: unknown) => log.warn({ err }, 'first worker heartbeat failed; the timer retries'));
   const router = new RedisEventRouter(
     { client, scripts, keys, workers, onForwarded: (outcome) => routed.inc({ outcome }) },

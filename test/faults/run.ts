@@ -6,9 +6,11 @@
 // per fault: calls placed / succeeded / dropped, caller turns spoken / archived, keys without TTL,
 // media sessions and calls leaked. Output goes to stdout and bench/results/faults-<UTC time>.txt.
 // Every scenario is bounded in time and stops by itself. Usage: npm run faults [-- <scenario> ...]
+// Each replica's log (JSON lines, level FAULTS_LOG_LEVEL, default info) goes to
+// bench/results/faults-logs/<UTC time>/<scenario>-<replica>.log (not committed) for diagnosis.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,9 @@ import { keysWithoutTtl } from '../support/ttl-scan.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => process.stderr.write(`[faults] ${msg}\n`);
+const RUN_STAMP = new Date().toISOString().slice(0, 16).replace(/:/g, '');
+const LOG_DIR = join(ROOT, 'bench', 'results', 'faults-logs', RUN_STAMP);
+let currentScenario = 'scenario';
 
 interface Replica {
   readonly name: string;
@@ -124,15 +129,21 @@ async function startRig(env: Record<string, string> = {}): Promise<Rig> {
           HOST: '127.0.0.1',
           PORT: String(port),
           PUBLIC_BASE_URL: balancer.url,
+          // Each replica's own address for the others (not the balancer): transcription reaches the owner while Redis cannot.
+          PEER_URL: url,
           WORKER_ID: `${name}-${randomUUID().slice(0, 6)}`,
-          LOG_LEVEL: 'warn',
+          LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'info',
           ...env,
           ...extra,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const output: string[] = [];
+      mkdirSync(LOG_DIR, { recursive: true });
+      const file = createWriteStream(join(LOG_DIR, `${currentScenario}-${name}.log`));
+      proc.once('close', () => file.end());
       const keep = (c: Buffer) => {
+        file.write(c);
         output.push(c.toString());
         if (output.length > 400) output.splice(0, 100);
       };
@@ -218,11 +229,14 @@ interface ScenarioSpec {
   readonly durationS: number;
   readonly faultAtS: number;
   readonly env?: Record<string, string>;
+  /** What the simulator (as ACS) does when a replica holding a stream dies (default: re-open it). */
+  readonly streamReconnect?: 'reconnect' | 'none';
   readonly fault: (rig: Rig) => Promise<string | void>;
 }
 
 async function runScenario(spec: ScenarioSpec): Promise<Row> {
   log(`${spec.name}: starting`);
+  currentScenario = spec.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
   const rig = await startRig(spec.env);
   let notes = '';
   try {
@@ -230,7 +244,7 @@ async function runScenario(spec: ScenarioSpec): Promise<Row> {
     await rig.start('b', 'spool-b');
     rig.route();
     const before = rig.sim.calls.length;
-    const run = rig.sim.runCalls({ target: `${rig.balancer.url}/api/incoming-call`, calls: spec.calls, concurrency: spec.calls, rampS: 2, scenario: 'qa', durationS: spec.durationS });
+    const run = rig.sim.runCalls({ target: `${rig.balancer.url}/api/incoming-call`, calls: spec.calls, concurrency: spec.calls, rampS: 2, scenario: 'qa', durationS: spec.durationS, streamReconnect: spec.streamReconnect ?? 'reconnect' });
     await sleep(spec.faultAtS * 1000);
     log(`${spec.name}: fault`);
     notes = (await spec.fault(rig)) ?? '';
@@ -263,6 +277,48 @@ async function runScenario(spec: ScenarioSpec): Promise<Row> {
   } finally {
     await stopRig(rig);
     log(`${spec.name}: done`);
+  }
+}
+
+/**
+ * SIGKILL mid-call of the replica that holds the most calls' audio (the balancer's alternation decides
+ * which): which calls it held, whether their leases expire or are taken over, whether their
+ * conversations stay readable.
+ */
+async function sigkill(rig: Rig): Promise<string> {
+  const keys = new RedisKeys({ appName: rig.appName, appEnv: 'faults' });
+  const probe = new Redis(rig.redis.url);
+  try {
+    const byReplica = new Map<string, string[]>();
+    let cursor = '0';
+    do {
+      const [next, found] = await probe.scan(cursor, 'MATCH', `${keys.prefix}:call:*:owner`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of found) {
+        const owner = (await probe.get(k)) ?? '';
+        const name = owner.slice(owner.indexOf(':') + 1, owner.indexOf('-'));
+        byReplica.set(name, [...(byReplica.get(name) ?? []), k]);
+      }
+    } while (cursor !== '0');
+    const victim = [...rig.replicas].sort((x, y) => (byReplica.get(y.name)?.length ?? 0) - (byReplica.get(x.name)?.length ?? 0))[0] as Replica;
+    const owners = byReplica.get(victim.name) ?? [];
+    const tag = `:${victim.name}-`;
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    rig.replicas.splice(rig.replicas.indexOf(victim), 1);
+    rig.route();
+    await sleep(7000);
+    let moved = 0;
+    let readable = 0;
+    for (const k of owners) {
+      // Gone (expired) or re-taken by a live replica (a higher fence, another owner).
+      if (!((await probe.get(k)) ?? '').includes(tag)) moved++;
+      const id = k.slice(k.indexOf('{') + 1, k.indexOf('}'));
+      if ((await probe.zcard(keys.conversationHistory(id))) > 0) readable++;
+    }
+    return `killed replica held ${owners.length} calls: leases expired or taken over ${moved}/${owners.length}, conversations readable ${readable}/${owners.length}`;
+  } finally {
+    probe.disconnect();
   }
 }
 
@@ -318,42 +374,17 @@ const SCENARIOS: ScenarioSpec[] = [
       return `${live} live on the terminated replica; it exited ${String(code)}`;
     },
   },
-  {
-    name: 'SIGKILL of one replica',
-    calls: 10,
-    durationS: 20,
-    faultAtS: 8,
-    env: { TTL_LEASE: '6' },
-    async fault(rig) {
-      const a = rig.replicas[0] as Replica;
-      const keys = new RedisKeys({ appName: rig.appName, appEnv: 'faults' });
-      const probe = new Redis(rig.redis.url);
-      try {
-        const owners: string[] = [];
-        let cursor = '0';
-        do {
-          const [next, found] = await probe.scan(cursor, 'MATCH', `${keys.prefix}:call:*:owner`, 'COUNT', 1000);
-          cursor = next;
-          for (const k of found) if ((await probe.get(k))?.includes(':a-')) owners.push(k);
-        } while (cursor !== '0');
-        a.proc.kill('SIGKILL');
-        await a.exited;
-        rig.replicas.splice(0, 1);
-        rig.route();
-        await sleep(7000);
-        let expired = 0;
-        let readable = 0;
-        for (const k of owners) {
-          if ((await probe.exists(k)) === 0) expired++;
-          const id = k.slice(k.indexOf('{') + 1, k.indexOf('}'));
-          if ((await probe.zcard(keys.conversationHistory(id))) > 0) readable++;
-        }
-        return `killed replica held ${owners.length} calls: leases expired ${expired}/${owners.length}, conversations readable ${readable}/${owners.length}; its calls drop (the simulator does not reconnect a stream)`;
-      } finally {
-        probe.disconnect();
-      }
-    },
-  },
+  ...(['reconnect', 'none'] as const).map(
+    (mode): ScenarioSpec => ({
+      name: mode === 'reconnect' ? 'SIGKILL of one replica (ACS re-opens the stream)' : 'SIGKILL of one replica (ACS does not; the worker restarts streaming)',
+      calls: 10,
+      durationS: 30,
+      faultAtS: 8,
+      env: { TTL_LEASE: '6' },
+      streamReconnect: mode,
+      fault: (rig) => sigkill(rig),
+    }),
+  ),
   {
     name: 'Service Bus peer down 30 s',
     calls: 10,
@@ -418,3 +449,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+// Every scenario stopped its processes and servers; a handle left by a killed replica's pipes must not
+// keep the suite (and the bench lock) alive.
+process.exit(process.exitCode ?? 0);

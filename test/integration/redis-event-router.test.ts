@@ -59,12 +59,22 @@ describe('event router between two workers', () => {
     expect(await waitFor(gotA, 1)).toEqual([env('call-2', 'e3')]);
   });
 
-  it('holds instead of publishing to an owner whose heartbeat is gone, for the next owner to take', async () => {
+  it('holds instead of publishing to an owner that is gone (heartbeat and subscription), for the next owner to take', async () => {
     await a.impl.affinity.acquire('call-3', 'w-a');
+    // A replica that dies loses its subscriber connection with its heartbeat.
     await a.impl.redis!.wired.workers.stop();
+    await a.impl.router.stop();
     expect(await b.impl.router.forward(env('call-3', 'e1'))).toBe('held');
     await b.impl.affinity.acquire('call-3', 'w-b');
     expect(await b.impl.router.takeHeld('call-3')).toEqual([env('call-3', 'e1')]);
     expect(gotA).toEqual([]);
+  });
+
+  it('publishes to an owner whose heartbeat key Redis lost (restarted empty) while its subscription is back: one server counts the receivers', async () => {
+    await a.impl.affinity.acquire('call-4', 'w-a');
+    await a.impl.redis!.client.del(a.impl.redis!.wired.keys.workerHeartbeat('w-a'));
+    expect(await b.impl.router.forward(env('call-4', 'e1'))).toBe('forwarded');
+    expect(await waitFor(gotA, 1)).toEqual([env('call-4', 'e1')]);
+    expect(await a.impl.router.takeHeld('call-4')).toEqual([]);
   });
 });

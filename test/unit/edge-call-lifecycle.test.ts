@@ -266,6 +266,30 @@ describe('call lifecycle', () => {
     expect(registry.get('unknown-owner')).toBeUndefined();
   });
 
+  it('no owner in a store that just came back (maybe empty, the owner has not re-asserted yet) is no proof: asks again instead of hanging up', async () => {
+    const control = new MemoryCallControl();
+    const registry = new CallRegistry();
+    let owner: string | null = null;
+    let settling = true;
+    const sup = new CallSupervisor(
+      { control, registry, leases: { drop: async () => undefined }, now: () => Date.now(), ownerOf: async () => owner, workerId: 'w-me', storeSettling: () => settling },
+      CFG,
+    );
+    const call = new LiveCall({ callId: 'settling', from: 'a', to: 'b', correlationId: null, startedAt: Date.now(), log: silentLogger() });
+    const ctl = sup.attach(call);
+    ctl.answering();
+    registry.bindConnection(call, 'conn-s');
+    ctl.handleCallback({ callId: 'settling', id: 's-c', type: 'CallConnected', data: {}, time: null });
+    await vi.advanceTimersByTimeAsync(CFG.mediaConnectTimeoutMs + 1);
+    expect(control.ops).toEqual([]);
+    // The owner re-asserted its lease: this replica lets go, nothing hung up.
+    owner = 'w-other';
+    settling = false;
+    await vi.advanceTimersByTimeAsync(CFG.mediaConnectTimeoutMs + 1);
+    expect(control.ops).toEqual([]);
+    expect(registry.get('settling')).toBeUndefined();
+  });
+
   it('resumes a call from its snapshot and arms the media-connect timer', async () => {
     const { sup, registry, timeouts } = setup();
     const snap = {

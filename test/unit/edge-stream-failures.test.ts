@@ -82,16 +82,47 @@ describe('stream failures decided by their result', () => {
     expect(ended).toEqual(['failed']);
   });
 
-  it('MediaStreamingFailed streamConnectionUnsuccessful is fatal: goodbye, then hang-up with outcome failed', async () => {
-    const { ctl, hangups, ended, call } = setup();
+  it('MediaStreamingFailed streamConnectionUnsuccessful (500/8603) restarts streaming (startMediaStreaming); never back: goodbye, hang-up, outcome failed', async () => {
+    const { ctl, hangups, ended, call, control } = setup();
     const goodbye = vi.fn();
     call.events.on('unrecoverable', goodbye);
     ctl.handleCallback(env('MediaStreamingFailed, connection unsuccessful'));
-    expect(goodbye).toHaveBeenCalledOnce();
+    await flush();
+    expect(control.ops.filter((o) => o.op === 'startMediaStreaming')).toEqual([{ op: 'startMediaStreaming', callConnectionId: 'conn-c1', operationContext: 'c1' }]);
+    expect(goodbye).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(4100);
+    expect(goodbye).toHaveBeenCalledWith(expect.objectContaining({ reason: 'media-failed' }));
     await vi.advanceTimersByTimeAsync(2100);
     await flush();
     expect(hangups()).toBe(1);
     expect(ended).toEqual(['failed']);
+  });
+
+  it('an interrupted stream that ACS does not re-establish is restarted after 3 s; the new socket keeps the call', async () => {
+    const { ctl, hangups, ended, call, control, decisions } = setup();
+    ctl.handleCallback(env('MediaStreamingFailed, stream interrupted'));
+    await vi.advanceTimersByTimeAsync(2900);
+    expect(control.ops.some((o) => o.op === 'startMediaStreaming')).toBe(false);
+    await vi.advanceTimersByTimeAsync(200);
+    await flush();
+    expect(control.ops.filter((o) => o.op === 'startMediaStreaming')).toHaveLength(1);
+    call.events.emit('mediaConnected', { sampleRate: 16000, channels: 'mixed', reconnect: true });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await flush();
+    expect(hangups()).toBe(0);
+    expect(ended).toEqual([]);
+    expect(decisions).toEqual(['MediaStreamingFailed:wait', 'MediaStreamingFailed:restart']);
+  });
+
+  it('a MediaStreamingFailed that arrives while the call has an open socket again (held, collected late) is ignored', async () => {
+    const { ctl, hangups, call, control, decisions } = setup();
+    call.media = {} as NonNullable<LiveCall['media']>;
+    ctl.handleCallback(env('MediaStreamingFailed, connection unsuccessful'));
+    await vi.advanceTimersByTimeAsync(10_000);
+    await flush();
+    expect(control.ops.some((o) => o.op === 'startMediaStreaming')).toBe(false);
+    expect(hangups()).toBe(0);
+    expect(decisions).toEqual(['MediaStreamingFailed:stale']);
   });
 
   it('TranscriptionFailed 8522 ends the call politely: "cannot hear you", hang-up, outcome failed', async () => {

@@ -78,6 +78,31 @@ describe('edge wiring', () => {
     expect(calls.byConnection('conn-x1')).toBe(a);
   });
 
+  it('a CallDisconnected for a call answered here but streaming on another replica goes to that owner: not finalized (and archived empty) here', async () => {
+    const { edge, router, calls, lifecycle } = setup();
+    stop = () => lifecycle.shutdown('test');
+    const call = new LiveCall({ callId: 'x3', from: 'a', to: 'b', correlationId: null, startedAt: Date.now(), log: silentLogger() });
+    const ctl = edge.supervisor.attach(call);
+    ctl.answering();
+    ctl.handleCallback({ callId: 'x3', id: 'c1', type: 'CallConnected', data: {}, time: null });
+    const bye: CallbackEnvelope = { callId: 'x3', id: 'd1', type: 'CallDisconnected', data: {}, time: null };
+    expect(await edge.dispatch(bye)).toBe('forwarded');
+    expect(router.forwarded).toEqual([bye]);
+    // Let go here without being finalized (no archive job from this replica), nothing left behind.
+    expect(calls.get('x3')).toBeUndefined();
+    expect(edge.supervisor.get('x3')).toBeUndefined();
+    // A call whose audio connected here is this replica's: its CallDisconnected is handled here.
+    const own = new LiveCall({ callId: 'x4', from: 'a', to: 'b', correlationId: null, startedAt: Date.now(), log: silentLogger() });
+    const mine = edge.supervisor.attach(own);
+    mine.answering();
+    mine.handleCallback({ callId: 'x4', id: 'c2', type: 'CallConnected', data: {}, time: null });
+    own.events.emit('mediaConnected', { sampleRate: 16000, channels: 'mixed', reconnect: false });
+    expect(await edge.dispatch({ ...bye, callId: 'x4', id: 'd2' })).toBe('dispatched');
+    await edge.supervisor.settled();
+    expect(mine.finalized).toBe(true);
+    expect(ctl.finalized).toBe(true);
+  });
+
   it('forwards events for calls that are not local and applies the ones the router delivers', async () => {
     const { edge, router, sessions, lifecycle } = setup();
     stop = () => lifecycle.shutdown('test');

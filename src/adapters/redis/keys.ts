@@ -85,6 +85,10 @@ export class RedisKeys {
   workerHeartbeat(workerId: string): string {
     return this.#key('worker', workerId, 'heartbeat');
   }
+  /** Every live worker's peer address (field per worker: "<ms> <url>"), refreshed with the heartbeats. */
+  workerPeers(): string {
+    return this.#key('worker', 'peers', 'urls');
+  }
   /** Pub/sub channel (not a key): events forwarded to this worker. */
   workerChannel(workerId: string): string {
     return this.#key('worker', workerId, 'events');

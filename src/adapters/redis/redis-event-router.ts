@@ -115,7 +115,11 @@ export class RedisEventRouter implements EventRouter {
     try {
       const cur = parseOwner(await this.deps.client.get(k.callOwner(env.callId)));
       if (cur) {
-        if ((await this.deps.workers.isAlive(cur.owner)) && (await this.#publish(cur.owner, payload))) return this.#done('forwarded');
+        // One server counts the subscribers that got the message: that is the answer. A Cluster counts
+        // only its own node's, so there the owner's heartbeat says whether it lives. (After Redis
+        // restarted empty the heartbeat may be missing for a few seconds while the owner is back.)
+        const cluster = this.deps.client instanceof Cluster;
+        if ((!cluster || (await this.deps.workers.isAlive(cur.owner))) && (await this.#publish(cur.owner, payload))) return this.#done('forwarded');
         dead = cur.owner;
       }
       const [code, held, owner] = (await this.deps.scripts.run(

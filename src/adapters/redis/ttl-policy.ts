@@ -17,6 +17,8 @@ export const KEY_TTL = {
   claim: 'dedup',
   tts: 'tts',
   workerHeartbeat: 'worker',
+  /** The peer address table: refreshed with every heartbeat (kept three heartbeat TTLs; stale entries are skipped and removed). */
+  workerPeers: 'worker',
   rateWindow: 'rate',
   slots: 'lease',
   profileCache: 'profile',
