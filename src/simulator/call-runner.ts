@@ -42,6 +42,8 @@ export interface RunnerDeps {
 const ANSWER_TIMEOUT_MS = 15_000;
 const MEDIA_TIMEOUT_MS = 10_000;
 const RECONNECT_PAUSE_MS = 300;
+/** The `echo` scenario's line: the agent's audio back at -25 dB (poor echo cancellation). */
+const ECHO_DB = -25;
 
 export class CallRunner implements CallSession, ScenarioContext {
   readonly call: SimCall;
@@ -179,6 +181,7 @@ export class CallRunner implements CallSession, ScenarioContext {
         transcription: tr ? { locale: typeof tr.locale === 'string' ? tr.locale : 'en-US', intermediate: tr.enableIntermediateResults === true } : undefined,
         transcriptionUrl: tr && typeof tr.transportUrl === 'string' ? tr.transportUrl : undefined,
         dtmf: media.enableDtmfTones === true,
+        echoDb: this.steps.includes('echo') ? ECHO_DB : undefined,
       },
       this.voice,
       deps.clock,
@@ -311,6 +314,12 @@ export class CallRunner implements CallSession, ScenarioContext {
     return s;
   }
 
+  startBackchannel(): { onsetAt: Promise<number>; done: Promise<number> } {
+    const u = this.voice?.backchannel;
+    if (!u || !this.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
+    return this.link.say(u, false);
+  }
+
   waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {
     if (!this.link || this.ended) return Promise.resolve(undefined);
     return this.link.waitAgentAudio(since, timeoutMs);
@@ -402,6 +411,10 @@ export class CallRunner implements CallSession, ScenarioContext {
 
   recordBargeIn(ms: number): void {
     this.deps.stats.bargeInMs.push(ms);
+  }
+
+  recordResume(ms: number): void {
+    this.deps.stats.resumeMs.push(ms);
   }
 }
 
