@@ -13,7 +13,7 @@
 // per utterance, the first frame with speech energy and where the WebRTC VAD with a 2-frame onset
 // (the previous detector) would have fired. Writes bench/results/barge-in-<UTC timestamp>.json with
 // the load average before and after. Build first (npm run build).
-//   node bench/barge-in.mjs [--calls=100] [--ramp=5] [--out=DIR]
+//   node bench/barge-in.mjs [--calls=100] [--ramp=5] [--label=NAME] [--out=DIR]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +30,8 @@ import { machine, outDir, writeResult } from './lib/results.mjs';
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const CALLS = Number(arg('calls', '100'));
 const RAMP_S = Number(arg('ramp', '5'));
+/** A name for a run of another build (e.g. `--label=previous-detector`): in the file name and the summary. */
+const LABEL = arg('label', '');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function freePort() {
@@ -92,7 +94,8 @@ async function recording() {
       firstFramesDbfs: levels.slice(0, 8).map((x) => Math.round(x)),
       onsetFrame: u.onsetFrame,
       previousVadFiresAtFrame: vadAt,
-      previousVadOnsetMs: vadAt < 0 ? null : (vadAt - u.onsetFrame + 1) * 20,
+      // The detecting frame leaves this long after the onset frame (the same measure as vadOnset below).
+      previousVadOnsetMs: vadAt < 0 ? null : (vadAt - u.onsetFrame) * 20,
     });
   }
   return out;
@@ -227,7 +230,8 @@ try {
     bench: 'barge-in',
     date: after.at,
     node: process.version,
-    command: `node bench/barge-in.mjs --calls=${CALLS} --ramp=${RAMP_S}`,
+    command: `node bench/barge-in.mjs --calls=${CALLS} --ramp=${RAMP_S}${LABEL ? ` --label=${LABEL}` : ''}`,
+    label: LABEL || null,
     machineBefore: before,
     machineAfter: after,
     target: { processes: 1, concurrentCalls: CALLS, rampS: RAMP_S },
@@ -248,5 +252,5 @@ try {
 const b = summary.allBargeIn.breakdownMs;
 console.log(`  breakdown p50/p95 ms: inbound ${b.inbound.p50}/${b.inbound.p95}, VAD onset ${b.vadOnset.p50}/${b.vadOnset.p95}, wake-up ${b.wakeup.p50}/${b.wakeup.p95}, send ${b.send.p50}/${b.send.p95}`);
 console.log(`  load ${summary.machineBefore.loadAverage.join(' ')} -> ${summary.machineAfter.loadAverage.join(' ')}`);
-const file = writeResult(outDir(), 'barge-in', '', summary);
+const file = writeResult(outDir(), 'barge-in', LABEL ? `-${LABEL}` : '', summary);
 console.log(`  wrote ${file}`);
