@@ -31,7 +31,7 @@ describe('e2e: barge-in (qa, echo, barge-in, backchannel)', () => {
     await e?.close();
   });
 
-  const history = async (scenario: string): Promise<Turn[]> => (await e.worker.state.conversations.getState(workerCallId(byScenario.get(scenario)!))).history;
+  const history = async (scenario: string): Promise<readonly Turn[]> => (await e.worker.state.conversations.getState(workerCallId(byScenario.get(scenario)!))).history;
 
   it('runs every call without failures or protocol violations', () => {
     expect(report.failuresByCause).toEqual({});
