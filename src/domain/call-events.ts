@@ -38,6 +38,10 @@ export interface CallEventMap {
   ignoredParticipant: { readonly kind: 'audio' | 'transcript'; readonly participant: string };
   /** The caller interrupted the agent: stopAudio was sent and the playout queue dropped. */
   bargeIn: { readonly at: number; readonly utteranceId: string | null; readonly playedMs: number; readonly cause: 'vad' | 'transcript' | 'dtmf' };
+  /** Caller energy while the agent played: stopAudio was sent, the reply waits for words (barge-in.ts). */
+  playoutPaused: { readonly at: number; readonly utteranceId: string; readonly playedMs: number };
+  /** No words followed the pause: the reply goes on from where the caller stopped hearing it. */
+  playoutResumed: { readonly at: number; readonly utteranceId: string | null; readonly pausedMs: number };
   /** An utterance finished playing (completely, or cut short by stop()). */
   playoutDone: { readonly utteranceId: string; readonly playedMs: number; readonly totalMs: number; readonly interrupted: boolean };
 }

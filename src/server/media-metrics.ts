@@ -18,6 +18,8 @@ export class MediaMetrics {
   readonly inbound: Histogram;
   readonly playoutLateness: Histogram;
   readonly bargeIns: Counter<'cause'>;
+  /** Playout paused for a possible barge-in, then resumed (no words) or confirmed. */
+  readonly bargeInPauses: Counter<'outcome'>;
   /** Streams / transcripts of participants other than the caller (agent leg), ignored. */
   readonly ignoredParticipant: Counter<'kind'>;
   readonly slowSockets: Counter;
@@ -41,6 +43,7 @@ export class MediaMetrics {
     this.inbound = histogram(registry, 'voice_media_inbound_seconds', 'Handling time of one inbound message (sampled 1 in 16)', [], FINE_BUCKETS);
     this.playoutLateness = histogram(registry, 'voice_media_playout_lateness_seconds', 'Outbound frame send time minus its due time (sampled 1 in 8)', [], FINE_BUCKETS);
     this.bargeIns = counter(registry, 'voice_media_barge_ins_total', 'Caller interruptions of agent audio', ['cause']);
+    this.bargeInPauses = counter(registry, 'voice_media_barge_in_pauses_total', 'Playout pauses on caller energy, by outcome (paused, resumed, confirmed)', ['outcome']);
     this.ignoredParticipant = counter(registry, 'voice_media_ignored_participant_total', 'Audio streams and transcripts of participants other than the caller (e.g. the agent leg), ignored', ['kind']);
     this.slowSockets = counter(registry, 'voice_media_slow_sockets_total', 'Playout paused because the socket send buffer was over its limit');
     this.resyncs = counter(registry, 'voice_media_playout_resyncs_total', 'Playout schedules re-anchored after falling behind');

@@ -58,6 +58,8 @@ const INTERRUPTED = { code: 500, subCode: 8582, message: 'Media streaming connec
 const UNSUCCESSFUL = { code: 500, subCode: 8603, message: 'Action failed, not able to establish websocket connection.' };
 /** TranscriptionFailed when the transcription socket cannot be (re)connected ("Add real-time transcription", event codes). */
 const TRANSCRIPTION_UNSUCCESSFUL = { code: 500, subCode: 8578, message: 'Action failed, not able to establish WebSocket connection.' };
+/** The `echo` scenario's line: the agent's audio back at -25 dB (poor echo cancellation). */
+const ECHO_DB = -25;
 
 export class CallRunner implements CallSession, ScenarioContext {
   readonly call: SimCall;
@@ -198,6 +200,7 @@ export class CallRunner implements CallSession, ScenarioContext {
         transcription: tr ? { locale: typeof tr.locale === 'string' ? tr.locale : 'en-US', intermediate: tr.enableIntermediateResults === true } : undefined,
         transcriptionUrl: tr && typeof tr.transportUrl === 'string' ? tr.transportUrl : undefined,
         dtmf: media.enableDtmfTones === true,
+        echoDb: this.steps.includes('echo') ? ECHO_DB : undefined,
       },
       this.voice,
       deps.clock,
@@ -421,6 +424,12 @@ export class CallRunner implements CallSession, ScenarioContext {
     return s;
   }
 
+  startBackchannel(): { onsetAt: Promise<number>; done: Promise<number> } {
+    const u = this.voice?.backchannel;
+    if (!u || !this.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
+    return this.link.say(u, false);
+  }
+
   waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {
     if (!this.link || this.ended || !this.link.isOpen) return Promise.resolve(undefined);
     return this.link.waitAgentAudio(since, timeoutMs);
@@ -522,6 +531,10 @@ export class CallRunner implements CallSession, ScenarioContext {
 
   recordBargeIn(ms: number): void {
     this.deps.stats.bargeInMs.push(ms);
+  }
+
+  recordResume(ms: number): void {
+    this.deps.stats.resumeMs.push(ms);
   }
 }
 

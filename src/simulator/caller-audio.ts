@@ -12,6 +12,12 @@ export interface EncodedUtterance extends Utterance {
   /** base64 PCM16 frames, each exactly one 20 ms frame at the rate. */
   readonly frames: readonly string[];
   readonly durationMs: number;
+  /**
+   * The first frame that carries speech energy (RMS at or above ONSET_DBFS): where the caller is
+   * first audible, and where barge-in latency is measured from. The trim leaves frames at the start
+   * that hold only a few samples above its threshold.
+   */
+  readonly onsetFrame: number;
 }
 
 export interface CallerVoice {
@@ -19,7 +25,12 @@ export interface CallerVoice {
   readonly frameBytes: number;
   readonly silenceFrame: string;
   readonly utterances: readonly EncodedUtterance[];
+  /** A backchannel ("Uh-huh."): a short sound with no words for the transcript. */
+  readonly backchannel: EncodedUtterance;
 }
+
+/** A frame at or above this RMS level carries speech energy (dBFS). */
+export const ONSET_DBFS = -45;
 
 /** What the caller says, in order; scenarios pick by index. */
 export const SCRIPT: readonly string[] = [
@@ -28,6 +39,9 @@ export const SCRIPT: readonly string[] = [
   'Thank you, that is all I needed. Goodbye.',
   'Sorry, wait, I have one more question.',
 ];
+
+/** What the caller says while listening (no transcript follows it). */
+export const BACKCHANNEL = 'Uh-huh.';
 
 /** Samples below this magnitude at either end of a phrase are cut (engine lead-in and tail). */
 const TRIM_THRESHOLD = 300;
@@ -71,12 +85,27 @@ export function encodeFrames(samples: Int16Array, sampleRate: number): string[] 
   return frames;
 }
 
+/** RMS level of each 20 ms frame of base64 PCM16, dBFS (-120 for digital silence). */
+export function frameLevels(frames: readonly string[]): number[] {
+  return frames.map((b64) => {
+    const buf = Buffer.from(b64, 'base64');
+    let sum = 0;
+    for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readInt16LE(i) ** 2;
+    return sum === 0 ? -120 : 10 * Math.log10(sum / (buf.length / 2) / 32768 ** 2);
+  });
+}
+
+/** Index of the first frame at or above ONSET_DBFS (0 if none is). */
+export function onsetFrame(frames: readonly string[]): number {
+  return Math.max(0, frameLevels(frames).findIndex((db) => db >= ONSET_DBFS));
+}
+
 let raw: Promise<Pcm16[]> | undefined;
 const voices = new Map<number, Promise<CallerVoice>>();
 
 function synthesizeScript(): Promise<Pcm16[]> {
   raw ??= Promise.all(
-    SCRIPT.map(async (text) => {
+    [...SCRIPT, BACKCHANNEL].map(async (text) => {
       const pcm = await synthesize(text);
       return { sampleRate: pcm.sampleRate, samples: trimSilence(pcm.samples) };
     }),
@@ -90,12 +119,14 @@ export function callerVoice(sampleRate: number): Promise<CallerVoice> {
   if (!v) {
     v = (async () => {
       const pcm = await synthesizeScript();
-      const utterances = pcm.map((p, i) => {
-        const text = SCRIPT[i] as string;
+      const encoded = pcm.map((p, i) => {
+        const text = (i < SCRIPT.length ? SCRIPT[i] : BACKCHANNEL) as string;
         const frames = encodeFrames(resampleLinear(p.samples, p.sampleRate, sampleRate), sampleRate);
-        return { text, words: text.split(/\s+/), frames, durationMs: frames.length * 20 };
+        return { text, words: text.split(/\s+/), frames, durationMs: frames.length * 20, onsetFrame: onsetFrame(frames) };
       });
-      return { sampleRate, frameBytes: frameBytes(sampleRate), silenceFrame: Buffer.alloc(frameBytes(sampleRate)).toString('base64'), utterances };
+      const utterances = encoded.slice(0, SCRIPT.length);
+      const backchannel = encoded[SCRIPT.length] as EncodedUtterance;
+      return { sampleRate, frameBytes: frameBytes(sampleRate), silenceFrame: Buffer.alloc(frameBytes(sampleRate)).toString('base64'), utterances, backchannel };
     })();
     voices.set(sampleRate, v);
   }

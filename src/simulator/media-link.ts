@@ -2,13 +2,17 @@
 // first, then one AudioData per tick of the shared FrameClock (caller speech or silence, pre-built
 // frames stamped with the tick's time, see client-frames.ts), transcription results timed to the
 // speech, DTMF tones; receives the worker's audioData / stopAudio.
+// The agent's audio is played out as a phone would: received frames queue up and one leaves per tick;
+// stopAudio discards what is still queued (counted per stopAudio). With `echoDb` set, what is played
+// comes back in the caller's stream ECHO_DELAY_TICKS later at that level (a line with poor echo
+// cancellation); those frames are built per tick (the pre-built bodies cannot carry a mix).
 import type { RawData } from 'ws';
 import type { CallerVoice, EncodedUtterance } from './caller-audio.js';
 import { audioBodies, audioShape, silenceBody, type AudioBody, type AudioShape } from './client-frames.js';
 import type { ClockTick, FrameClock, TickSubscriber } from './frame-clock.js';
 import { FRAME_MS, base64DecodedLength } from './frame-math.js';
 import type { SimIdentity } from './identity.js';
-import { audioMetadata, dtmfData, transcriptionData, transcriptionMetadata } from './media-messages.js';
+import { audioDataHead, audioDataTail, audioMetadata, dtmfData, transcriptionData, transcriptionMetadata } from './media-messages.js';
 import { MediaSocket } from './media-socket.js';
 import { MAX_CAPTURE_BYTES, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
@@ -24,7 +28,14 @@ export interface MediaLinkOptions {
   readonly callerRawId: string;
   readonly transcription: { readonly locale: string; readonly intermediate: boolean } | undefined;
   readonly dtmf: boolean;
+  /** The agent's audio returns in the caller's stream at this level (dB, e.g. -25); off when undefined. */
+  readonly echoDb?: number | undefined;
 }
+
+/** Echo path delay: played frame → back in the caller's stream. */
+const ECHO_DELAY_TICKS = 2;
+/** Agent frames a phone buffers at most (more are dropped as overflow). */
+const MAX_PLAYOUT_FRAMES = 250;
 
 /** Final transcript goes out this many ticks after the utterance's last frame (~200 ms). */
 const FINAL_DELAY_TICKS = 10;
@@ -59,6 +70,14 @@ export class MediaLink implements TickSubscriber {
   private nextDtmfTick = 0;
   private dtmfResolve: (() => void) | undefined;
   private lastOutboundAt = 0;
+  /** Agent frames received and not yet played (PCM only with echo on; otherwise counted). */
+  private playQueue: Buffer[] = [];
+  private queuedFrames = 0;
+  /** Played agent frames on their way back as echo (oldest first). */
+  private echoLine: (Buffer | undefined)[] = [];
+  private readonly echoGain: number;
+  private readonly echoMix: Buffer;
+  private transcribeSpeech = true;
   private audioWaiters: Waiter[] = [];
   private stopWaiters: Waiter[] = [];
   /** Called when the worker (not the simulator) closes or drops the socket. */
@@ -77,6 +96,8 @@ export class MediaLink implements TickSubscriber {
     this.silenceBody = silenceBody(voice.silenceFrame);
     this.speechShape = audioShape(this.silenceBody.length, opts.participantRawId, false);
     this.silenceShape = audioShape(this.silenceBody.length, opts.participantRawId, true);
+    this.echoGain = opts.echoDb === undefined ? 0 : 10 ** (opts.echoDb / 20);
+    this.echoMix = Buffer.alloc(opts.echoDb === undefined ? 0 : voice.frameBytes);
   }
 
   get isOpen(): boolean {
@@ -201,8 +222,11 @@ export class MediaLink implements TickSubscriber {
     this.stats.framesSent++;
   }
 
-  /** Starts speaking an utterance; `done` resolves (with the time) once the Final transcript is sent. */
-  say(u: EncodedUtterance): { onsetAt: Promise<number>; done: Promise<number> } {
+  /**
+   * Starts speaking an utterance; `onsetAt` resolves when its first voiced frame is sent, `done` once
+   * the Final transcript is sent (or, with `transcribe` false — a backchannel — when the sound ends).
+   */
+  say(u: EncodedUtterance, transcribe = true): { onsetAt: Promise<number>; done: Promise<number> } {
     let onset!: (t: number) => void;
     const onsetAt = new Promise<number>((r) => (onset = r));
     const done = new Promise<number>((resolve) => {
@@ -214,6 +238,7 @@ export class MediaLink implements TickSubscriber {
     this.speechPos = 0;
     this.finalDueTick = -1;
     this.onsetResolve = onset;
+    this.transcribeSpeech = transcribe;
     return { onsetAt, done };
   }
   private onsetResolve: ((t: number) => void) | undefined;
@@ -299,16 +324,18 @@ export class MediaLink implements TickSubscriber {
       this.stats.framesDropped++;
       return;
     }
+    const echo = this.playOut();
     const u = this.speech;
     if (u) {
-      if (this.speechPos === 0) {
-        this.speechStartTick = tick;
+      if (this.speechPos === 0) this.speechStartTick = tick;
+      if (this.speechPos === u.onsetFrame) {
         this.onsetResolve?.(performance.now());
         this.onsetResolve = undefined;
       }
-      sock.writeFrame((this.speechBodies[this.speechPos] as AudioBody).frameAt(now.atMs, now.iso, this.speechShape));
+      if (echo) sock.sendText(this.mixed(u.frames[this.speechPos] as string, echo, now.iso));
+      else sock.writeFrame((this.speechBodies[this.speechPos] as AudioBody).frameAt(now.atMs, now.iso, this.speechShape));
       this.speechPos++;
-      const t = this.opts.transcription;
+      const t = this.transcribeSpeech ? this.opts.transcription : undefined;
       const offsetMs = (this.speechStartTick - this.startTick) * FRAME_MS;
       if (t?.intermediate && this.speechPos === Math.ceil(u.frames.length / 2)) {
         const half = u.words.slice(0, Math.max(1, Math.floor(u.words.length / 2)));
@@ -319,7 +346,11 @@ export class MediaLink implements TickSubscriber {
         this.speech = undefined;
         this.finalDueTick = tick + FINAL_DELAY_TICKS;
         this.finalMessage = t ? transcriptionData(u.words, offsetMs, u.durationMs, this.opts.callerRawId, 'Final') : '';
+        // A backchannel has no transcript: done when the sound ends.
+        if (!this.transcribeSpeech) this.finalDueTick = tick;
       }
+    } else if (echo) {
+      sock.sendText(this.mixed(this.voice.silenceFrame, echo, now.iso));
     } else {
       sock.writeFrame(this.silenceBody.frameAt(now.atMs, now.iso, this.silenceShape));
     }
@@ -347,6 +378,30 @@ export class MediaLink implements TickSubscriber {
         this.dtmfResolve = undefined;
       }
     }
+  }
+
+  /** One agent frame leaves the phone's playout queue per tick; returns the echo due now, if any. */
+  private playOut(): Buffer | undefined {
+    if (this.queuedFrames > 0) {
+      this.queuedFrames--;
+      this.call.heardFrames++;
+    }
+    if (this.echoGain === 0) return undefined;
+    this.echoLine.push(this.playQueue.shift());
+    return this.echoLine.length > ECHO_DELAY_TICKS ? this.echoLine.shift() : undefined;
+  }
+
+  /** The caller's frame (base64) with the echo mixed in, as an AudioData message. */
+  private mixed(b64: string, echo: Buffer, iso: string): string {
+    const out = this.echoMix;
+    out.write(b64, 0, 'base64');
+    const g = this.echoGain;
+    this.call.echoFrames++;
+    for (let i = 0; i + 1 < out.length && i + 1 < echo.length; i += 2) {
+      const v = out.readInt16LE(i) + Math.round(echo.readInt16LE(i) * g);
+      out.writeInt16LE(Math.max(-32768, Math.min(32767, v)), i);
+    }
+    return `${audioDataHead(out.toString('base64'))}${iso}${audioDataTail(this.opts.participantRawId, false)}`;
   }
 
   private receive(data: RawData, isBinary: boolean): void {
@@ -377,10 +432,21 @@ export class MediaLink implements TickSubscriber {
         this.call.outboundAudioBytes = captured + bytes;
       }
       this.stats.framesReceived += frames;
+      if (this.queuedFrames + frames <= MAX_PLAYOUT_FRAMES) {
+        this.queuedFrames += frames;
+        if (this.echoGain > 0) {
+          const pcm = Buffer.from(b64, 'base64');
+          for (let f = 0; f < frames; f++) this.playQueue.push(pcm.subarray(f * this.voice.frameBytes, (f + 1) * this.voice.frameBytes));
+        }
+      }
       if (this.call.firstAgentAudioAt === undefined) this.call.firstAgentAudioAt = now - this.call.offeredAt;
       if (this.audioWaiters.length > 0) MediaLink.release(this.audioWaiters, now);
     } else if (lower === 'stopaudio') {
       this.call.stopAudioTimes.push(now - this.call.offeredAt);
+      // ACS discards the audio it holds but has not played.
+      this.call.stopDiscardedFrames.push(this.queuedFrames);
+      this.queuedFrames = 0;
+      this.playQueue.length = 0;
       this.stats.stopAudioReceived++;
       if (this.stopWaiters.length > 0) MediaLink.release(this.stopWaiters, now);
     } else {

@@ -18,7 +18,14 @@ export interface SimReport {
     readonly firstAgentAudio: Summary;
     readonly turn: Summary;
     readonly bargeIn: Summary;
+    /** Backchannel pauses: stopAudio → agent audio again. */
+    readonly resume: Summary;
   };
+  /**
+   * stopAudio messages received, by scenario: every one in a scenario where the caller never talks
+   * over the agent (qa, echo) is a false barge-in.
+   */
+  readonly stopAudioByScenario: Readonly<Record<string, number>>;
   readonly outbound: { readonly frameIntervalMs: Summary; readonly jitterMs: Summary };
   readonly frames: { readonly sent: number; readonly dropped: number; readonly received: number; readonly stopAudio: number };
   readonly callbacks: { readonly delivered: number; readonly failed: number; readonly duplicated: number };
@@ -64,6 +71,8 @@ export function buildReport(i: ReportInput): SimReport {
       if (cb.duplicated) duplicated++;
     }
   const s = i.stats;
+  const stops: Record<string, number> = {};
+  for (const c of i.calls) stops[c.scenario] = (stops[c.scenario] ?? 0) + c.stopAudioTimes.length;
   return {
     target: i.target,
     scenarios: i.scenarios,
@@ -73,7 +82,8 @@ export function buildReport(i: ReportInput): SimReport {
     wallMs: Math.round(i.wallMs),
     calls: { requested: i.requested, started: i.calls.length, succeeded: i.calls.length - failed, failed, maxActive: i.maxActive },
     failuresByCause: failures,
-    latency: { answer: summarize(s.answerMs), firstAgentAudio: summarize(s.firstAgentAudioMs), turn: summarize(s.turnMs), bargeIn: summarize(s.bargeInMs) },
+    latency: { answer: summarize(s.answerMs), firstAgentAudio: summarize(s.firstAgentAudioMs), turn: summarize(s.turnMs), bargeIn: summarize(s.bargeInMs), resume: summarize(s.resumeMs) },
+    stopAudioByScenario: stops,
     outbound: { frameIntervalMs: s.outboundInterval.summary(), jitterMs: s.outboundJitter.summary() },
     frames: { sent: s.framesSent, dropped: s.framesDropped, received: s.framesReceived, stopAudio: s.stopAudioReceived },
     callbacks: { delivered, failed: cbFailed, duplicated },
@@ -103,10 +113,12 @@ export function formatReport(r: SimReport): string {
     row('time to first agent audio', r.latency.firstAgentAudio),
     row('turn latency', r.latency.turn),
     row('barge-in latency', r.latency.bargeIn),
+    row('backchannel pause to resume', r.latency.resume),
     row('outbound frame interval', r.outbound.frameIntervalMs),
     row('outbound frame jitter', r.outbound.jitterMs),
     '',
     `  frames: ${r.frames.sent} sent, ${r.frames.dropped} dropped (backpressure), ${r.frames.received} received, ${r.frames.stopAudio} stopAudio`,
+    `  stopAudio by scenario: ${Object.entries(r.stopAudioByScenario).map(([k, n]) => `${k}=${n}`).join(', ') || 'none'}`,
     `  callbacks: ${r.callbacks.delivered} delivered, ${r.callbacks.failed} failed, ${r.callbacks.duplicated} duplicated on purpose; IncomingCall deliveries: ${r.incomingCallDeliveries}`,
     `  protocol violations seen: ${r.protocolViolations}; REST requests refused with 401: ${r.restUnauthorized}`,
     `  failures: ${causes.length === 0 ? 'none' : causes.map(([c, n]) => `${c}=${n}`).join(', ')}`,

@@ -15,6 +15,8 @@ export interface ScenarioContext {
   /** Speaks utterance i; resolves once its Final transcript is sent. Times are performance.now(). */
   say(i: number): Promise<{ onsetAt: number; finalAt: number }>;
   startSaying(i: number): { onsetAt: Promise<number>; done: Promise<number> };
+  /** Says the backchannel ("Uh-huh."): a sound with no transcript. */
+  startBackchannel(): { onsetAt: Promise<number>; done: Promise<number> };
   waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined>;
   waitAgentQuiet(quietMs: number, timeoutMs: number): Promise<void>;
   waitStopAudio(since: number, timeoutMs: number): Promise<number | undefined>;
@@ -40,6 +42,8 @@ export interface ScenarioContext {
   sleep(ms: number): Promise<void>;
   recordTurn(ms: number): void;
   recordBargeIn(ms: number): void;
+  /** A pause without words: stopAudio → the agent's audio again. */
+  recordResume(ms: number): void;
 }
 
 export type Scenario = (ctx: ScenarioContext) => Promise<void>;
@@ -47,6 +51,8 @@ export type Scenario = (ctx: ScenarioContext) => Promise<void>;
 export const REPLY_TIMEOUT_MS = 15_000;
 const QUIET_MS = 400;
 const BARGE_AFTER_MS = 300;
+/** The agent must be back this soon after a backchannel's pause (~600 ms without words, plus slack). */
+const RESUME_WITHIN_MS = 2_000;
 
 function fail(cause: string): never {
   throw new ScenarioFailure(cause);
@@ -107,6 +113,30 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
     if (stop === undefined) fail(ctx.ended ? 'ended-by-worker' : 'no-stop-audio');
     ctx.recordBargeIn(stop - onset);
     await speech.done;
+    await ctx.waitAgentQuiet(QUIET_MS, 60_000);
+  },
+  // The line returns the agent's own audio at -25 dB (the runner turns the echo on for calls with
+  // this step, from the first frame): the caller waits as in qa, and the agent must never stop itself.
+  async echo(ctx) {
+    for (let i = 0; i < 3; i++) await turn(ctx, i);
+  },
+  // "Uh-huh" while the agent answers, and no words: the agent may pause (stopAudio) but must go on
+  // with the same reply, from where it stopped, and finish it.
+  async backchannel(ctx) {
+    const { finalAt } = await ctx.say(0);
+    const first = await expectReply(ctx, finalAt);
+    ctx.recordTurn(Math.max(0, first - finalAt));
+    await ctx.sleep(Math.max(0, BARGE_AFTER_MS - (performance.now() - first)));
+    if (!ctx.agentTalking()) fail('reply-ended-before-backchannel');
+    const sound = ctx.startBackchannel();
+    const onset = await sound.onsetAt;
+    const stop = await ctx.waitStopAudio(onset, 2_000);
+    if (stop !== undefined) {
+      const resumed = await ctx.waitAgentAudio(stop + 1, RESUME_WITHIN_MS);
+      if (resumed === undefined) fail(ctx.ended ? 'ended-by-worker' : 'reply-dropped-after-backchannel');
+      ctx.recordResume(resumed - stop);
+    }
+    await sound.done;
     await ctx.waitAgentQuiet(QUIET_MS, 60_000);
   },
   async dtmf(ctx) {

@@ -72,6 +72,15 @@ export interface SimCall {
   /** Outbound (worker → ACS) audio frames and stopAudio messages received, times in ms since offeredAt. */
   outboundFrames: number;
   stopAudioTimes: number[];
+  /**
+   * Agent frames ACS still held unplayed when each stopAudio arrived (discarded, as ACS does), by
+   * stopAudio. The simulator plays the agent's audio out at one frame per 20 ms tick, like a phone.
+   */
+  stopDiscardedFrames: number[];
+  /** Agent frames played out to the caller (heard). */
+  heardFrames: number;
+  /** Caller frames sent with the agent's echo mixed in (the `echo` scenario). */
+  echoFrames: number;
   /** What the caller said: utterance index, speech onset and Final transcript times (ms since offeredAt). */
   callerTurns?: CallerTurnRecord[];
   /** Decoded outbound PCM16 by arrival (ms since offeredAt); only with runCalls({ captureOutbound }). */
@@ -117,6 +126,9 @@ export function newSimCall(id: SimCallIdentity, opts: { captureOutbound?: boolea
     mediaConnections: 0,
     outboundFrames: 0,
     stopAudioTimes: [],
+    stopDiscardedFrames: [],
+    heardFrames: 0,
+    echoFrames: 0,
     callerTurns: [],
     outboundAudio: opts.captureOutbound ? [] : undefined,
     outboundAudioBytes: 0,

@@ -16,6 +16,8 @@ export class SimStats {
   readonly firstAgentAudioMs: number[] = [];
   readonly turnMs: number[] = [];
   readonly bargeInMs: number[] = [];
+  /** Backchannel pauses: stopAudio → the agent's audio again. */
+  readonly resumeMs: number[] = [];
   /** Arrival interval between consecutive outbound frames (0.05 ms buckets up to 1 s). */
   readonly outboundInterval = new Histogram(0.05, 1000);
   /** |interval − 20 ms|. */

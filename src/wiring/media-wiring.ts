@@ -100,6 +100,7 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
         monotonic: () => performance.now(),
         wall: () => Date.now(),
         onBargeIn: (cause) => metrics.bargeIns.inc({ cause }),
+        onPause: (outcome) => metrics.bargeInPauses.inc({ outcome }),
         onIgnoredParticipant: (kind) => metrics.ignoredParticipant.inc({ kind }),
       },
       {

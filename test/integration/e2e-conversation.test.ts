@@ -1,6 +1,6 @@
 // Issue 8 through the simulator: a three-question call hears three spoken answers (checked with a
 // VAD on the agent audio the simulator captured), the history in Redis holds the turns in order, and
-// a barge-in keeps only the played part of the interrupted answer.
+// a barge-in keeps only the played (heard) part of the interrupted answer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINES } from '../../src/adapters/responder/local-responder.js';
 import type { Turn } from '../../src/domain/conversation.js';
@@ -92,10 +92,13 @@ describe('e2e: conversation loop (qa, barge-in)', () => {
     expect(played).toEqual(full.slice(0, played.length));
     // The barge-in phrase is the caller's next turn.
     expect(history[question + 2]).toMatchObject({ speaker: 'user', text: SCRIPT[3] });
-    // playedMs is the audio that really went out before stopAudio (to the frame).
+    // playedMs is the audio the caller heard before stopAudio (to the frame): what went out, less
+    // the frames sent ahead that ACS still held and discarded at the stopAudio.
     const askedAt = barge.callerTurns?.[0]?.finalAt as number;
-    const stopAt = barge.stopAudioTimes.find((t) => t > askedAt) as number;
+    const stopIndex = barge.stopAudioTimes.findIndex((t) => t > askedAt);
+    const stopAt = barge.stopAudioTimes[stopIndex] as number;
     const receivedMs = (pcmBetween(barge, askedAt, stopAt).length / 16_000) * 1000;
-    expect(Math.abs((answer.playedMs as number) - receivedMs)).toBeLessThanOrEqual(20);
+    const discardedMs = (barge.stopDiscardedFrames[stopIndex] as number) * 20;
+    expect(Math.abs((answer.playedMs as number) - (receivedMs - discardedMs))).toBeLessThanOrEqual(20);
   });
 });

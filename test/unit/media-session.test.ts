@@ -1,5 +1,6 @@
 // The per-call media session with the real WebRTC VAD on real speech (Flite, test/fixtures): speech
-// events, barge-in within 3 inbound frames of onset, DTMF and intermediate-transcript barge-in,
+// events, a barge-in pause within 2 inbound frames of the first voiced frame (then resumed without
+// words, confirmed with them), the agent's own echo never pausing it, DTMF and intermediate-transcript barge-in,
 // silent frames skipping the VAD, and the 24 kHz path through the resampler.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,12 +16,12 @@ const raw = readFileSync(new URL('../fixtures/speech-16k.pcm', import.meta.url))
 const SPEECH = new Int16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
 const frames16k = Array.from({ length: Math.floor(SPEECH.length / 320) }, (_, i) => SPEECH.subarray(i * 320, (i + 1) * 320));
 
-/** First frame whose energy is above -40 dBFS: where the phrase audibly starts. */
-function energyOnset(frames: Int16Array[]): number {
+/** First frame whose energy is at or above `db` dBFS: where the phrase audibly starts. */
+function energyOnset(frames: Int16Array[], db = -40): number {
   return frames.findIndex((f) => {
     let e = 0;
     for (const v of f) e += v * v;
-    return 10 * Math.log10(e / f.length / 32768 ** 2 + 1e-12) > -40;
+    return 10 * Math.log10(e / f.length / 32768 ** 2 + 1e-12) >= db;
   });
 }
 
@@ -36,7 +37,7 @@ function setup(detectors: VoiceDetectorFactory, sampleRate = 16000) {
   );
   const log: string[] = [];
   const sink: PlayoutSink = { bufferedAmount: () => 0, sendFrame: () => undefined, sendStop: () => log.push('stopAudio') };
-  for (const name of ['speechStart', 'speechEnd', 'bargeIn', 'playoutDone', 'dtmf', 'transcript', 'mediaConnected', 'mediaClosed'] as const) {
+  for (const name of ['speechStart', 'speechEnd', 'bargeIn', 'playoutPaused', 'playoutResumed', 'playoutDone', 'dtmf', 'transcript', 'mediaConnected', 'mediaClosed'] as const) {
     call.events.on(name, (e) => log.push(`${name}:${JSON.stringify(e)}`));
   }
   session.attach(sink);
@@ -49,33 +50,90 @@ describe('media session', () => {
     detectors = await createFvadFactory(3);
   });
 
-  it('barges in within 3 inbound frames of real speech onset while the agent speaks', () => {
+  it('pauses the agent (stopAudio) within 2 inbound frames of the first voiced frame; no words: resumes, turn kept', () => {
     const { call, session, log } = setup(detectors);
     const abort = call.turnAbort.signal;
     expect(call.media).toBe(session.playout);
     session.playout.speak('agent-1', new Int16Array(16000 * 5));
-    const onset = energyOnset(frames16k);
+    const onset = energyOnset(frames16k, -45);
     expect(onset).toBeGreaterThan(5);
     let stoppedAt = -1;
-    frames16k.forEach((f, i) => {
+    for (const [i, f] of frames16k.entries()) {
       session.audio(null, f, false);
-      if (stoppedAt < 0 && log.includes('stopAudio')) stoppedAt = i;
-    });
-    expect(stoppedAt).toBeGreaterThanOrEqual(onset);
-    expect(stoppedAt - onset).toBeLessThan(3);
-    expect(abort.aborted).toBe(true);
-    expect(call.turnAbort.signal.aborted).toBe(false);
-    const kinds = log.map((l) => l.split(':')[0]);
-    const i = kinds.indexOf('bargeIn');
-    expect(kinds.slice(i - 2, i + 2)).toEqual(['speechStart', 'stopAudio', 'bargeIn', 'playoutDone']);
-    expect(log[i]).toContain('"utteranceId":"agent-1"');
-    expect(log[i]).toContain('"cause":"vad"');
-    expect(log[i + 1]).toContain('"interrupted":true');
-    expect(session.playout.speaking).toBe(false);
-    for (let k = 0; k < 25; k++) session.audio(null, new Int16Array(320), false);
-    expect(log.at(-1)).toMatch(/^speechEnd:/);
-    expect(session.counters.framesIn).toBe(frames16k.length + 25);
+      if (log.includes('stopAudio')) {
+        stoppedAt = i;
+        break;
+      }
+    }
+    // The frame that completes the run of two (onset + 1) sends stopAudio.
+    expect(stoppedAt).toBe(onset + 1);
+    expect(log.some((l) => l.startsWith('bargeIn'))).toBe(false);
+    expect(abort.aborted).toBe(false);
+    expect(session.playout.paused).toBe(true);
+    expect(session.playout.speaking).toBe(true);
+    // The caller finishes, goes quiet and no words come: the reply resumes.
+    for (const f of frames16k.slice(stoppedAt + 1)) session.audio(null, f, false);
+    for (let k = 0; k < 40; k++) session.audio(null, new Int16Array(320), false);
+    expect(session.playout.paused).toBe(false);
+    expect(log.filter((l) => l === 'stopAudio')).toHaveLength(1);
+    expect(log.some((l) => l.startsWith('playoutResumed:{') && l.includes('"utteranceId":"agent-1"'))).toBe(true);
+    expect(abort.aborted).toBe(false);
+    expect(log.some((l) => l.startsWith('speechEnd:'))).toBe(true);
+    expect(session.counters.framesIn).toBe(frames16k.length + 40);
+    expect(session.counters.bargeIns).toBe(0);
     expect(session.ring(null)!.length).toBeLessThanOrEqual(32000);
+  });
+
+  it('words during the pause confirm the barge-in: reply dropped, turn cancelled, then the transcript', () => {
+    const { call, session, log } = setup(detectors);
+    const abort = call.turnAbort.signal;
+    session.playout.speak('agent-1', new Int16Array(16000 * 5));
+    const onset = energyOnset(frames16k, -45);
+    for (const f of frames16k.slice(0, onset + 2)) session.audio(null, f, false);
+    expect(session.playout.paused).toBe(true);
+    log.length = 0;
+    session.transcript('sorry wait', true, 0.9, null);
+    expect(log.map((l) => l.split(':')[0])).toEqual(['bargeIn', 'playoutDone', 'transcript']);
+    expect(log[0]).toContain('"cause":"transcript"');
+    expect(log[0]).toContain('"utteranceId":"agent-1"');
+    expect(log[1]).toContain('"interrupted":true');
+    expect(abort.aborted).toBe(true);
+    expect(session.playout.speaking).toBe(false);
+    expect(session.counters.bargeIns).toBe(1);
+  });
+
+  it("the agent's own audio coming back at -25 dB (poor echo cancellation) never pauses it", () => {
+    const { session, log } = setup(detectors);
+    // The agent speaks the phrase; the caller's stream carries it back 3 frames later at -25 dB.
+    const agent = new Int16Array(SPEECH.length);
+    agent.set(SPEECH);
+    session.playout.speak('agent-1', agent);
+    const gain = 10 ** (-25 / 20);
+    const echo = frames16k.map((f) => Int16Array.from(f, (v) => Math.round(v * gain)));
+    const frames = [...Array.from({ length: 3 }, () => new Int16Array(320)), ...echo];
+    let now = 0;
+    for (const f of frames) {
+      // The playout advances one frame per inbound frame (the fake scheduler's clock stands still).
+      session.playout.pump((now += 20), now, session.playout['scheduler' as never]);
+      session.audio(null, f, false);
+    }
+    expect(log.filter((l) => l === 'stopAudio')).toHaveLength(0);
+    // The gate learned the line's echo return loss: about 25 dB.
+    expect(session.echoGate.erlDb).toBeGreaterThan(20);
+    expect(session.echoGate.erlDb).toBeLessThan(32);
+    // The caller really talks over the agent (double talk, echo still there): that does pause it.
+    session.playout.speak('agent-2', agent);
+    const onset = energyOnset(frames16k, -45);
+    for (const [i, f] of frames16k.entries()) {
+      session.playout.pump((now += 20), now, session.playout['scheduler' as never]);
+      const mixed = Int16Array.from(f, (v, k) => Math.max(-32768, Math.min(32767, v + Math.round((frames16k[i - 3]?.[k] ?? 0) * gain))));
+      session.audio(null, mixed, false);
+      if (log.includes('stopAudio')) {
+        expect(i).toBeLessThanOrEqual(onset + 3);
+        break;
+      }
+    }
+    expect(log.filter((l) => l === 'stopAudio')).toHaveLength(1);
   });
 
   it('emits speech events without barge-in when the agent is silent', () => {

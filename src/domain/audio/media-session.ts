@@ -9,7 +9,16 @@
 // tagged with another participant than the caller (call.callerRawId) never drives barge-in or a turn:
 // it is dropped here and counted. Untagged input (mixed audio) and calls whose caller is unknown (a
 // call resumed from a snapshot, which keeps only the masked number) are taken as the caller's.
+//
+// Barge-in (barge-in.ts): caller energy above the echo gate (echo-gate.ts) for two frames while the
+// agent plays pauses playout (stopAudio at once); words (a transcript) or a tone during the pause
+// confirm it (drop the reply, cancel the turn); no words within ~600 ms resumes where it stopped.
+// The frame's level is computed in place on the inbound buffer; the WebRTC VAD still drives
+// speechStart / speechEnd.
+import { performance } from 'node:perf_hooks';
 import type { LiveCall } from '../live-call.js';
+import { BargeInDetector, type BargeInConfig } from './barge-in.js';
+import { EchoGate, frameDb, type EchoGateConfig } from './echo-gate.js';
 import { PcmRing } from './ring-buffer.js';
 import { VadSmoother, type VoiceDetector, type VoiceDetectorFactory } from './vad.js';
 import { PlayoutChannel, type PlayoutDone, type PlayoutSink } from './playout-channel.js';
@@ -23,6 +32,8 @@ export interface MediaSessionConfig {
   readonly channels: 'mixed' | 'unmixed';
   /** Streams kept per call (unmixed audio has up to four dominant speakers). */
   readonly maxStreams: number;
+  readonly bargeIn?: Partial<BargeInConfig>;
+  readonly echoGate?: Partial<EchoGateConfig>;
 }
 
 export interface MediaSessionDeps {
@@ -34,6 +45,8 @@ export interface MediaSessionDeps {
   /** Wall clock ms (event timestamps). */
   readonly wall: () => number;
   readonly onBargeIn?: (cause: BargeInCause) => void;
+  /** Playout paused for a possible barge-in, and how that pause ended. */
+  readonly onPause?: (outcome: 'paused' | 'resumed' | 'confirmed') => void;
   /** Input from a participant other than the caller was ignored (first frame of a stream, or a transcript). */
   readonly onIgnoredParticipant?: (kind: 'audio' | 'transcript') => void;
 }
@@ -99,6 +112,8 @@ export class MediaSession {
   attached = false;
   disposed = false;
   readonly #streams = new Map<string, Stream>();
+  readonly #echo: EchoGate;
+  readonly #detector: BargeInDetector;
   /** The stream of the previous frame (mixed audio has one; unmixed speakers alternate in runs). */
   #last: Stream | null = null;
 
@@ -108,7 +123,19 @@ export class MediaSession {
   ) {
     this.call = deps.call;
     this.sampleRate = cfg.sampleRate;
-    this.playout = new PlayoutChannel(deps.scheduler, cfg.sampleRate, (d) => this.#done(d));
+    this.#echo = new EchoGate(cfg.echoGate);
+    this.#detector = new BargeInDetector(cfg.bargeIn);
+    this.playout = new PlayoutChannel(deps.scheduler, cfg.sampleRate, (d) => this.#done(d), this.#echo);
+  }
+
+  /** The echo gate (tests, logs). */
+  get echoGate(): EchoGate {
+    return this.#echo;
+  }
+
+  /** The playout is paused for a possible barge-in (waiting for words). */
+  get bargeInPending(): boolean {
+    return this.playout.paused;
   }
 
   /** A socket is open for this call: outbound audio goes to it, call.media points at this session. */
@@ -158,13 +185,13 @@ export class MediaSession {
       return;
     }
     s.ring.write(pcm);
+    this.#bargeInFrame(silent ? -120 : frameDb(pcm), now);
     let speech = false;
     if (silent) c.silentFrames++;
     else speech = s.vad.isSpeech(pcm);
     const t = s.smoother.push(speech);
     if (t === 'start') {
       this.call.events.emit('speechStart', { at: this.deps.wall(), participant });
-      if (this.playout.speaking) this.bargeIn('vad');
     } else if (t === 'end') {
       this.call.events.emit('speechEnd', { at: this.deps.wall(), participant });
     }
@@ -172,6 +199,52 @@ export class MediaSession {
 
   badFrame(): void {
     this.counters.badFrames++;
+  }
+
+  /** One caller frame of level `db` (dBFS) for the barge-in detector. */
+  #bargeInFrame(db: number, now: number): void {
+    const p = this.playout;
+    if (this.#detector.paused && !p.paused) this.#detector.clear(); // dropped meanwhile (stop, new turn)
+    // The gate is consulted (and learns the line's echo) only while there is agent audio to echo.
+    const voiced = p.speaking || p.paused ? this.#echo.judge(db, now) : db >= this.#echo.cfg.floorDb;
+    const action = this.#detector.push(voiced, now, p.playing);
+    if (action === 'pause') this.#pause(now);
+    else if (action === 'resume') this.#resume(now);
+  }
+
+  #pause(now: number): void {
+    const at = this.playout.pause(now);
+    if (!at) {
+      this.#detector.clear();
+      return;
+    }
+    const stopAt = this.deps.monotonic();
+    const o = this.#detector.onset;
+    this.deps.onPause?.('paused');
+    this.call.events.emit('playoutPaused', { at: this.deps.wall(), utteranceId: at.utteranceId, playedMs: at.playedMs });
+    // Once per barge-in (never per frame): where the time went, in epoch ms on this machine's clock.
+    this.call.log.info(
+      {
+        bargeIn: {
+          frames: o.frames,
+          firstVoicedAt: performance.timeOrigin + o.firstVoicedAt,
+          onsetToDetectMs: o.detectedAt - o.firstVoicedAt,
+          detectToStopMs: stopAt - o.detectedAt,
+          stopAt: performance.timeOrigin + stopAt,
+          rewoundMs: at.rewoundMs,
+          gateDb: Math.round(this.#echo.threshold(now)),
+        },
+      },
+      'barge-in pause',
+    );
+  }
+
+  #resume(now: number): void {
+    const pausedMs = this.#detector.pausedFor(now);
+    const u = this.playout.current.utteranceId;
+    if (!this.playout.resume()) return;
+    this.deps.onPause?.('resumed');
+    this.call.events.emit('playoutResumed', { at: this.deps.wall(), utteranceId: u, pausedMs });
   }
 
   dtmf(tone: string): void {
@@ -192,12 +265,18 @@ export class MediaSession {
       this.call.events.emit('ignoredParticipant', { kind: 'transcript', participant: participant as string });
       return;
     }
+    const words = text.trim().length > 0;
+    // Words during a pause confirm the barge-in before the turn sees them (the reply is dropped
+    // first, so the new turn does not count as superseding one).
+    if (words && this.playout.paused) this.bargeIn('transcript');
     this.call.events.emit('transcript', { text, final, confidence, participant, at: this.deps.wall() });
-    if (!final && text.trim().length > 0 && this.playout.speaking) this.bargeIn('transcript');
+    if (!final && words && this.playout.speaking) this.bargeIn('transcript');
   }
 
   /** The caller interrupted the agent: stopAudio, drop the queue, cancel the turn, report. */
   bargeIn(cause: BargeInCause): void {
+    if (this.playout.paused) this.deps.onPause?.('confirmed');
+    this.#detector.clear();
     const dropped = this.playout.drop();
     this.counters.bargeIns++;
     this.call.interruptTurn('barge-in');
