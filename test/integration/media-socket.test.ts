@@ -112,7 +112,7 @@ describe('media WebSocket', () => {
     const { call, path } = await newCall();
     await worker.state.router.forward({ callId: call.callId, id: 'e1', type: 'CallConnected', data: {}, time: null });
     const seen: string[] = [];
-    for (const name of ['mediaConnected', 'speechStart', 'speechEnd', 'bargeIn', 'playoutDone', 'callback', 'mediaClosed'] as const) {
+    for (const name of ['mediaConnected', 'speechStart', 'speechEnd', 'playoutPaused', 'bargeIn', 'playoutDone', 'callback', 'mediaClosed'] as const) {
       call.events.on(name, () => seen.push(name));
     }
     const first = await open(path);
@@ -132,7 +132,9 @@ describe('media WebSocket', () => {
     expect(out.length).toBe(10);
     expect(out.every((m) => m.kind === 'audioData' && Buffer.from(m.audioData!.data, 'base64').length === 640)).toBe(true);
 
-    // Inbound speech while the agent talks: stopAudio comes back and the turn is interrupted.
+    // Inbound speech while the agent talks: stopAudio comes back at once and the agent pauses; the
+    // turn is only interrupted when input confirms it (here a keypad tone during the pause; words in a
+    // transcript do the same, and nothing within ~600 ms resumes the reply: test/unit/media-session).
     const turn = call.turnAbort.signal;
     call.media!.speak('long', new Int16Array(16000 * 10));
     for (const f of FRAMES) first.ws.send(audio(f));
@@ -140,7 +142,10 @@ describe('media WebSocket', () => {
     await waitFor(() => seen.includes('speechEnd'), 'speechEnd');
     await waitFor(() => first.inbox.some((m) => m.includes('"stopAudio"')), 'stopAudio');
     expect(seen).toContain('speechStart');
-    expect(seen).toContain('bargeIn');
+    expect(seen).toContain('playoutPaused');
+    expect(turn.aborted).toBe(false);
+    first.ws.send(JSON.stringify({ kind: 'DtmfData', dtmfData: { data: '5' } }));
+    await waitFor(() => seen.includes('bargeIn'), 'bargeIn confirmed by the tone');
     expect(turn.aborted).toBe(true);
     const session = worker.media.session(call.callId)!;
     await waitFor(() => session.counters.framesIn === FRAMES.length + 30, 'frames handled');
