@@ -17,7 +17,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,6 +25,7 @@ import { startSimulator } from '../dist/simulator/simulator.js';
 import { callerVoice, frameLevels, ONSET_DBFS, SCRIPT } from '../dist/simulator/caller-audio.js';
 import { createFvadFactory } from '../dist/adapters/audio/fvad.js';
 import { machine, outDir, writeResult } from './lib/results.mjs';
+import { freePort, startRedis } from './lib/procs.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const CALLS = Number(arg('calls', '100'));
@@ -33,32 +33,6 @@ const RAMP_S = Number(arg('ramp', '5'));
 /** A name for a run of another build (e.g. `--label=previous-detector`): in the file name and the summary. */
 const LABEL = arg('label', '');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise((r) => {
-      const c = createServer().listen(port, '127.0.0.1');
-      c.once('listening', () => c.close(() => r(false)));
-      c.once('error', () => r(true));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: async () => { proc.kill('SIGTERM'); await once(proc, 'exit'); } };
-}
 
 const pct = (xs, p) => {
   const v = xs.filter(Number.isFinite).sort((a, b) => a - b);

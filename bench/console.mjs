@@ -10,12 +10,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../dist/simulator/simulator.js';
 import { machine, outDir, writeResult } from './lib/results.mjs';
+import { freePort, metric } from './lib/procs.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const CALLS = Number(arg('calls', '200'));
@@ -25,30 +25,6 @@ const WARM_S = Number(arg('warm-s', '20'));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = `console-bench-operator-${process.pid}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function metric(text, name, labels = {}) {
-  let sum = 0;
-  let seen = false;
-  for (const line of text.split('\n')) {
-    if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`))) continue;
-    const inside = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.lastIndexOf('}')) : '';
-    if (!Object.entries(labels).every(([k, v]) => inside.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    seen = true;
-  }
-  return seen ? sum : NaN;
-}
 
 const metrics = async (url) => (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
 const cpu = async (url) => metric(await metrics(url), 'voice_process_cpu_seconds_total');

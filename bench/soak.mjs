@@ -13,12 +13,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../dist/simulator/simulator.js';
 import { machine, outDir, writeResult } from './lib/results.mjs';
+import { freePort, startRedis, metric } from './lib/procs.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const MINUTES = Number(arg('minutes', '10'));
@@ -28,47 +28,6 @@ const SCENARIOS = arg('scenarios', 'qa,barge-in,dtmf').split(',');
 const SAMPLE_MS = Number(arg('sample-s', '10')) * 1000;
 const SETTLE_MIN = Math.min(2, MINUTES / 2);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const c = createServer().listen(port, '127.0.0.1');
-      c.once('listening', () => c.close(() => r(false)));
-      c.once('error', () => r(true));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url, stop: async () => { proc.kill('SIGTERM'); await once(proc, 'exit'); } };
-}
-
-/** The value of a Prometheus sample (sum over matching series); NaN when absent. */
-function metric(text, name, labels = {}) {
-  let sum = 0;
-  let seen = false;
-  for (const line of text.split('\n')) {
-    if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`))) continue;
-    const inside = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.lastIndexOf('}')) : '';
-    if (!Object.entries(labels).every(([k, v]) => inside.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    seen = true;
-  }
-  return seen ? sum : NaN;
-}
 
 async function sample(url, t0) {
   const text = await (await fetch(`${url}/metrics`)).text();
