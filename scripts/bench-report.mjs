@@ -120,6 +120,30 @@ function soak(d) {
   );
 }
 
+/** Newest barge-in result of the current build (a `--label` run measures another build), or null. */
+function newestBargeIn(files) {
+  const mine = files.filter((f) => f.startsWith('barge-in-') && f.endsWith('.json')).sort().reverse();
+  for (const f of mine) {
+    const d = json(`${RESULTS}/${f}`);
+    if (!d.label) return { file: `${RESULTS}/${f}`, data: d };
+  }
+  return null;
+}
+
+function bargeIn(d) {
+  const la = (m) => m.loadAverage.map((v) => v.toFixed(2)).join(' ');
+  const a = d.allBargeIn;
+  const b = a.breakdownMs;
+  const m = d.mixed;
+  const resumed = m.stopAudioByScenario.backchannel;
+  return (
+    `${a.bargeInMs.n} barge-ins with ${d.target.concurrentCalls} calls live: first voiced frame → stopAudio received p50 ${fix(a.bargeInMs.p50, 1)} ms, **p95 ${fix(a.bargeInMs.p95, 1)} ms**, p99 ${fix(a.bargeInMs.p99, 1)} ms ` +
+    `(p50 inbound ${fix(b.inbound.p50, 2)}, second voiced frame ${fix(b.vadOnset.p50, 2)}, wake-up ${fix(b.wakeup.p50, 2)}, send ${fix(b.send.p50, 2)} ms); ` +
+    `mixed run: false barge-ins qa ${m.falseBargeIns.qa}, echo ${m.falseBargeIns.echo}; backchannel ${resumed.callsWithStopAudio} of ${resumed.calls} paused, resumed after p50 ${fix(m.simulatorLatencyMs.backchannelPauseToResume.p50, 0)} ms ` +
+    `(${m.simulatorLatencyMs.backchannelPauseToResume.count} resumes) (load average before ${la(d.machineBefore)}, after ${la(d.machineAfter)})`
+  );
+}
+
 const fileCell = (f) => code(f);
 
 /** The table's rows: [what, result, criteria, file, reproduce]. */
@@ -147,6 +171,10 @@ export function rows() {
   out.push(cp
     ? ['turn critical path in Redis round trips, production wiring (local responder + Flite, sequential turns, loopback)', criticalPath(cp.data), 'counted at the socket: writes naming the call or the TTS cache', fileCell(cp.file), code('npm run build && node bench/redis.mjs --critical-path')]
     : ['turn critical path in Redis round trips', 'not yet measured', 'counted at the socket', 'none', code('npm run build && node bench/redis.mjs --critical-path')]);
+  const bi = newestBargeIn(files);
+  out.push(bi
+    ? ['barge-in through the simulator (serve in its own process, real redis-server)', bargeIn(bi.data), 'goal p95 ≤ 60 ms, 0 false barge-ins in qa and echo', fileCell(bi.file), code('npm run build && node bench/barge-in.mjs --calls=100 --ramp=5')]
+    : ['barge-in through the simulator', 'not yet measured', 'goal p95 ≤ 60 ms', 'none', code('npm run build && node bench/barge-in.mjs --calls=100 --ramp=5')]);
   out.push(['simulator capacity', simulator(`${RESULTS}/simulator-2026-11-22.txt`), 'driver only', fileCell(`${RESULTS}/simulator-2026-11-22.txt`), code('npm run build && node bench/simulator.mjs')]);
   out.push(['turn latency (caller\'s final transcript → first agent frame), local responder + Flite', turn(`${RESULTS}/turn-100-2026-11-22.json`), 'one run', fileCell(`${RESULTS}/turn-100-2026-11-22.json`), code('npm run build && node dist/cli.js demo --calls 100 --concurrency 100 --scenario qa --json FILE')]);
   const s = newestV2('soak', files);
