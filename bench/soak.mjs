@@ -75,7 +75,8 @@ const worker = spawn(process.execPath, ['dist/cli.js', 'serve', '--processes', '
     PUBLIC_BASE_URL: url,
     REDIS_URL: redis.url,
     APP_NAME: `soak-${process.pid}`,
-    APP_ENV: 'soak',
+    // A development-mode env (production mode refuses the local stand-ins the soak runs on).
+    APP_ENV: 'bench',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     SPOOL_DIR: spool,
     // Callers stay on the line silent after their scenario; the soak decides when a call ends.
