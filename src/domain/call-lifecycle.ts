@@ -237,6 +237,9 @@ export class CallController {
       void this.finalize(this.#hangupOutcome ?? 'caller-hangup', env.type);
     } else if (env.type === 'AnswerFailed') {
       void this.finalize('failed', env.type);
+    } else if (env.type === 'CallTransferAccepted') {
+      // Our leg is out of the call (call-transfer.ts): finalize, never hang up (that would end the caller's new leg).
+      void this.finalize('transferred', env.type);
     }
   }
 
@@ -613,6 +616,7 @@ export class CallSupervisor {
       stopMediaStreaming: (id, ctx) => control.stopMediaStreaming(id, ctx),
       startTranscription: (id, ctx) => control.startTranscription(id, ctx),
       stopTranscription: (id, ctx) => control.stopTranscription(id, ctx),
+      transfer: (id, target, opts) => control.transfer(id, target, opts),
     };
   }
 

@@ -30,7 +30,7 @@ export interface CallSessionSnapshot {
   readonly nextSeq: number;
 }
 
-export type CallOutcome = 'completed' | 'caller-hangup' | 'agent-hangup' | 'failed' | 'timeout' | 'rejected' | 'worker-shutdown';
+export type CallOutcome = 'completed' | 'caller-hangup' | 'agent-hangup' | 'failed' | 'timeout' | 'rejected' | 'worker-shutdown' | 'transferred';
 
 export interface CallSummary {
   readonly callId: string;

@@ -93,4 +93,6 @@ export const KNOWN_CALLBACK_TYPES: ReadonlySet<string> = new Set([
   'RecognizeCompleted',
   'RecognizeFailed',
   'RecognizeCanceled',
+  'CallTransferAccepted',
+  'CallTransferFailed',
 ]);

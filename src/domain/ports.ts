@@ -3,6 +3,7 @@
 import type { CallAuthState, CallSessionSnapshot, CallSummary } from './call-records.js';
 import type { ArchiveJob, TranscriptDocument } from './archive-job.js';
 import type { ConversationState, Turn } from './conversation.js';
+import type { TransferRequestOptions, TransferTarget } from './transfer-target.js';
 
 /** Wall-clock and monotonic time, injectable for tests. */
 export interface Clock {
@@ -142,6 +143,8 @@ export interface CallControl {
   stopMediaStreaming(callConnectionId: string, operationContext: string): Promise<void>;
   startTranscription(callConnectionId: string, operationContext: string): Promise<void>;
   stopTranscription(callConnectionId: string, operationContext: string): Promise<void>;
+  /** Transfers the caller away to `target`; ACS answers with CallTransferAccepted or CallTransferFailed. */
+  transfer(callConnectionId: string, target: TransferTarget, opts: TransferRequestOptions): Promise<void>;
 }
 
 export type ResponderChunk =

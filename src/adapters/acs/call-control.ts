@@ -1,8 +1,10 @@
 // CallControl over @azure/communication-call-automation. Transient failures are retried by the SDK's
 // own retry policy (exponential backoff, configured where the client is built, src/wiring/clients.ts); what still fails surfaces as a typed
 // VoiceError. Every request carries the call's operationContext and a timeout.
-import type { CallAutomationClient } from '@azure/communication-call-automation';
+import type { CallAutomationClient, CallConnection } from '@azure/communication-call-automation';
 import type { AnswerRequest, AnswerResult, CallControl } from '../../domain/ports.js';
+import type { TransferRequestOptions, TransferTarget } from '../../domain/transfer-target.js';
+import { identifierOfRawId, identifierOfTarget } from './transfer-identifiers.js';
 import { voiceError } from '../../domain/errors.js';
 import { statusOf, toCallControlError } from './errors.js';
 
@@ -110,6 +112,23 @@ export class AcsCallControl implements CallControl {
     await this.#run('stopTranscription', () => this.#media(callConnectionId).stopTranscription(this.#opts(operationContext)));
   }
 
+  /**
+   * callConnection.transferCallToParticipant (POST …/callConnections/{id}:transferToParticipant; 202,
+   * then CallTransferAccepted or CallTransferFailed). The caller goes as `transferee`, "the participant
+   * who is transferred away" (TransferCallToParticipantOptions, SDK 1.6.0; "Transfer a call" in
+   * learn.microsoft.com/azure/communication-services/how-tos/call-automation/actions-for-call-control).
+   */
+  async transfer(callConnectionId: string, target: TransferTarget, opts: TransferRequestOptions): Promise<void> {
+    const transferee = opts.transfereeRawId ? identifierOfRawId(opts.transfereeRawId) : null;
+    await this.#run('transfer', () =>
+      this.client.getCallConnection(callConnectionId).transferCallToParticipant(identifierOfTarget(target) as Parameters<CallConnection['transferCallToParticipant']>[0], {
+        operationContext: opts.operationContext,
+        ...(transferee ? { transferee: transferee as Parameters<CallConnection['transferCallToParticipant']>[0] } : {}),
+        abortSignal: AbortSignal.timeout(this.cfg.requestTimeoutMs),
+      }),
+    );
+  }
+
   #media(callConnectionId: string) {
     return this.client.getCallConnection(callConnectionId).getCallMedia();
   }
@@ -154,6 +173,9 @@ export class UnconfiguredCallControl implements CallControl {
     this.#fail();
   }
   async stopTranscription(): Promise<void> {
+    this.#fail();
+  }
+  async transfer(): Promise<void> {
     this.#fail();
   }
 }

@@ -1,17 +1,21 @@
 // A CallControl that records what it was asked to do. For unit tests of the call state machine and
 // turn pipeline; integration tests use the real SDK adapter against the simulator.
 import type { AnswerRequest, AnswerResult, CallControl } from '../../domain/ports.js';
+import type { TransferRequestOptions, TransferTarget } from '../../domain/transfer-target.js';
 
 export type CallControlOp =
   | { op: 'answer'; req: AnswerRequest }
   | { op: 'hangUp' | 'cancelMedia' | 'startMediaStreaming' | 'stopMediaStreaming' | 'startTranscription' | 'stopTranscription'; callConnectionId: string; operationContext: string }
-  | { op: 'playText'; callConnectionId: string; text: string; operationContext: string };
+  | { op: 'playText'; callConnectionId: string; text: string; operationContext: string }
+  | { op: 'transfer'; callConnectionId: string; target: TransferTarget; operationContext: string; transfereeRawId: string | null };
 
 export class MemoryCallControl implements CallControl {
   readonly ops: CallControlOp[] = [];
   #next = 1;
   /** Set to make the next answer() reject with this error. */
   failNextAnswer: Error | null = null;
+  /** Set to make the next transfer() reject with this error (the request itself fails, no callback follows). */
+  failNextTransfer: Error | null = null;
 
   async answer(req: AnswerRequest): Promise<AnswerResult> {
     this.ops.push({ op: 'answer', req });
@@ -43,5 +47,13 @@ export class MemoryCallControl implements CallControl {
   }
   async stopTranscription(callConnectionId: string, operationContext: string): Promise<void> {
     this.ops.push({ op: 'stopTranscription', callConnectionId, operationContext });
+  }
+  async transfer(callConnectionId: string, target: TransferTarget, opts: TransferRequestOptions): Promise<void> {
+    this.ops.push({ op: 'transfer', callConnectionId, target, operationContext: opts.operationContext, transfereeRawId: opts.transfereeRawId });
+    if (this.failNextTransfer) {
+      const e = this.failNextTransfer;
+      this.failNextTransfer = null;
+      throw e;
+    }
   }
 }

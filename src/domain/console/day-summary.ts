@@ -3,7 +3,7 @@
 import type { CallOutcome } from '../call-records.js';
 
 /** Outcomes that count as a call that went as it should (the caller or the agent ended it). */
-const SUCCESS: ReadonlySet<string> = new Set<CallOutcome>(['completed', 'caller-hangup', 'agent-hangup']);
+const SUCCESS: ReadonlySet<string> = new Set<CallOutcome>(['completed', 'caller-hangup', 'agent-hangup', 'transferred']);
 
 export interface DaySummary {
   readonly day: string;
