@@ -2,6 +2,7 @@
 // listed in one error; the result is deeply frozen. Variable names are a public contract: add, never rename.
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.js';
+import { parseTransferTarget, type TransferTarget } from './domain/transfer-target.js';
 
 export type StateBackend = 'redis' | 'memory';
 export type AudioFormat = 'pcm16KMono' | 'pcm24KMono';
@@ -30,6 +31,16 @@ const url = (protocols: string[], hint = '') =>
     if (protocol === null) ctx.addIssue({ code: 'custom', message: `is not a valid URL (expected ${protocols.map((p) => `${p}//…`).join(' or ')})${hint}` });
     else if (!protocols.includes(protocol)) ctx.addIssue({ code: 'custom', message: `protocol must be one of ${protocols.join(', ')} (got ${protocol})` });
   });
+
+// A transfer target (transfer-target.ts); the message says what is wrong, never the value (a phone number).
+const transferTarget = z.string().transform((v, ctx): TransferTarget => {
+  try {
+    return parseTransferTarget(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** APP_ENV values that mean a developer's machine, a test or the demo: stand-ins allowed. */
 export const DEVELOPMENT_ENVS: readonly string[] = ['dev', 'development', 'local', 'test', 'demo', 'bench'];
@@ -143,6 +154,7 @@ const schema = z.object({
   AZURE_OPENAI_API_KEY: z.string().min(1).optional(),
   AZURE_OPENAI_API_VERSION: z.string().min(1).optional().transform((v) => v ?? '2024-10-21'),
   SYSTEM_PROMPT: z.string().min(1).optional(),
+  TRANSFER_TARGET: transferTarget.optional(),
   TTS: z.enum(['local', 'azure', 'acs']).optional().transform((v) => v ?? 'local'),
   TTS_VOICE: z.string().min(1).optional(),
   TTS_CACHE_MEMORY_MB: int(0, 65_536).optional().transform((v) => v ?? 64),
@@ -331,6 +343,8 @@ export interface Config {
       readonly azureApiVersion: string;
     };
   };
+  /** Where "an agent, please" goes (+E164, 8:acs:…, 8:orgid:…); null: the caller hears that no agent is available. */
+  readonly transfer: { readonly target: TransferTarget | null };
   readonly tts: {
     readonly kind: 'local' | 'azure' | 'acs';
     readonly voice: string | undefined;
@@ -594,6 +608,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
         azureApiVersion: raw.AZURE_OPENAI_API_VERSION,
       },
     },
+    transfer: { target: raw.TRANSFER_TARGET ?? null },
     tts: {
       kind: raw.TTS,
       voice: raw.TTS_VOICE,

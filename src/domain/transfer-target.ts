@@ -65,3 +65,4 @@ export interface TransferRequestOptions {
   /** The caller's raw id ("4:+…", "8:acs:…"): the participant transferred away; null when unknown. */
   readonly transfereeRawId: string | null;
 }
+
