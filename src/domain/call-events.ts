@@ -42,6 +42,10 @@ export interface CallEventMap {
   playoutPaused: { readonly at: number; readonly utteranceId: string; readonly playedMs: number };
   /** No words followed the pause: the reply goes on from where the caller stopped hearing it. */
   playoutResumed: { readonly at: number; readonly utteranceId: string | null; readonly pausedMs: number };
+  /** The responder asked for a human (call-transfer.ts); `announced`: the caller already heard it is coming. */
+  transferRequested: { readonly announced: boolean };
+  /** A step of a transfer to a human; the target masked (null when none is configured). */
+  transfer: { readonly event: 'requested' | 'accepted' | 'failed' | 'no-target'; readonly target: string | null };
   /** An utterance finished playing (completely, or cut short by stop()). */
   playoutDone: { readonly utteranceId: string; readonly playedMs: number; readonly totalMs: number; readonly interrupted: boolean };
 }

@@ -43,6 +43,8 @@ export class LiveCall {
   turnAbort: AbortController = new AbortController();
   /** Next conversation turn sequence number. */
   nextSeq = 1;
+  /** A transfer to a human is being announced or awaits ACS's answer: caller input starts no turn. */
+  transferPending = false;
 
   constructor(init: LiveCallInit) {
     this.callId = init.callId;

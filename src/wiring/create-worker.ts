@@ -36,6 +36,8 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createTracing } from '../adapters/telemetry/tracing.js';
 import { CallTracer } from '../adapters/telemetry/call-tracer.js';
 import { wireConsole, type ConsoleWiring } from './console-wiring.js';
+import { wireTransfers } from './transfer-wiring.js';
+import type { CallTransfers } from '../domain/call-transfer.js';
 
 export interface StateAdapters {
   readonly conversations: ConversationStore;
@@ -69,6 +71,8 @@ export interface Worker {
   readonly archive: ArchiveWiring;
   /** The operator console: feed, caches, event hub. */
   readonly console: ConsoleWiring;
+  /** Transfer to a human: `transfers.transfer(callId, { target })` (a realtime model's tool, say). */
+  readonly transfers: CallTransfers;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -281,6 +285,8 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   );
   // Every call this replica drives (answered here or resumed from a snapshot) gets a turn pipeline.
   // Its agent hang-up (goodbye) goes through the call's controller: finalized as agent-hangup.
+  // Transfer to a human: registered before the pipelines are attached (each pipeline speaks its call's lines).
+  const transfers = wireTransfers({ control, registry, conversation }, config);
   edge.supervisor.onAttach((call) => conversation.attach(call, { callControl: edge.supervisor.controlFor(call.callId) }));
   const warmUp = new AbortController();
   lifecycle.onDrain('conversation', () => {
@@ -372,6 +378,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     media,
     archive,
     console: consoleUi,
+    transfers,
     async start() {
       await app.listen({ port: config.port, host: config.host });
       started = true;

@@ -5,9 +5,12 @@ import { pinMatchesDigest, verifyPin } from '../../domain/caller-pin.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CallAuthState } from '../../domain/call-records.js';
 import type { Responder, ResponderChunk, ResponderInput, SessionStore } from '../../domain/ports.js';
+import { NO_AGENT_LINE, TRANSFER_FAILED_LINE, TRANSFERRING_LINE } from '../../domain/call-transfer.js';
 
 export const DEMO_PIN = '1234';
 export const MAX_PIN_ATTEMPTS = 3;
+/** Keypad input that asks for an agent: 0 then the pound key (keypad input ends with #, as the PIN does). */
+export const AGENT_DTMF = '0';
 const LOW_CONFIDENCE = 0.5;
 
 type Intent = 'hours' | 'balance' | 'transfer' | 'repeat' | 'goodbye' | 'help';
@@ -27,7 +30,10 @@ export const LINES = {
   wrongPin: "That PIN didn't match. Please try again, followed by the pound key.",
   locked: "Sorry, that PIN didn't match again. For your security I can't give account details on this call. I can connect you to an agent.",
   noPending: 'Thanks. What can I help you with?',
-  transfer: 'Sure, I am connecting you to an agent now. Please hold.',
+  // Spoken by the transfer itself (call-transfer.ts), listed here so the TTS warm-up caches them.
+  transfer: TRANSFERRING_LINE,
+  noAgent: NO_AGENT_LINE,
+  transferFailed: TRANSFER_FAILED_LINE,
   nothingToRepeat: "I haven't said anything yet. How can I help you?",
   goodbye: 'Thank you for calling. Goodbye!',
   lowConfidence: "Sorry, I didn't quite catch that. Could you please repeat it?",
@@ -71,6 +77,10 @@ export class LocalResponder implements Responder {
       return;
     }
 
+    if (input.input.kind === 'dtmf' && input.input.text === AGENT_DTMF) {
+      yield* transferToAgent();
+      return;
+    }
     if (input.input.kind === 'dtmf') {
       yield* this.#verifyPin(input, known, profile.accountBalance, ctx['pendingIntent']);
       return;
@@ -102,9 +112,7 @@ export class LocalResponder implements Responder {
         return;
       }
       case 'transfer':
-        yield { type: 'context', patch: { transferRequested: true } };
-        yield { type: 'text', text: LINES.transfer };
-        yield { type: 'action', action: 'transfer' };
+        yield* transferToAgent();
         return;
       case 'repeat': {
         const last = [...state.history].reverse().find((t) => t.speaker === 'assistant' && t.text.trim().length > 0);
@@ -155,6 +163,12 @@ export class LocalResponder implements Responder {
     await sessions.putAuthState(input.callId, { ...auth, failedAttempts });
     yield { type: 'text', text: failedAttempts >= MAX_PIN_ATTEMPTS ? LINES.locked : LINES.wrongPin };
   }
+}
+
+/** The transfer says its own line (transferring, or no agent available) once it knows whether there is a target. */
+function* transferToAgent(): Iterable<ResponderChunk> {
+  yield { type: 'context', patch: { transferRequested: true } };
+  yield { type: 'action', action: 'transfer' };
 }
 
 function balanceLine(balance: unknown): string {

@@ -64,6 +64,8 @@ export class TurnPipeline {
   #ending = false;
   /** Context patches, written one after another off the critical path. */
   #contextWrites: Promise<void> = Promise.resolve();
+  /** announce() waiting for its line to be played out, by utterance id. */
+  readonly #played = new Map<string, () => void>();
 
   constructor(
     private readonly call: LiveCall,
@@ -100,6 +102,8 @@ export class TurnPipeline {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const off of this.#offs.splice(0)) off();
+    for (const done of this.#played.values()) done();
+    this.#played.clear();
     this.call.interruptTurn('call ended');
   }
 
@@ -145,7 +149,7 @@ export class TurnPipeline {
 
   /** One turn. Supersedes a turn in flight; never throws. */
   async #turn(input: Input, kind: TurnTiming['kind']): Promise<void> {
-    if (this.#stopped || this.#ending) return;
+    if (this.#stopped || this.#ending || this.call.transferPending) return;
     const t0 = this.deps.clock.monotonic();
     if (this.#busy || this.call.media?.speaking) {
       this.deps.metrics.superseded();
@@ -290,7 +294,27 @@ export class TurnPipeline {
       utt.end();
       return;
     }
+    this.#played.get(utt.id)?.();
     if (utt.action === 'hangup') void this.#hangUp();
+    if (utt.action === 'transfer') this.call.events.emit('transferRequested', { announced: false });
+  }
+
+  /**
+   * Says `line` as the agent (recorded as an assistant turn) and resolves once it has played out or
+   * was cut short: what the transfer to a human speaks through (call-transfer.ts TransferSpeaker).
+   */
+  async announce(line: string): Promise<void> {
+    if (this.#stopped) return;
+    const utt = new Utterance(`${this.call.callId}-a${++this.#utterances}`, this.deps.clock.monotonic(), this.#out, false);
+    const played = new Promise<void>((resolve) => this.#played.set(utt.id, resolve));
+    try {
+      await this.#sayTracked(utt, line, this.call.turnAbort.signal);
+    } catch (err) {
+      this.call.log.warn({ err }, 'announcement not spoken');
+    }
+    this.#finish(utt);
+    await played;
+    this.#played.delete(utt.id);
   }
 
   #onPlayoutDone(e: CallEventMap['playoutDone']): void {
@@ -318,6 +342,7 @@ export class TurnPipeline {
 
   #record(utt: Utterance, interrupted: boolean, playedMs: number, totalMs: number): void {
     this.#pending.delete(utt.id);
+    this.#played.get(utt.id)?.();
     const full = utt.text;
     const text = interrupted ? playedText(full, playedMs, totalMs) : full;
     const turn = interrupted
@@ -325,7 +350,8 @@ export class TurnPipeline {
       : { seq: utt.seq, speaker: 'assistant' as const, text, at: utt.at, playedMs: Math.round(playedMs) };
     void this.#append(turn).then(() => {
       if (utt.action === 'hangup') return this.#hangUp();
-      if (utt.action === 'transfer') this.call.log.info({ utteranceId: utt.id }, 'caller asked for a transfer');
+      // After the reply played out: the transfer may now be requested (call-transfer.ts).
+      if (utt.action === 'transfer') this.call.events.emit('transferRequested', { announced: true });
       return undefined;
     });
   }
