@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { acsError, type CallControlHandlers, type RestResult } from './rest-server.js';
 import type { AnswerRequest, SimCall } from './sim-call.js';
+import { transferResponse } from './sim-transfer.js';
 
 /** The runner side of one call: reacts to what the worker asked for. */
 export interface CallSession {
@@ -10,6 +11,8 @@ export interface CallSession {
   answered(): void;
   hungUp(how: 'terminate' | 'delete'): void;
   mediaOperation(operation: string, body: Record<string, unknown>): void;
+  /** transferToParticipant was accepted (202): the callbacks follow (sim-transfer.ts). */
+  transferRequested?(body: Record<string, unknown>): void;
 }
 
 const MEDIA_OPERATIONS = new Set([
@@ -118,6 +121,7 @@ export class CallControl implements CallControlHandlers {
   }
 
   mediaOperation(id: string, operation: string, body: Record<string, unknown>): RestResult {
+    if (operation === 'transferToParticipant') return this.transfer(id, body);
     if (!MEDIA_OPERATIONS.has(operation)) return acsError(404, 'NotFound', `unknown operation ${operation}`);
     const s = this.live(id);
     if (!s) return notFound(id);
@@ -127,6 +131,14 @@ export class CallControl implements CallControlHandlers {
     if (operation === 'play') s.call.playRequests.push({ sources: body.playSources, operationContext: typeof body.operationContext === 'string' ? body.operationContext : undefined });
     setImmediate(() => s.mediaOperation(operation, body));
     return { status: operation === 'hold' || operation === 'unhold' || operation.endsWith('ContinuousDtmfRecognition') ? 200 : 202 };
+  }
+
+  transfer(id: string, body: Record<string, unknown>): RestResult {
+    const s = this.live(id);
+    if (!s) return notFound(id);
+    const res = transferResponse(body);
+    if (res.status === 202) setImmediate(() => s.transferRequested?.(body));
+    return res;
   }
 
   private live(id: string): CallSession | undefined {

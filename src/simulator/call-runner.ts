@@ -14,6 +14,7 @@ import { garbageMessages } from './media-messages.js';
 import { SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
 import { MAX_CALLER_TURNS, acsUserIdentifier, newSimCall, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
+import { TransferDesk, type TransferAnswer } from './sim-transfer.js';
 
 /** How long the caller waits for a greeting, the silence that ends it, and the most it listens. */
 const GREETING_WAIT_MS = 1500;
@@ -76,6 +77,7 @@ export class CallRunner implements CallSession, ScenarioContext {
   /** Bumped whenever a stream of the call is lost or re-established (the caller repeats what was not heard). */
   private streamEpoch = 0;
   private deadAir: NodeJS.Timeout | undefined;
+  private readonly transfers: TransferDesk;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -101,6 +103,7 @@ export class CallRunner implements CallSession, ScenarioContext {
     this.answeredP = new Promise((r) => (this.answeredResolve = r));
     this.mediaP = new Promise((r) => (this.mediaReady = r));
     this.endedP = new Promise((r) => (this.endedResolve = r));
+    this.transfers = new TransferDesk(this.call);
   }
 
   get ended(): boolean {
@@ -155,6 +158,7 @@ export class CallRunner implements CallSession, ScenarioContext {
       if (call.violations.length > 0) this.fail('protocol-violation');
       this.link?.close();
       for (const t of this.plays) clearTimeout(t);
+      this.transfers.dispose();
       deps.control.forget(this);
     }
   }
@@ -380,14 +384,18 @@ export class CallRunner implements CallSession, ScenarioContext {
     }
   }
 
+  transferRequested(body: Record<string, unknown>): void {
+    this.transfers.requested(body, (type, data, ctx, result) => this.deps.callbacks.send(this.call, type, data, ctx, result), () => this.end('transfer'));
+  }
+
   /** Ends the call once: CallDisconnected, media closed, waits released. */
-  private end(by: 'caller' | 'worker'): void {
+  private end(by: 'caller' | 'worker' | 'transfer'): void {
     if (this.ending) return;
     this.ending = true;
     const { call, deps } = this;
     call.disconnectedBy = by;
     call.endedAt = performance.now() - call.offeredAt;
-    void deps.callbacks.send(call, 'CallDisconnected', {}, undefined, { code: 200, subCode: by === 'caller' ? 7000 : 0, message: by === 'caller' ? 'The conversation has ended.' : 'Call terminated.' });
+    void deps.callbacks.send(call, 'CallDisconnected', {}, undefined, { code: 200, subCode: by === 'caller' ? 7000 : 0, message: by === 'caller' ? 'The conversation has ended.' : by === 'transfer' ? 'The call was transferred.' : 'Call terminated.' });
     call.state = 'disconnected';
     for (const t of this.plays) clearTimeout(t);
     this.plays.clear();
@@ -497,6 +505,14 @@ export class CallRunner implements CallSession, ScenarioContext {
     } catch {
       throw new ScenarioFailure('media-reconnect-failed');
     }
+  }
+
+  answerTransfers(answer: TransferAnswer): void {
+    this.transfers.answer = answer;
+  }
+
+  waitTransfer(ms: number): Promise<number | undefined> {
+    return this.transfers.wait(ms);
   }
 
   waitEnded(ms: number): Promise<boolean> {

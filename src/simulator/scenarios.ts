@@ -32,6 +32,10 @@ export interface ScenarioContext {
   dropMedia(): void;
   /** Re-opens the media stream after dropMedia (reported as streamConnectionReestablished). */
   reopenMedia(): Promise<void>;
+  /** How the simulated ACS answers the worker's transfer requests (sim-transfer.ts). */
+  answerTransfers(answer: 'accept' | 'fail'): void;
+  /** The time (performance.now()) of the next transfer request; undefined after ms. */
+  waitTransfer(ms: number): Promise<number | undefined>;
   /** True when the call ended (by either side) within ms. */
   waitEnded(ms: number): Promise<boolean>;
   mediaOpen(): boolean;
@@ -93,6 +97,16 @@ async function turn(ctx: ScenarioContext, i: number): Promise<void> {
     await ctx.waitAgentQuiet(QUIET_MS, 60_000);
     return;
   }
+}
+
+/** Keys 0#, hears the transferring line, and waits for the transfer request (its time). */
+async function askForAgent(ctx: ScenarioContext): Promise<number> {
+  const sentAt = await ctx.dtmf('0#');
+  const request = ctx.waitTransfer(REPLY_TIMEOUT_MS);
+  await expectReply(ctx, sentAt);
+  const at = await request;
+  if (at === undefined) fail(ctx.ended ? 'ended-by-worker' : 'no-transfer-request');
+  return at;
 }
 
 const streaming = (details: string) => ({ mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: details } });
@@ -196,6 +210,21 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
     ctx.sendAgentTranscript(['Hello,', 'how', 'can', 'I', 'help', 'you', 'today?']);
     if ((await ctx.waitAgentAudio(since + 50, 2_000)) !== undefined && !ctx.ended) fail('answered-its-own-leg');
     await turn(ctx, 0);
+  },
+  // The caller keys 0# (an agent): the agent says it is transferring, then asks ACS to transfer;
+  // ACS accepts and our leg ends (CallTransferAccepted, CallDisconnected).
+  async transfer(ctx) {
+    ctx.answerTransfers('accept');
+    await askForAgent(ctx);
+    if (!(await ctx.waitEnded(5_000))) fail('not-transferred');
+  },
+  // The same, but the transfer fails (CallTransferFailed): the agent says so and the call goes on.
+  async 'transfer-fail'(ctx) {
+    ctx.answerTransfers('fail');
+    const requestedAt = await askForAgent(ctx);
+    await expectReply(ctx, requestedAt);
+    await ctx.waitAgentQuiet(QUIET_MS, 60_000);
+    if (ctx.ended) fail('ended-on-transfer-failed');
   },
   async garbage(ctx) {
     await ctx.sleep(100);

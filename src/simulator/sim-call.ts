@@ -1,6 +1,8 @@
 // One simulated call as the simulator sees it: identifiers, what the worker asked for, what was
 // delivered, and what came back. Tests assert on these records (Simulator.calls).
 
+import type { SimTransferRecord } from './sim-transfer.js';
+
 export interface CommunicationIdentifierWire {
   readonly kind: 'phoneNumber' | 'communicationUser';
   readonly rawId: string;
@@ -88,7 +90,10 @@ export interface SimCall {
   outboundAudioBytes?: number;
   violations: string[];
   failure: string | undefined;
-  disconnectedBy: 'caller' | 'worker' | undefined;
+  /** 'transfer': our leg left after CallTransferAccepted. */
+  disconnectedBy: 'caller' | 'worker' | 'transfer' | undefined;
+  /** transferToParticipant requests, in order (absent until the first). */
+  transferRequests?: SimTransferRecord[];
   offeredAt: number;
   answeredAt: number | undefined;
   firstAgentAudioAt: number | undefined;
