@@ -10,9 +10,9 @@ import type { LiveCall } from './live-call.js';
 import type { CallControl } from './ports.js';
 import { maskTarget, type TransferTarget } from './transfer-target.js';
 
-export const TRANSFERRING_LINE = 'Sure, I am connecting you to an agent now. Please hold.';
-export const NO_AGENT_LINE = "I'm sorry, no agent is available right now. Is there anything else I can help you with?";
-export const TRANSFER_FAILED_LINE = "I'm sorry, I couldn't connect you to an agent. Is there anything else I can help you with?";
+export const TRANSFERRING_LINE = 'Connecting you to an agent now.';
+export const NO_AGENT_LINE = 'Sorry, no agent is free right now. Anything else?';
+export const TRANSFER_FAILED_LINE = 'Sorry, the agent did not answer. Anything else?';
 
 export type TransferEvent = 'requested' | 'accepted' | 'failed' | 'no-target';
 

@@ -11,7 +11,7 @@ import type { AudioChannels } from './frame-math.js';
 import type { SimIdentity } from './identity.js';
 import { MediaLink } from './media-link.js';
 import { garbageMessages } from './media-messages.js';
-import { SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
+import { NO_GREETING_WAIT, SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
 import { MAX_CALLER_TURNS, acsUserIdentifier, newSimCall, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
 import type { SimStats } from './sim-stats.js';
 import { TransferDesk, type TransferAnswer } from './sim-transfer.js';
@@ -136,7 +136,7 @@ export class CallRunner implements CallSession, ScenarioContext {
         return;
       }
       // Like a person, the caller lets the agent's greeting finish before speaking (if one comes).
-      if (!this.ended && this.steps[0] !== 'silence') {
+      if (!this.ended && !NO_GREETING_WAIT.has(this.steps[0] ?? '')) {
         const greeting = await this.waitAgentAudio(0, GREETING_WAIT_MS);
         if (greeting !== undefined) await this.waitAgentQuiet(GREETING_QUIET_MS, GREETING_MAX_MS);
       }
