@@ -156,7 +156,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         callReportFrom({
           callId: callId ?? `sim-${c.index}`,
           label: c.scenario,
-          outcome: c.failure ?? (c.disconnectedBy ? `hung up by ${c.disconnectedBy === 'worker' ? 'agent' : 'caller'}` : 'completed'),
+          outcome: c.failure ?? (c.disconnectedBy === 'transfer' ? 'transferred' : c.disconnectedBy ? `hung up by ${c.disconnectedBy === 'worker' ? 'agent' : 'caller'}` : 'completed'),
           ok: c.failure === undefined,
           durationMs: (c.endedAt ?? c.offeredAt) - c.offeredAt,
           history,
