@@ -38,6 +38,8 @@ export interface CallTransferConfig {
   readonly target: TransferTarget | null;
   /** Upper bound on waiting for the announcement to play out before requesting anyway. */
   readonly announceTimeoutMs: number;
+  /** How long a requested transfer may go without CallTransferAccepted / CallTransferFailed before it counts as failed. */
+  readonly callbackTimeoutMs: number;
 }
 
 export interface TransferOptions {
@@ -53,6 +55,7 @@ type State = 'idle' | 'announcing' | 'requested' | 'ended';
 export class CallTransfer {
   #state: State = 'idle';
   #target: TransferTarget | null = null;
+  #waiting: NodeJS.Timeout | null = null;
   readonly #offs: (() => void)[] = [];
 
   constructor(
@@ -79,6 +82,7 @@ export class CallTransfer {
 
   stop(): void {
     this.#state = 'ended';
+    this.#clearWait();
     for (const off of this.#offs.splice(0)) off();
   }
 
@@ -107,6 +111,7 @@ export class CallTransfer {
     log.info({ transfer: 'requested', target: maskTarget(target) }, 'transfer requested');
     try {
       await this.deps.control.transfer(id, target, { operationContext: `transfer:${this.call.callId}`, transfereeRawId: this.call.callerRawId });
+      if (this.#state === 'requested') this.#armWait(target);
       return 'requested';
     } catch (err) {
       if (this.#state !== 'requested') return 'ended';
@@ -118,6 +123,7 @@ export class CallTransfer {
 
   #onCallback(type: string, data: Readonly<Record<string, unknown>>): void {
     if (type !== 'CallTransferAccepted' && type !== 'CallTransferFailed') return;
+    this.#clearWait();
     const masked = this.#target ? maskTarget(this.#target) : null;
     if (type === 'CallTransferAccepted') {
       // The controller finalizes the call as 'transferred' on the same callback.
@@ -129,6 +135,23 @@ export class CallTransfer {
     if (this.#state !== 'requested') return;
     this.call.log.warn({ transfer: 'failed', target: masked, result: data['resultInformation'] }, 'transfer failed; the call continues');
     void this.#failed();
+  }
+
+  /** ACS answers every transfer with a callback; one that never comes must not leave the caller on hold for good. */
+  #armWait(target: TransferTarget): void {
+    this.#clearWait();
+    this.#waiting = setTimeout(() => {
+      this.#waiting = null;
+      if (this.#state !== 'requested') return;
+      this.call.log.warn({ transfer: 'failed', target: maskTarget(target), timeoutMs: this.cfg.callbackTimeoutMs }, 'no answer to the transfer request; the call continues');
+      void this.#failed();
+    }, this.cfg.callbackTimeoutMs);
+    this.#waiting.unref?.();
+  }
+
+  #clearWait(): void {
+    if (this.#waiting) clearTimeout(this.#waiting);
+    this.#waiting = null;
   }
 
   async #failed(): Promise<void> {

@@ -16,7 +16,7 @@ import type { ResponderChunk } from '../../src/domain/ports.js';
 const CFG = { answerTimeoutMs: 60_000, mediaConnectTimeoutMs: 60_000, maxDurationMs: 60_000, mediaReconnectGraceMs: 500 };
 const TARGET = parseTransferTarget('+14255550123');
 
-function setup(target = TARGET) {
+function setup(target = TARGET, callbackTimeoutMs = 2000) {
   const control = new MemoryCallControl();
   const registry = new CallRegistry();
   const sup = new CallSupervisor({ control, registry, leases: { drop: async () => undefined }, now: () => Date.now() }, CFG);
@@ -36,7 +36,7 @@ function setup(target = TARGET) {
     },
   };
   const events: TransferEvent[] = [];
-  const transfer = new CallTransfer(call, { control, metrics: { transfer: (e) => void events.push(e) } }, { target, announceTimeoutMs: 2000 }, speaker).start();
+  const transfer = new CallTransfer(call, { control, metrics: { transfer: (e) => void events.push(e) } }, { target, announceTimeoutMs: 2000, callbackTimeoutMs }, speaker).start();
   const cb = (type: string, data: Record<string, unknown> = {}) => ctl.handleCallback({ callId: 'c1', id: `${type}-${Math.random()}`, type, data, time: null });
   const requests = () => control.ops.filter((o) => o.op === 'transfer');
   const orderOf = () => [...log, ...requests().map(() => 'transfer')];
@@ -86,6 +86,16 @@ describe('CallTransfer', () => {
     expect(s.log).toContain(`played:${TRANSFER_FAILED_LINE}`);
     expect(s.ctl.finalized).toBe(false);
     expect(s.events).toEqual(['requested', 'failed']);
+    s.ctl.dispose();
+  });
+
+  it('no callback at all within callbackTimeoutMs counts as failed: apology, the call continues', async () => {
+    const s = setup(TARGET, 50);
+    await s.transfer.transfer({ announce: false });
+    await new Promise((r) => setTimeout(r, 120));
+    expect(s.events).toEqual(['requested', 'failed']);
+    expect(s.log).toContain(`played:${TRANSFER_FAILED_LINE}`);
+    expect(s.call.transferPending).toBe(false);
     s.ctl.dispose();
   });
 
