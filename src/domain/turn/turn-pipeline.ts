@@ -299,10 +299,7 @@ export class TurnPipeline {
     if (utt.action === 'transfer') this.call.events.emit('transferRequested', { announced: false });
   }
 
-  /**
-   * Says `line` as the agent (recorded as an assistant turn) and resolves once it has played out or
-   * was cut short: what the transfer to a human speaks through (call-transfer.ts TransferSpeaker).
-   */
+  /** Says `line` (an assistant turn); resolves once it played out or was cut: call-transfer.ts's speaker. */
   async announce(line: string): Promise<void> {
     if (this.#stopped) return;
     const utt = new Utterance(`${this.call.callId}-a${++this.#utterances}`, this.deps.clock.monotonic(), this.#out, false);
