@@ -142,6 +142,8 @@ export interface CallControl {
   stopMediaStreaming(callConnectionId: string, operationContext: string): Promise<void>;
   startTranscription(callConnectionId: string, operationContext: string): Promise<void>;
   stopTranscription(callConnectionId: string, operationContext: string): Promise<void>;
+  /** Declines an incoming call (ACS rejectCall) with a reason; optional: without it a refused call gets 503. */
+  reject?(incomingCallContext: string, reason: 'busy' | 'none' | 'forbidden'): Promise<void>;
 }
 
 export type ResponderChunk =

@@ -8,6 +8,8 @@ import type { AnswerRequest, SimCall } from './sim-call.js';
 export interface CallSession {
   readonly call: SimCall;
   answered(): void;
+  /** The worker declined the call (rejectCall): the caller hears busy. */
+  rejected?(reason: string): void;
   hungUp(how: 'terminate' | 'delete'): void;
   mediaOperation(operation: string, body: Record<string, unknown>): void;
 }
@@ -102,6 +104,28 @@ export class CallControl implements CallControlHandlers {
     this.byConnection.set(call.callConnectionId, session);
     setImmediate(() => session.answered());
     return { status: 200, body: this.properties(call) };
+  }
+
+  /** Calls declined with rejectCall, by reason (none, busy, forbidden). */
+  readonly rejections = new Map<string, number>();
+
+  reject(body: Record<string, unknown>): RestResult {
+    const ctx = body.incomingCallContext;
+    if (typeof ctx !== 'string' || ctx.length === 0) return acsError(400, 'BadRequest', 'incomingCallContext is required');
+    const reason = body.callRejectReason ?? 'none';
+    if (reason !== 'none' && reason !== 'busy' && reason !== 'forbidden') return acsError(400, 'BadRequest', 'callRejectReason must be none, busy or forbidden');
+    const session = this.byContext.get(ctx);
+    if (!session || performance.now() > session.call.contextExpiresAt) return acsError(400, '8523', 'Invalid request: incomingCallContext is unknown or expired');
+    const call = session.call;
+    if (call.state !== 'offered') {
+      call.violations.push('reject for a call already answered or rejected');
+      return acsError(400, '8522', 'Call already answered or rejected');
+    }
+    call.rejectedWith = reason;
+    call.state = 'disconnected';
+    this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
+    setImmediate(() => session.rejected?.(reason));
+    return { status: 204 };
   }
 
   get(id: string): RestResult {

@@ -65,6 +65,8 @@ export interface RunCallsOptions {
   /** What ACS does when the worker's end of a stream dies: re-open it (default) or wait for startMediaStreaming. */
   readonly streamReconnect?: 'reconnect' | 'none';
   readonly onProgress?: (p: Progress) => void;
+  /** The numbers called (E.164), round robin by call index (default +18005550100): the worker's tenants. */
+  readonly calledNumbers?: readonly string[];
 }
 
 export interface Simulator {
@@ -162,6 +164,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       captureOutbound: o.captureOutbound === true,
       fastRetry: o.fastRetry === true,
       streamReconnect: o.streamReconnect ?? 'reconnect',
+      ...(o.calledNumbers && o.calledNumbers.length > 0 ? { calledNumbers: o.calledNumbers } : {}),
     };
     const el = monitorEventLoopDelay({ resolution: EL_RESOLUTION_MS });
     el.enable();

@@ -68,6 +68,17 @@ export class AcsCallControl implements CallControl {
     return { callConnectionId: props.callConnectionId, serverCallId: props.serverCallId, correlationId: props.correlationId };
   }
 
+  /**
+   * Declines an incoming call. The SDK (1.6.0, callAutomationClient.js rejectCall) sends
+   * `POST {endpoint}/calling/callConnections:reject` with `{incomingCallContext, callRejectReason}`
+   * (KnownCallRejectReason: none | busy | forbidden) and expects 204.
+   */
+  async reject(incomingCallContext: string, reason: 'busy' | 'none' | 'forbidden'): Promise<void> {
+    await this.#run('reject', () =>
+      this.client.rejectCall(incomingCallContext, { callRejectReason: reason, abortSignal: AbortSignal.timeout(this.cfg.requestTimeoutMs) }),
+    );
+  }
+
   async hangUp(callConnectionId: string, _operationContext: string): Promise<void> {
     try {
       await this.#run('hangUp', () =>
