@@ -14,7 +14,7 @@ export interface SlotLimits {
 }
 
 export type ReserveOutcome =
-  | { readonly reserved: true; readonly tenantInUse: number; readonly globalInUse: number; readonly roundTrips: number }
+  | { readonly reserved: true; readonly tenantInUse: number; readonly globalInUse: number; readonly roundTrips: number; /** The store's clock at the reservation (the rate window's time). */ readonly serverTimeMs?: number }
   | { readonly reserved: false; readonly refused: SlotRefusal; readonly retryAfterMs: number; readonly roundTrips: number };
 
 export interface HeldSlot {

@@ -14,7 +14,7 @@ import type { RedisScripts } from './scripts.js';
 
 const REFUSED: Record<number, SlotRefusal> = { [SCRIPT_CODE.NO_SLOT]: 'tenant', [SCRIPT_CODE.GLOBAL_FULL]: 'global', [SCRIPT_CODE.RATE_LIMITED]: 'rate' };
 
-type Reply = [number, number, number, number];
+type Reply = [number, number, number, number, number];
 
 export class RedisCallSlots implements CallSlots {
   readonly #cluster: boolean;
@@ -40,7 +40,7 @@ export class RedisCallSlots implements CallSlots {
       const t = (await scripts.run('reserveCallSlot', [tenantKey, tenantKey, tenantKey], args('tenant'))) as Reply;
       if (t[0] !== SCRIPT_CODE.OK) return outcome(t, 1);
       const g = (await scripts.run('reserveCallSlot', [globalKey, globalKey, rateKey], args('global'))) as Reply;
-      if (g[0] === SCRIPT_CODE.OK) return outcome([0, t[1], g[2], 0], 2);
+      if (g[0] === SCRIPT_CODE.OK) return outcome([0, t[1], g[2], 0, g[4]], 2);
       await this.deps.client.zrem(tenantKey, member);
       return outcome(g, 3);
     } catch (err) {
@@ -116,7 +116,7 @@ export class RedisCallSlots implements CallSlots {
 
 function outcome(r: Reply, roundTrips: number): ReserveOutcome {
   const code = Number(r[0]);
-  if (code === SCRIPT_CODE.OK) return { reserved: true, tenantInUse: Number(r[1]), globalInUse: Number(r[2]), roundTrips };
+  if (code === SCRIPT_CODE.OK) return { reserved: true, tenantInUse: Number(r[1]), globalInUse: Number(r[2]), roundTrips, serverTimeMs: Number(r[4]) };
   const refused = REFUSED[code];
   if (!refused) {
     checkCode(code, 'reserveCallSlot');

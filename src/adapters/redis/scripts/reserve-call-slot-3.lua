@@ -12,8 +12,8 @@
 -- part when the second refuses.
 -- ARGV[1] member  ARGV[2] tenant cap  ARGV[3] global cap (0 = none)  ARGV[4] rate limit (0 = none)
 -- ARGV[5] rate window ms  ARGV[6] lease ms  ARGV[7] part: 'all' | 'tenant' | 'global'
--- returns {code, tenant in use, global in use, retry after ms}: code 0 reserved, -5 tenant full,
--- -6 global full, -4 rate limited (retry after = when the oldest permit in the window frees)
+-- returns {code, tenant in use, global in use, retry after ms, server time ms}: code 0 reserved,
+-- -5 tenant full, -6 global full, -4 rate limited (retry after = when the oldest permit in the window frees)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local member = ARGV[1]
@@ -31,20 +31,20 @@ local tenantUsed = 0
 if doTenant then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
   tenantUsed = redis.call('ZCARD', KEYS[1])
-  if not redis.call('ZSCORE', KEYS[1], member) and tenantUsed >= tenantCap then return {-5, tenantUsed, 0, 0} end
+  if not redis.call('ZSCORE', KEYS[1], member) and tenantUsed >= tenantCap then return {-5, tenantUsed, 0, 0, now} end
 end
 local globalUsed = 0
 if doGlobal then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
   globalUsed = redis.call('ZCARD', KEYS[2])
-  if globalCap > 0 and not redis.call('ZSCORE', KEYS[2], member) and globalUsed >= globalCap then return {-6, tenantUsed, globalUsed, 0} end
+  if globalCap > 0 and not redis.call('ZSCORE', KEYS[2], member) and globalUsed >= globalCap then return {-6, tenantUsed, globalUsed, 0, now} end
   if rateLimit > 0 and not redis.call('ZSCORE', KEYS[3], member) then
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
     if redis.call('ZCARD', KEYS[3]) >= rateLimit then
       local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
       local after = window
       if oldest[2] then after = tonumber(oldest[2]) + window - now end
-      return {-4, tenantUsed, globalUsed, after}
+      return {-4, tenantUsed, globalUsed, after, now}
     end
     redis.call('ZADD', KEYS[3], now, member)
     redis.call('PEXPIRE', KEYS[3], window + 1000)
@@ -58,4 +58,4 @@ if doTenant then
   redis.call('EXPIRE', KEYS[1], keyTtl)
   tenantUsed = redis.call('ZCARD', KEYS[1])
 end
-return {0, tenantUsed, globalUsed, 0}
+return {0, tenantUsed, globalUsed, 0, now}
