@@ -186,13 +186,28 @@ async function driver() {
     killed = { child, replica: i, at, openCalls: open };
     slotsBack = (async () => {
       const prefixes = [`r:w${i}:`, `c:w${i}:`];
+      const ms = () => Math.round(performance.timeOrigin + performance.now() - at);
       let held = 0;
+      let freeAfterMs = null;
       for (;;) {
-        const members = (await Promise.all([globalKey, ...Array.from({ length: TENANTS }, (_, t) => tenantKey(t))].map((k) => r.zrange(k, 0, -1)))).flat();
-        const mine = members.filter((m) => prefixes.some((p) => m.startsWith(p))).length;
+        // A slot is free again once its lease (score) is past on Redis's clock (the reserve script
+        // treats it so); it is removed from the set lazily, by the next reservation of that tenant.
+        const [sec, usec] = await r.time();
+        const redisNow = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+        const sets = await Promise.all([globalKey, ...Array.from({ length: TENANTS }, (_, t) => tenantKey(t))].map((k) => r.zrange(k, 0, -1, 'WITHSCORES')));
+        let mine = 0;
+        let leased = 0;
+        for (const flat of sets) {
+          for (let j = 0; j < flat.length; j += 2) {
+            if (!prefixes.some((p) => flat[j].startsWith(p))) continue;
+            mine++;
+            if (Number(flat[j + 1]) > redisNow) leased++;
+          }
+        }
         if (held === 0) held = mine;
-        if (mine === 0) return { slotsHeldAtKill: held, returnedAfterMs: Math.round(performance.timeOrigin + performance.now() - at) };
-        await new Promise((res) => setTimeout(res, 25));
+        if (leased === 0 && freeAfterMs === null) freeAfterMs = ms();
+        if (mine === 0) return { slotsHeldAtKill: held, freeAfterMs, removedAfterMs: ms() };
+        await new Promise((res) => setTimeout(res, 20));
       }
     })();
   }
