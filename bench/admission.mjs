@@ -104,9 +104,20 @@ async function replica() {
       await admission.releaseCall(callId);
     }
   };
+  // Baseline in the same run and conditions: a PING on the same client every ~50 ms (one round trip, no script).
+  const pings = [];
+  const pinger = (async () => {
+    while (!stop) {
+      const p0 = performance.now();
+      await client.ping();
+      pings.push(performance.now() - p0);
+      await sleep(50);
+    }
+  })();
   await Promise.all(Array.from({ length: LOOPS_PER_REPLICA }, loop));
+  await pinger;
   admission.stop();
-  process.send({ e: 'done', latencies, refused, reserves, roundTrips, held: admission.held });
+  process.send({ e: 'done', latencies, pings, refused, reserves, roundTrips, held: admission.held });
   await client.quit();
   process.exit(0);
 }
@@ -262,7 +273,9 @@ async function driver() {
   }
   const steadyPerWindow = perWindow.reduce((a, b) => a + b, 0) / Math.max(1, whole);
   const lat = done.flatMap((d) => d.latencies).sort((a, b) => a - b);
-  const q = (p) => Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 1000) / 1000;
+  const pings = done.flatMap((d) => d.pings).sort((a, b) => a - b);
+  const qOf = (xs, p) => Math.round(xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] * 1000) / 1000;
+  const q = (p) => qOf(lat, p);
   const reserves = done.reduce((n, d) => n + d.reserves, 0);
   const roundTrips = done.reduce((n, d) => n + d.roundTrips, 0);
   const refused = { tenant: 0, global: 0, rate: 0 };
@@ -298,6 +311,8 @@ async function driver() {
     slotsLeftAfterRun: left,
     keysWithoutTtl: keysNoTtl.length,
     decisionMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) },
+    baselinePingMs: { samples: pings.length, p50: qOf(pings, 0.5), p99: qOf(pings, 0.99) },
+    decisionVsPing: { p50: Math.round((q(0.5) / qOf(pings, 0.5)) * 100) / 100, p99: Math.round((q(0.99) / qOf(pings, 0.99)) * 100) / 100 },
     roundTripsPerDecision: Math.round((roundTrips / reserves) * 1000) / 1000,
     // Whole run, driver's polling included: EVALSHA = reserve (1 per decision) + confirm (2 per call, one pipeline) + renewals.
     redisCommands: { evalsha: cmd.evalsha ?? 0, eval: cmd.eval ?? 0, zrem: cmd.zrem ?? 0, zrange: cmd.zrange ?? 0 },
