@@ -1,6 +1,6 @@
 // Issue 18, items 1-4, on real Redis: the slot scripts under concurrency, leases of a dead replica,
 // the sliding-window rate limit, a Redis outage (the server process stopped) → the replica share,
-// and a refused call declined through the simulator with the real SDK's rejectCall.
+// (the refused call declined through the simulator: admission-reject.test.ts).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeys } from '../../src/adapters/redis/keys.js';
@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/logger.js';
 import { createRegistry } from '../../src/metrics.js';
 import { CallAdmission } from '../../src/server/call-admission.js';
 import { createRedisClient } from '../../src/wiring/clients.js';
-import { eventually, startE2E, type E2E } from '../support/e2e.js';
+import { eventually } from '../support/e2e.js';
 import { startRedisServer, type PrivateRedis } from '../support/redis-server.js';
 import { testConfig } from '../support/test-env.js';
 
@@ -102,6 +102,30 @@ describe('call slots on one redis-server', () => {
     expect(await client.zscore(keys.slots(tenant), 'r:dead:1')).toBeNull();
   });
 
+  it("CallAdmission renews every lease this replica holds on its timer: a call longer than the lease keeps its slot", async () => {
+    const tenant = `renew-${randomUUID().slice(0, 6)}`;
+    const admission = new CallAdmission(
+      { slots: slotsWith(300), tenants: tenantResolver({ tenants: [], defaultTenant: { id: tenant, maxConcurrent: 2 } }), liveReplicas: () => 1, registry: createRegistry({ defaultMetrics: false }), now: Date.now, log: silentLogger() },
+      { workerId: 'w-renew', globalMaxConcurrent: 0, maxCallsPerWindow: 0, rateWindowMs: 60_000, leaseMs: 300 },
+    );
+    admission.start();
+    try {
+      expect((await admission.reserve('k1', null)).admitted).toBe(true);
+      admission.confirm('k1', 'long-call');
+      expect((await admission.reserve('k2', null)).admitted).toBe(true);
+      await sleep(800);
+      // Both leases (the confirmed call's and the pending reservation's) outlived 300 ms, renewed.
+      const other = slotsWith(300);
+      expect((await other.reserve(tenant, 'r:other:1', limits({ tenantCap: 2 }))).reserved).toBe(false);
+      expect(await client.zrange(keys.slots(tenant), 0, -1)).toEqual(expect.arrayContaining(['c:w-renew:long-call']));
+      admission.stop();
+      await sleep(400);
+      expect((await other.reserve(tenant, 'r:other:1', limits({ tenantCap: 2 }))).reserved).toBe(true);
+    } finally {
+      admission.stop();
+    }
+  });
+
   it('rate limit: a sliding window across replicas; the refusal says when the next permit frees', async () => {
     await client.del(keys.globalRate(), keys.globalSlots());
     const a = slotsWith(30_000);
@@ -143,29 +167,3 @@ describe('call slots on one redis-server', () => {
     await redis.start();
   }, 8_000);
 });
-
-describe('a refused call is declined through the simulator (real SDK rejectCall, reason busy)', () => {
-  let e: E2E;
-  beforeAll(async () => {
-    e = await startE2E({ env: { TENANTS: JSON.stringify([{ id: 'acme', maxConcurrent: 1, numbers: ['+18005550100'] }]) } });
-  });
-  afterAll(async () => e?.close());
-
-  it('one call answered, the others declined busy (204 from POST /calling/callConnections:reject), and the slot freed after the call', async () => {
-    const report = await e.sim.runCalls({ target: e.target, calls: 3, concurrency: 3, scenario: 'silence', durationS: 0 });
-    const calls = e.sim.calls;
-    expect(calls.filter((c) => c.answers === 1)).toHaveLength(1);
-    expect(calls.filter((c) => c.rejectedWith === 'busy')).toHaveLength(2);
-    expect(calls.filter((c) => c.rejectedWith !== undefined).every((c) => c.failure === 'declined-busy' && c.answerRequests === 0)).toBe(true);
-    expect(report).toBeDefined();
-    const keys = new RedisKeys({ appName: e.worker.config.appName, appEnv: e.worker.config.appEnv });
-    const r = e.worker.redis as RedisClient;
-    await eventually(async () => ((await r.zcard(keys.slots('acme'))) === 0 ? true : undefined), 5_000);
-    expect(await r.zcard(keys.globalSlots())).toBe(0);
-    expect(e.worker.admission.held).toBe(0);
-    const text = await e.worker.registry.metrics();
-    expect(text).toMatch(/voice_admission_decisions_total\{decision="refused-tenant",path="redis"[^}]*\} 2/);
-    expect(text).toMatch(/voice_incoming_calls_total\{result="refused_tenant"[^}]*\} 2/);
-  }, 15_000);
-});
-
