@@ -125,6 +125,16 @@ export interface AnswerRequest {
   readonly operationContext: string;
 }
 
+/** An outbound call: the PSTN target, the caller id shown (an ACS number), and the same media options as an answer. */
+export interface CreateCallRequest {
+  readonly target: string;
+  readonly callerId: string;
+  readonly callbackUrl: string;
+  readonly mediaTransportUrl: string;
+  readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
+  readonly operationContext: string;
+}
+
 export interface AnswerResult {
   readonly callConnectionId: string;
   readonly serverCallId: string | undefined;
@@ -142,6 +152,8 @@ export interface CallControl {
   stopMediaStreaming(callConnectionId: string, operationContext: string): Promise<void>;
   startTranscription(callConnectionId: string, operationContext: string): Promise<void>;
   stopTranscription(callConnectionId: string, operationContext: string): Promise<void>;
+  /** Places an outbound PSTN call (ACS createCall); optional. */
+  createCall?(req: CreateCallRequest): Promise<AnswerResult>;
   /** Declines an incoming call (ACS rejectCall) with a reason; optional: without it a refused call gets 503. */
   reject?(incomingCallContext: string, reason: 'busy' | 'none' | 'forbidden'): Promise<void>;
 }

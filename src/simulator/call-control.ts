@@ -106,6 +106,18 @@ export class CallControl implements CallControlHandlers {
     return { status: 200, body: this.properties(call) };
   }
 
+  /** createCall (outbound-calls.ts), set by the simulator; absent: 404 like an unknown route. */
+  outbound: ((body: Record<string, unknown>) => RestResult) | undefined;
+
+  createCall(body: Record<string, unknown>): RestResult {
+    return this.outbound ? this.outbound(body) : acsError(404, 'NotFound', 'createCall is not enabled');
+  }
+
+  /** An outbound call's connection: its REST operations (hang up, media) now reach it. */
+  connect(session: CallSession): void {
+    if (session.call.callConnectionId) this.byConnection.set(session.call.callConnectionId, session);
+  }
+
   /** Calls declined with rejectCall, by reason (none, busy, forbidden). */
   readonly rejections = new Map<string, number>();
 

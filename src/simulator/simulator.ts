@@ -13,6 +13,7 @@ import type { AudioChannels, AudioFormat } from './frame-math.js';
 import { createIdentity, DEFAULT_ACS_ISSUER } from './identity.js';
 import { buildReport, type SimReport } from './report.js';
 import { createRestServer } from './rest-server.js';
+import { createOutboundCall } from './outbound-calls.js';
 import { parseScenarios } from './scenarios.js';
 import type { SimCall } from './sim-call.js';
 import { SimStats } from './sim-stats.js';
@@ -112,6 +113,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let duplicateRate = 0;
   const callbacks = new CallbackSender({ identity, duplicateRate: () => duplicateRate });
   const clock = new FrameClock();
+  control.outbound = (body) => {
+    const { result, call } = createOutboundCall({ callbacks, connect: (sess) => control.connect(sess), nextIndex: () => calls.length }, body);
+    if (call) calls.push(call);
+    return result;
+  };
   const server = createRestServer({
     accessKey,
     jwks: () => identity.jwks,
