@@ -143,6 +143,30 @@ describe('call slots on one redis-server', () => {
     expect((await a.reserve('rate', 'r:x:later', lim)).reserved).toBe(true);
   });
 
+  it('outbound waits for the next free permit instead of failing (the same window inbound calls use)', async () => {
+    await client.del(keys.globalRate(), keys.globalSlots());
+    const admission = new CallAdmission(
+      { slots: slotsWith(30_000), tenants: tenantResolver({ tenants: [{ id: 'campaigns', maxConcurrent: 100, numbers: [] }], defaultTenant: { id: 'd', maxConcurrent: 100 } }), liveReplicas: () => 1, registry: createRegistry({ defaultMetrics: false }), now: Date.now, log: silentLogger() },
+      { workerId: 'w-out', globalMaxConcurrent: 0, maxCallsPerWindow: 3, rateWindowMs: 500, leaseMs: 30_000 },
+    );
+    // Two inbound calls and one outbound take the window's 3 permits.
+    expect((await admission.reserve('in-1', null)).admitted).toBe(true);
+    expect((await admission.reserve('in-2', null)).admitted).toBe(true);
+    expect((await admission.reserveWaiting('out-1', 'campaigns', { maxWaitMs: 0 })).admitted).toBe(true);
+    expect(await admission.reserve('in-3', null)).toMatchObject({ admitted: false, refused: 'rate' });
+    const t0 = Date.now();
+    const d = await admission.reserveWaiting('out-2', 'campaigns', { maxWaitMs: 2000 });
+    expect(d.admitted).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The three permits freed together; two more inbound calls take the rest. Given no time to wait,
+    // outbound then fails as inbound does.
+    expect((await admission.reserve('in-4', null)).admitted).toBe(true);
+    expect((await admission.reserve('in-5', null)).admitted).toBe(true);
+    expect(await admission.reserveWaiting('out-3', 'campaigns', { maxWaitMs: 0 })).toMatchObject({ admitted: false, refused: 'rate' });
+    for (const c of ['in-1', 'in-2', 'out-1', 'out-2', 'in-4', 'in-5']) await admission.releaseClaim(c);
+  });
+
   it('Redis stopped: admission falls back to floor(cap / live replicas) and counts it', async () => {
     const registry = createRegistry({ defaultMetrics: false });
     const admission = new CallAdmission(
