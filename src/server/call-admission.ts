@@ -93,9 +93,12 @@ export class CallAdmission {
   }
 
   /** Reserves a slot for the call `claimId` to `calledNumber`. */
-  async reserve(claimId: string, calledNumber: string | null): Promise<SlotDecision> {
+  reserve(claimId: string, calledNumber: string | null): Promise<SlotDecision> {
+    return this.#reserveFor(claimId, this.deps.tenants.byCalledNumber(calledNumber));
+  }
+
+  async #reserveFor(claimId: string, tenant: Tenant): Promise<SlotDecision> {
     const started = performance.now();
-    const tenant = this.deps.tenants.byCalledNumber(calledNumber);
     const limits: SlotLimits = { tenantCap: tenant.maxConcurrent, globalCap: this.cfg.globalMaxConcurrent, rateLimit: this.cfg.maxCallsPerWindow, windowMs: this.cfg.rateWindowMs };
     const id = randomUUID();
     const member = `r:${this.cfg.workerId}:${id}`;
@@ -120,6 +123,24 @@ export class CallAdmission {
     this.#fallback.inc({ decision: 'admitted' });
     this.#admit(claimId, { id, tenant, mode: 'local', member, state: 'reserved', callId: null, chain: Promise.resolve() });
     return { admitted: true, tenantId: tenant.id };
+  }
+
+  /**
+   * Outbound (a campaign's call to place): waits for a slot instead of failing — the next rate permit
+   * (the refusal says when it frees) or a freed tenant / global slot (polled every `pollMs`), up to
+   * `maxWaitMs`. The slots and the rate limit are the ones inbound calls use.
+   */
+  async reserveWaiting(claimId: string, tenantId: string, opts: { maxWaitMs: number; pollMs?: number; signal?: AbortSignal }): Promise<SlotDecision> {
+    const tenant = this.deps.tenants.byId(tenantId);
+    if (!tenant) throw new Error(`unknown tenant ${tenantId}`);
+    const until = this.deps.now() + opts.maxWaitMs;
+    for (;;) {
+      const d = await this.#reserveFor(claimId, tenant);
+      if (d.admitted || opts.signal?.aborted) return d;
+      const wait = d.refused === 'rate' ? Math.max(1, d.retryAfterMs) : (opts.pollMs ?? 50);
+      if (this.deps.now() + wait > until) return d;
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 
   /** ACS accepted the call: its slot is now the call's (confirmed in Redis with the call id). */
