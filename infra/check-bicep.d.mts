@@ -36,6 +36,7 @@ export function checkContainerApp(
   configVariables: readonly string[],
 ): { problems: string[]; envNames: string[] };
 export function parseConfigSource(src: string): string[];
+export function parseConfigFiles(read: (file: string) => string): string[];
 export function loadConfigVariables(root: string): Promise<string[]>;
 export interface CheckTables {
   readonly apiVersions: unknown;

@@ -206,7 +206,17 @@ export function listBicepFiles(dir) {
 
 /** The app's config variable names: the keys of the schema in src/config.ts (the source, never a stale build). */
 export async function loadConfigVariables(root) {
-  return parseConfigSource(readFileSync(join(root, 'src', 'config.ts'), 'utf8'));
+  return parseConfigFiles((f) => readFileSync(join(root, 'src', f), 'utf8'));
+}
+
+/** config.ts's schema plus the sections it spreads in (`...ADMISSION_SCHEMA` from config-admission.ts). */
+export function parseConfigFiles(read) {
+  const names = parseConfigSource(read('config.ts'));
+  const admission = read('config-admission.ts');
+  const start = admission.indexOf('ADMISSION_SCHEMA = {');
+  const end = admission.indexOf('\n};', start);
+  if (start === -1 || end === -1) throw new Error('src/config-admission.ts: ADMISSION_SCHEMA = { ... } not found');
+  return [...names, ...[...admission.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*)\s*:/gm)].map((m) => m[1])];
 }
 
 /** The keys of the env schema (`const schema = z.object({ ... })`) in the text of src/config.ts. */

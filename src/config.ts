@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.js';
 import { parseTransferTarget, type TransferTarget } from './domain/transfer-target.js';
+import { ADMISSION_SCHEMA, admissionSettings, type AdmissionSettings } from './config-admission.js';
 
 export type StateBackend = 'redis' | 'memory';
 export type AudioFormat = 'pcm16KMono' | 'pcm24KMono';
@@ -141,6 +142,7 @@ const schema = z.object({
   INCOMING_CALL_REPLY_BUDGET_MS: int(0, 25_000).optional().transform((v) => v ?? 3000),
   INCOMING_CALLS_PER_WINDOW: int(0, 1_000_000).optional().transform((v) => v ?? 500),
   MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
+  ...ADMISSION_SCHEMA,
   SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
   V8_PRETENURING: bool.optional().transform((v) => v ?? false),
   RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
@@ -319,6 +321,8 @@ export interface Config {
     /** New calls admitted across all replicas per TTL_RATE window (0 = no shared limit). */
     readonly incomingPerWindow: number;
   };
+  /** Tenants, the global cap and the global rate limit (config-admission.ts). */
+  readonly admission: AdmissionSettings;
   readonly shutdownDrainTimeoutMs: number;
   /** OpenTelemetry traces: off ('none') by default; 'otlp' exports over OTLP/HTTP. */
   readonly telemetry: {
@@ -586,6 +590,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       maxConcurrent: raw.MAX_CONCURRENT_CALLS,
       incomingPerWindow: raw.INCOMING_CALLS_PER_WINDOW,
     },
+    admission: admissionSettings(raw),
     shutdownDrainTimeoutMs: raw.SHUTDOWN_DRAIN_TIMEOUT_MS,
     telemetry: {
       exporter: raw.OTEL_TRACES_EXPORTER,

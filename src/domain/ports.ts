@@ -126,6 +126,16 @@ export interface AnswerRequest {
   readonly operationContext: string;
 }
 
+/** An outbound call: the PSTN target, the caller id shown (an ACS number), and the same media options as an answer. */
+export interface CreateCallRequest {
+  readonly target: string;
+  readonly callerId: string;
+  readonly callbackUrl: string;
+  readonly mediaTransportUrl: string;
+  readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
+  readonly operationContext: string;
+}
+
 export interface AnswerResult {
   readonly callConnectionId: string;
   readonly serverCallId: string | undefined;
@@ -145,6 +155,10 @@ export interface CallControl {
   stopTranscription(callConnectionId: string, operationContext: string): Promise<void>;
   /** Transfers the caller away to `target`; ACS answers with CallTransferAccepted or CallTransferFailed. */
   transfer(callConnectionId: string, target: TransferTarget, opts: TransferRequestOptions): Promise<void>;
+  /** Places an outbound PSTN call (ACS createCall); optional. */
+  createCall?(req: CreateCallRequest): Promise<AnswerResult>;
+  /** Declines an incoming call (ACS rejectCall) with a reason; optional: without it a refused call gets 503. */
+  reject?(incomingCallContext: string, reason: 'busy' | 'none' | 'forbidden'): Promise<void>;
 }
 
 export type ResponderChunk =

@@ -35,6 +35,8 @@ export interface CallAnswererDeps {
   readonly registry: CallRegistry;
   readonly metrics: EdgeMetrics;
   readonly incomingHooks: readonly IncomingHook[];
+  /** ACS accepted the call claimed as `claimId` (admission confirms its slot with the call id). */
+  readonly onAnswered?: (claimId: string, callId: string) => void;
   readonly now: () => number;
   readonly log: Logger;
 }
@@ -78,7 +80,7 @@ export function snapshotOf(call: LiveCall, cfg: Pick<CallAnswererConfig, 'worker
 
 export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConfig) {
   const { metrics } = deps;
-  return async function answer(_ev: EventGridEvent, data: IncomingCallData, _claimId: string): Promise<AnswerOutcome> {
+  return async function answer(_ev: EventGridEvent, data: IncomingCallData, claimId: string): Promise<AnswerOutcome> {
     const callId = randomUUID();
     const secret = newCallSecret();
     const correlationId = data.correlationId ?? null;
@@ -140,6 +142,7 @@ export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConf
       return 'failed';
     }
     deps.registry.bindConnection(call, res.callConnectionId);
+    deps.onAnswered?.(claimId, callId);
     call.serverCallId = res.serverCallId ?? null;
     if (res.correlationId) call.correlationId = res.correlationId;
     metrics.answers.inc({ outcome: 'answered' });

@@ -28,6 +28,7 @@ import {
   eventAgeMs,
   eventGridBatch,
   incomingCallData,
+  partyOf,
   validationData,
   zodReason,
   type EventGridEvent,
@@ -42,6 +43,18 @@ export interface IncomingCallRouteDeps {
   readonly lifecycle: { readonly draining: boolean; track<T>(p: Promise<T>): Promise<T> };
   /** Admission: may this replica take one more call now? */
   readonly admit: () => boolean | Promise<boolean>;
+  /**
+   * Cluster-wide slot (tenant cap, global cap, rate limit; call-admission.ts), reserved after the
+   * claim and the per-replica check, before anything slow. A refusal is final for every replica:
+   * the call is declined with `reject` (ACS rejectCall, reason busy), never left ringing.
+   */
+  readonly slots?: {
+    reserve(claimId: string, calledNumber: string | null): Promise<{ readonly admitted: boolean; readonly refused?: string }>;
+    /** The call was not answered after all (failed, given up): free its reservation. */
+    releaseClaim(claimId: string): Promise<void>;
+  };
+  /** Declines an incoming call (ACS rejectCall); absent: a refused call is answered 503 as before. */
+  readonly reject?: (incomingCallContext: string) => Promise<void>;
   /** Answers one claimed call; never rejects. 'retry' = a transient failure (the claim is kept). */
   readonly answer: (ev: EventGridEvent, data: IncomingCallData, claimId: string) => Promise<AnswerOutcome>;
   readonly now: () => number;
@@ -190,8 +203,42 @@ export function incomingCallRoutes(deps: IncomingCallRouteDeps, cfg: IncomingCal
           req.log.warn({ correlationId }, 'IncomingCall refused: replica at capacity');
           throw voiceError('OVERLOADED', 'at capacity; deliver to another replica');
         }
+        if (deps.slots) {
+          let slot: { readonly admitted: boolean; readonly refused?: string };
+          try {
+            slot = await deps.slots.reserve(claimId, partyOf(data.data.to).rawId || null);
+          } catch (err) {
+            // Past the slots' own Redis fallback (the replica share): not a reason to lose the call.
+            req.log.warn({ err, correlationId }, 'slot reservation failed; admitting without a slot');
+            slot = { admitted: true };
+          }
+          if (!slot.admitted) {
+            metrics.incoming.inc({ result: `refused_${slot.refused ?? 'slots'}` });
+            if (deps.reject) {
+              // Declined the way ACS expects (rejectCall, busy), never left ringing. The claim is
+              // kept: a redelivery of a declined call stays a harmless duplicate.
+              req.log.info({ correlationId, refused: slot.refused }, 'IncomingCall declined (busy): no admission slot');
+              await deps.reject(data.data.incomingCallContext).catch((err: unknown) => req.log.warn({ err, correlationId }, 'reject failed'));
+              continue;
+            }
+            localClaims.delete(claimId);
+            await deps.sessions.releaseClaim('incoming-call', claimId).catch(() => undefined);
+            throw voiceError('OVERLOADED', 'no admission slot; deliver to another replica');
+          }
+        }
         metrics.incoming.inc({ result: 'accepted' });
-        answers.push(deps.lifecycle.track(answerWithRetry(ev, data.data, claimId)));
+        const slots = deps.slots;
+        const answered = answerWithRetry(ev, data.data, claimId);
+        answers.push(
+          deps.lifecycle.track(
+            slots
+              ? answered.then(async (outcome) => {
+                  if (outcome !== 'answered') await slots.releaseClaim(claimId);
+                  return outcome;
+                })
+              : answered,
+          ),
+        );
       }
       if (validationResponse !== null) return reply.code(200).send({ validationResponse });
       // Accepted: 200 whatever the answer's fate (retried here); wait a little so a quick answer lands first.

@@ -9,6 +9,8 @@ import { transferResponse } from './sim-transfer.js';
 export interface CallSession {
   readonly call: SimCall;
   answered(): void;
+  /** The worker declined the call (rejectCall): the caller hears busy. */
+  rejected?(reason: string): void;
   hungUp(how: 'terminate' | 'delete'): void;
   mediaOperation(operation: string, body: Record<string, unknown>): void;
   /** transferToParticipant was accepted (202): the callbacks follow (sim-transfer.ts). */
@@ -105,6 +107,40 @@ export class CallControl implements CallControlHandlers {
     this.byConnection.set(call.callConnectionId, session);
     setImmediate(() => session.answered());
     return { status: 200, body: this.properties(call) };
+  }
+
+  /** createCall (outbound-calls.ts), set by the simulator; absent: 404 like an unknown route. */
+  outbound: ((body: Record<string, unknown>) => RestResult) | undefined;
+
+  createCall(body: Record<string, unknown>): RestResult {
+    return this.outbound ? this.outbound(body) : acsError(404, 'NotFound', 'createCall is not enabled');
+  }
+
+  /** An outbound call's connection: its REST operations (hang up, media) now reach it. */
+  connect(session: CallSession): void {
+    if (session.call.callConnectionId) this.byConnection.set(session.call.callConnectionId, session);
+  }
+
+  /** Calls declined with rejectCall, by reason (none, busy, forbidden). */
+  readonly rejections = new Map<string, number>();
+
+  reject(body: Record<string, unknown>): RestResult {
+    const ctx = body.incomingCallContext;
+    if (typeof ctx !== 'string' || ctx.length === 0) return acsError(400, 'BadRequest', 'incomingCallContext is required');
+    const reason = body.callRejectReason ?? 'none';
+    if (reason !== 'none' && reason !== 'busy' && reason !== 'forbidden') return acsError(400, 'BadRequest', 'callRejectReason must be none, busy or forbidden');
+    const session = this.byContext.get(ctx);
+    if (!session || performance.now() > session.call.contextExpiresAt) return acsError(400, '8523', 'Invalid request: incomingCallContext is unknown or expired');
+    const call = session.call;
+    if (call.state !== 'offered') {
+      call.violations.push('reject for a call already answered or rejected');
+      return acsError(400, '8522', 'Call already answered or rejected');
+    }
+    call.rejectedWith = reason;
+    call.state = 'disconnected';
+    this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
+    setImmediate(() => session.rejected?.(reason));
+    return { status: 204 };
   }
 
   get(id: string): RestResult {

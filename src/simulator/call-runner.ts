@@ -45,6 +45,8 @@ export interface RunnerDeps {
    * (the SDK's status details name both streamConnectionInterrupted and streamConnectionReestablished).
    */
   readonly streamReconnect?: 'reconnect' | 'none';
+  /** Numbers called, round robin by call index (default +18005550100). */
+  readonly calledNumbers?: readonly string[];
 }
 
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -95,7 +97,7 @@ export class CallRunner implements CallSession, ScenarioContext {
         serverCallId: Buffer.from(`sim-server-call-${randomUUID()}`).toString('base64url'),
         correlationId: randomUUID(),
         caller: pstn ? phoneIdentifier(`+1425555${String(index % 10_000).padStart(4, '0')}`) : acsUserIdentifier(`8:acs:${deps.resourceId}_${randomUUID()}`),
-        callee: phoneIdentifier('+18005550100'),
+        callee: phoneIdentifier(deps.calledNumbers?.[index % deps.calledNumbers.length] ?? '+18005550100'),
         offeredAt: now,
       },
       { captureOutbound: deps.captureOutbound === true },
@@ -127,6 +129,7 @@ export class CallRunner implements CallSession, ScenarioContext {
       const r = await deliverIncomingCall(deps.target, call, deps.resourceId, redeliver, undefined, deps.fastRetry === true);
       if (r.status < 200 || r.status >= 300) return this.fail(`incoming-call-http-${r.status}`);
       if (!(await this.within(this.answeredP, ANSWER_TIMEOUT_MS))) return this.fail('answer-timeout');
+      if (call.rejectedWith !== undefined) return this.fail(`declined-${call.rejectedWith}`);
       if (call.answeredAt !== undefined) deps.stats.answerMs.push(call.answeredAt);
       const mediaErr = await Promise.race([this.mediaP, sleep(MEDIA_TIMEOUT_MS).then(() => new Error('media-timeout'))]);
       // Without media the call goes on (scenarios that need it fail with 'no-media'); a failed stream ends it.
@@ -172,6 +175,12 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   // ---- CallSession: what the worker's REST calls do ----
+
+  rejected(): void {
+    this.call.endedAt = performance.now() - this.call.offeredAt;
+    this.answeredResolve();
+    this.endedResolve();
+  }
 
   answered(): void {
     const { call, deps } = this;

@@ -11,6 +11,10 @@ export interface RestResult {
 
 export interface CallControlHandlers {
   answer(body: Record<string, unknown>): RestResult;
+  /** POST /calling/callConnections — createCall (201, outbound-calls.ts). */
+  createCall?(body: Record<string, unknown>): RestResult;
+  /** POST /calling/callConnections:reject — declines an offered call (204). */
+  reject?(body: Record<string, unknown>): RestResult;
   get(callConnectionId: string): RestResult;
   /** `terminate` = POST …:terminate (hang up for everyone), `delete` = DELETE (leave the call). */
   hangUp(callConnectionId: string, how: 'terminate' | 'delete'): RestResult;
@@ -29,6 +33,11 @@ export interface RestServerOptions {
 const MAX_BODY = 1024 * 1024;
 const REPEATABILITY_TTL_MS = 10 * 60 * 1000;
 const ANSWER = '/calling/callConnections:answer';
+// The path and body the SDK's rejectCall sends (@azure/communication-call-automation 1.6.0,
+// generated/src/callAutomationApiClient.js rejectCallOperationSpec: POST, 204 on success, a
+// CommunicationErrorResponse otherwise; RejectCallRequest {incomingCallContext (required), callRejectReason}).
+const REJECT = '/calling/callConnections:reject';
+const CREATE = '/calling/callConnections';
 const CONNECTION = /^\/calling\/callConnections\/([^/:]+)(?::([A-Za-z]+))?$/;
 
 export function acsError(status: number, code: string, message: string): RestResult {
@@ -70,6 +79,8 @@ export function createRestServer(opts: RestServerOptions): Server {
   function route(method: string, path: string, body: Record<string, unknown>): RestResult {
     const h = opts.handlers;
     if (path === ANSWER) return method === 'POST' ? h.answer(body) : acsError(405, 'MethodNotAllowed', 'use POST');
+    if (path === CREATE && h.createCall) return method === 'POST' ? h.createCall(body) : acsError(405, 'MethodNotAllowed', 'use POST');
+    if (path === REJECT && h.reject) return method === 'POST' ? h.reject(body) : acsError(405, 'MethodNotAllowed', 'use POST');
     const m = CONNECTION.exec(path);
     if (!m) return acsError(404, 'NotFound', `no route for ${method} ${path}`);
     const id = decodeURIComponent(m[1] as string);

@@ -60,6 +60,8 @@ export interface SimCall {
   answer: AnswerRequest | undefined;
   /** Answer requests executed (must stay ≤ 1) and received (repeats included). */
   answers: number;
+  /** Declined by the worker with rejectCall (its callRejectReason), never answered. */
+  rejectedWith?: string;
   answerRequests: number;
   incomingCallDeliveries: number;
   callbacks: CallbackRecord[];

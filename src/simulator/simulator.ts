@@ -13,6 +13,7 @@ import type { AudioChannels, AudioFormat } from './frame-math.js';
 import { createIdentity, DEFAULT_ACS_ISSUER } from './identity.js';
 import { buildReport, type SimReport } from './report.js';
 import { createRestServer } from './rest-server.js';
+import { createOutboundCall } from './outbound-calls.js';
 import { parseScenarios } from './scenarios.js';
 import type { SimCall } from './sim-call.js';
 import { SimStats } from './sim-stats.js';
@@ -65,6 +66,8 @@ export interface RunCallsOptions {
   /** What ACS does when the worker's end of a stream dies: re-open it (default) or wait for startMediaStreaming. */
   readonly streamReconnect?: 'reconnect' | 'none';
   readonly onProgress?: (p: Progress) => void;
+  /** The numbers called (E.164), round robin by call index (default +18005550100): the worker's tenants. */
+  readonly calledNumbers?: readonly string[];
 }
 
 export interface Simulator {
@@ -110,6 +113,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let duplicateRate = 0;
   const callbacks = new CallbackSender({ identity, duplicateRate: () => duplicateRate });
   const clock = new FrameClock();
+  control.outbound = (body) => {
+    const { result, call } = createOutboundCall({ callbacks, connect: (sess) => control.connect(sess), nextIndex: () => calls.length }, body);
+    if (call) calls.push(call);
+    return result;
+  };
   const server = createRestServer({
     accessKey,
     jwks: () => identity.jwks,
@@ -162,6 +170,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       captureOutbound: o.captureOutbound === true,
       fastRetry: o.fastRetry === true,
       streamReconnect: o.streamReconnect ?? 'reconnect',
+      ...(o.calledNumbers && o.calledNumbers.length > 0 ? { calledNumbers: o.calledNumbers } : {}),
     };
     const el = monitorEventLoopDelay({ resolution: EL_RESOLUTION_MS });
     el.enable();

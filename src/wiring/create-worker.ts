@@ -24,6 +24,8 @@ import { AcsCallControl, UnconfiguredCallControl } from '../adapters/acs/call-co
 import { wireEdge, type Edge } from './edge-wiring.js';
 import { createAdmission, type SharedRateLimiter } from '../server/admission.js';
 import { RedisRateLimiter } from '../adapters/redis/redis-admission.js';
+import type { CallAdmission } from '../server/call-admission.js';
+import { wireAdmission } from './admission-wiring.js';
 import { wireConversation, type ConversationWiring } from './conversation-wiring.js';
 import type { LiveCall } from '../domain/live-call.js';
 import type { TurnMetrics } from '../domain/turn/turn-ports.js';
@@ -73,6 +75,8 @@ export interface Worker {
   readonly console: ConsoleWiring;
   /** Transfer to a human: `transfers.transfer(callId, { target })` (a realtime model's tool, say). */
   readonly transfers: CallTransfers;
+  /** Cluster-wide call slots (tenants, global cap, rate limit). */
+  readonly admission: CallAdmission;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -208,6 +212,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   redis?.on('ready', () => {
     if (readyEvents++ > 0) readySince = Date.now();
   });
+  const admission = wireAdmission({ config, registry, log, clock, calls, lifecycle, redis: redis && redisState ? { client: redis, state: redisState } : null });
   const storeSettling = redis ? () => redis?.status !== 'ready' || Date.now() - readySince < config.ttl.lease * 1000 : undefined;
   const edge = wireEdge({
     ...(storeSettling ? { storeSettling } : {}),
@@ -225,6 +230,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     verifier,
     routes,
     now: () => clock.now(),
+    callAdmission: admission,
     admit: createAdmission(
       { calls, limiter, registry, log },
       { maxConcurrent: config.calls.maxConcurrent, perWindow: config.calls.incomingPerWindow },
@@ -363,6 +369,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
 
   let started = false;
   return {
+    admission,
     config,
     log,
     registry,

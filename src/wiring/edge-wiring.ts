@@ -12,6 +12,7 @@ import { counter, type Registry } from '../metrics.js';
 import type { AcsJwtVerifier } from '../server/acs-auth.js';
 import { keepAuthAlive } from '../server/auth-keeper.js';
 import { createCallAnswerer, snapshotOf, type IncomingHook } from '../server/call-answerer.js';
+import type { CallAdmission } from '../server/call-admission.js';
 import { callbackRoutes, type DispatchOutcome } from '../server/callback-routes.js';
 import { edgeMetrics, type EdgeMetrics } from '../server/edge-metrics.js';
 import { incomingCallRoutes } from '../server/incoming-call-routes.js';
@@ -41,6 +42,8 @@ export interface EdgeDeps {
    * check; a cluster-wide limiter replaces it (and releases its slot in an onFinalize hook).
    */
   readonly admit?: () => boolean | Promise<boolean>;
+  /** Cluster-wide slots (tenants, global cap, rate limit): reserved before answering, released when the call leaves. */
+  readonly callAdmission?: CallAdmission;
   /** The state store is down or just came back (possibly empty): an absent owner proves nothing yet. */
   readonly storeSettling?: () => boolean;
   /** How long a failed stream is left to ACS to re-establish before this replica restarts it (3 s). */
@@ -202,6 +205,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
       registry: deps.calls,
       metrics,
       incomingHooks,
+      ...(deps.callAdmission ? { onAnswered: deps.callAdmission.confirm.bind(deps.callAdmission) } : {}),
       now: deps.now,
       log: edgeLog,
     },
@@ -229,6 +233,8 @@ export function wireEdge(deps: EdgeDeps): Edge {
         lifecycle: deps.lifecycle,
         // Per-replica limit; the cluster-wide limiter of the Redis tier plugs in here.
         admit: deps.admit ?? (() => deps.calls.size < config.calls.maxConcurrent),
+        ...(deps.callAdmission ? { slots: deps.callAdmission } : {}),
+        ...(deps.control.reject ? { reject: (ctx: string) => (deps.control.reject as NonNullable<CallControl['reject']>)(ctx, 'busy') } : {}),
         answer,
         now: deps.now,
         log: edgeLog,

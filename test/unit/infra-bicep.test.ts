@@ -11,7 +11,7 @@ import {
   loadTables,
   findSecretProblems,
   findSingleLineLiterals,
-  parseConfigSource,
+  parseConfigFiles,
   parseModules,
   parseParams,
   scanBicep,
@@ -46,7 +46,7 @@ describe('bicep deployment', () => {
   });
 
   it('reads the same variable list from src/config.ts as the app exports', () => {
-    const fromSource = parseConfigSource(read('src/config.ts'));
+    const fromSource = parseConfigFiles((f: string) => read(`src/${f}`));
     expect([...fromSource].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 

@@ -2,7 +2,7 @@
 // own retry policy (exponential backoff, configured where the client is built, src/wiring/clients.ts); what still fails surfaces as a typed
 // VoiceError. Every request carries the call's operationContext and a timeout.
 import type { CallAutomationClient, CallConnection } from '@azure/communication-call-automation';
-import type { AnswerRequest, AnswerResult, CallControl } from '../../domain/ports.js';
+import type { AnswerRequest, AnswerResult, CallControl, CreateCallRequest } from '../../domain/ports.js';
 import type { TransferRequestOptions, TransferTarget } from '../../domain/transfer-target.js';
 import { identifierOfRawId, identifierOfTarget } from './transfer-identifiers.js';
 import { voiceError } from '../../domain/errors.js';
@@ -68,6 +68,45 @@ export class AcsCallControl implements CallControl {
     const props = res.callConnectionProperties;
     if (!props.callConnectionId) throw voiceError('CALL_CONTROL', 'answer returned no callConnectionId');
     return { callConnectionId: props.callConnectionId, serverCallId: props.serverCallId, correlationId: props.correlationId };
+  }
+
+  /**
+   * Places an outbound PSTN call. The SDK (1.6.0, callAutomationClient.js createCall) sends
+   * `POST {endpoint}/calling/callConnections` with targets, sourceCallerIdNumber, callbackUri and the
+   * media options, and expects 201 with the call connection's properties; CallConnected (or
+   * CreateCallFailed) follows on the callback.
+   */
+  async createCall(req: CreateCallRequest): Promise<AnswerResult> {
+    const res = await this.#run('createCall', () =>
+      this.client.createCall({ targetParticipant: { phoneNumber: req.target }, sourceCallIdNumber: { phoneNumber: req.callerId } }, req.callbackUrl, {
+        operationContext: req.operationContext,
+        mediaStreamingOptions: {
+          transportType: 'websocket',
+          transportUrl: req.mediaTransportUrl,
+          contentType: 'audio',
+          audioChannelType: 'mixed',
+          startMediaStreaming: true,
+          enableBidirectional: true,
+          audioFormat: req.audioFormat,
+          enableDtmfTones: true,
+        },
+        abortSignal: AbortSignal.timeout(this.cfg.requestTimeoutMs),
+      }),
+    );
+    const props = res.callConnectionProperties;
+    if (!props.callConnectionId) throw voiceError('CALL_CONTROL', 'createCall returned no callConnectionId');
+    return { callConnectionId: props.callConnectionId, serverCallId: props.serverCallId, correlationId: props.correlationId };
+  }
+
+  /**
+   * Declines an incoming call. The SDK (1.6.0, callAutomationClient.js rejectCall) sends
+   * `POST {endpoint}/calling/callConnections:reject` with `{incomingCallContext, callRejectReason}`
+   * (KnownCallRejectReason: none | busy | forbidden) and expects 204.
+   */
+  async reject(incomingCallContext: string, reason: 'busy' | 'none' | 'forbidden'): Promise<void> {
+    await this.#run('reject', () =>
+      this.client.rejectCall(incomingCallContext, { callRejectReason: reason, abortSignal: AbortSignal.timeout(this.cfg.requestTimeoutMs) }),
+    );
   }
 
   async hangUp(callConnectionId: string, _operationContext: string): Promise<void> {

@@ -127,4 +127,12 @@ export class RedisKeys {
   slots(tenant: string): string {
     return this.#key('tenant', tenant, 'slots');
   }
+  /** Every live call's slot across tenants and replicas (ZSET of leases), tag {global}. */
+  globalSlots(): string {
+    return this.#key('admission', 'global', 'slots');
+  }
+  /** The global rate limit's sliding window (ZSET of admissions), tag {global}: in one slot with globalSlots. */
+  globalRate(): string {
+    return this.#key('admission', 'global', 'rate');
+  }
 }

@@ -11,6 +11,8 @@ export const SCRIPT_CODE = {
   LEASE_GONE: -3,
   RATE_LIMITED: -4,
   NO_SLOT: -5,
+  /** reserveCallSlot: the global concurrency cap is reached. */
+  GLOBAL_FULL: -6,
 } as const;
 
 export type ScriptCode = (typeof SCRIPT_CODE)[keyof typeof SCRIPT_CODE];
@@ -31,6 +33,8 @@ export function scriptError(code: number, subject: string): VoiceError | null {
       return voiceError('RATE_LIMITED', `${subject}: rate limit reached`);
     case SCRIPT_CODE.NO_SLOT:
       return voiceError('OVERLOADED', `${subject}: no concurrency slot free`);
+    case SCRIPT_CODE.GLOBAL_FULL:
+      return voiceError('OVERLOADED', `${subject}: the global concurrency cap is reached`);
     default:
       return voiceError('BACKEND_UNAVAILABLE', `${subject}: unexpected script code ${code}`);
   }

@@ -22,7 +22,10 @@ export type ScriptName =
   | 'rateLimit'
   | 'acquireSlot'
   | 'releaseSlot'
-  | 'archiveSummary';
+  | 'archiveSummary'
+  | 'reserveCallSlot'
+  | 'confirmCallSlot'
+  | 'renewCallSlots';
 
 export interface ScriptDef {
   readonly name: string;

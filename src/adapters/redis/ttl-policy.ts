@@ -21,6 +21,9 @@ export const KEY_TTL = {
   workerPeers: 'worker',
   rateWindow: 'rate',
   slots: 'lease',
+  /** Both refreshed by every reservation; the rate window's key lives RATE_LIMIT_WINDOW_MS + 1 s. */
+  globalSlots: 'lease',
+  globalRate: 'lease',
   profileCache: 'profile',
   operatorSession: 'operatorSession',
   consoleLiveCalls: 'consoleLive',

@@ -17,6 +17,7 @@ export interface Peer {
 export class WorkerRegistry {
   #timer: NodeJS.Timeout | null = null;
   #peers: readonly Peer[] = [];
+  #live = 1;
 
   constructor(
     private readonly deps: { client: RedisClient; keys: RedisKeys },
@@ -27,6 +28,11 @@ export class WorkerRegistry {
   /** The other live replicas and their addresses, as of the last heartbeat that reached Redis. */
   get peers(): readonly Peer[] {
     return this.#peers;
+  }
+
+  /** Live replicas, this one included, as of the last heartbeat that reached Redis (admission's fallback share). */
+  get liveReplicas(): number {
+    return this.#live;
   }
 
   get workerId(): string {
@@ -49,7 +55,8 @@ export class WorkerRegistry {
     const ttl = ttlFor(this.cfg.ttl, 'workerHeartbeat');
     try {
       await this.deps.client.set(this.deps.keys.workerHeartbeat(this.cfg.workerId), String(Date.now()), 'EX', ttl);
-      if (this.cfg.peerUrl) await this.#publishPeer(ttl);
+      // Published without a peer address too (an empty one): every replica is counted.
+      await this.#publishPeer(ttl);
     } catch (err) {
       throw toBackendError(err, 'heartbeat');
     }
@@ -61,19 +68,25 @@ export class WorkerRegistry {
     const now = Date.now();
     const res = await this.deps.client
       .multi()
-      .hset(key, this.cfg.workerId, `${now} ${this.cfg.peerUrl}`)
+      .hset(key, this.cfg.workerId, `${now} ${this.cfg.peerUrl ?? ''}`)
       .expire(key, ttlFor(this.cfg.ttl, 'workerPeers') * 3)
       .hgetall(key)
       .exec();
     const all = (res?.[2]?.[1] ?? {}) as Record<string, string>;
     const live: Peer[] = [];
     const dead: string[] = [];
+    let count = 0;
     for (const [workerId, v] of Object.entries(all)) {
       const i = v.indexOf(' ');
       const at = Number(v.slice(0, i));
+      const url = v.slice(i + 1);
       if (!(now - at <= ttl * 1000)) dead.push(workerId);
-      else if (workerId !== this.cfg.workerId) live.push({ workerId, url: v.slice(i + 1) });
+      else {
+        if (workerId !== this.cfg.workerId) count++;
+        if (workerId !== this.cfg.workerId && url) live.push({ workerId, url });
+      }
     }
+    this.#live = count + 1;
     if (dead.length > 0) await this.deps.client.hdel(key, ...dead);
     this.#peers = live;
   }
@@ -91,6 +104,6 @@ export class WorkerRegistry {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.deps.client.del(this.deps.keys.workerHeartbeat(this.cfg.workerId)).catch(() => undefined);
-    if (this.cfg.peerUrl) await this.deps.client.hdel(this.deps.keys.workerPeers(), this.cfg.workerId).catch(() => undefined);
+    await this.deps.client.hdel(this.deps.keys.workerPeers(), this.cfg.workerId).catch(() => undefined);
   }
 }
