@@ -11,7 +11,12 @@ const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const TOP = Number(arg('top', '40'));
 const RETAINERS = arg('retainers', '').split(',').filter(Boolean);
-const OBJECTISH = new Set(['object', 'closure', 'array', 'native', 'synthetic']);
+// --owners: objects of the last file absent from the first (ids persist between snapshots of one
+// process), grouped by the nearest named holder on their shortest retaining path.
+const OWNERS = process.argv.includes('--owners');
+/** --depth=N: name N holders up the path (e.g. TtlMap.#entries < MemoryConversationStore.#history). */
+const DEPTH = Number(arg('depth', '1'));
+const OBJECTISH = new Set(['object', 'closure', 'array', 'native', 'synthetic', 'number', 'string', 'concatenated string', 'sliced string']);
 
 function load(file) {
   const snap = JSON.parse(readFileSync(file, 'utf8'));
@@ -62,51 +67,115 @@ for (const r of rows.sort((x, y) => y.db - x.db).slice(0, TOP)) console.log(`${r
 console.log(`\nlargest growth in count, top ${TOP}:`);
 for (const r of rows.sort((x, y) => y.dc - x.dc).slice(0, TOP)) console.log(`${r.dc}\t${r.db}\t${r.a.count} → ${r.b.count}\t${r.k}`);
 
-if (RETAINERS.length) {
+if (RETAINERS.length || OWNERS) {
+  // Shortest retaining path from the snapshot's root to a few objects of each named constructor
+  // (breadth-first over strong edges: the path DevTools shows as "distance").
   const h = loaded.at(-1).h;
   const { snap, nf, ef, types, etypes, iType, iName, iEdges } = h;
   const nodes = snap.nodes;
   const edges = snap.edges;
-  const eType = snap.snapshot.meta.edge_fields.indexOf('type');
-  const eName = snap.snapshot.meta.edge_fields.indexOf('name_or_index');
-  const eTo = snap.snapshot.meta.edge_fields.indexOf('to_node');
+  const fields = snap.snapshot.meta.edge_fields;
+  const eType = fields.indexOf('type');
+  const eName = fields.indexOf('name_or_index');
+  const eTo = fields.indexOf('to_node');
   const n = nodes.length / nf;
-  // reverse edges: for each node, its retainers (node index, edge label)
-  const retainers = Array.from({ length: n }, () => []);
-  let e = 0;
-  for (let i = 0; i < n; i++) {
-    const cnt = nodes[i * nf + iEdges];
-    for (let j = 0; j < cnt; j++, e += ef) {
+  const firstEdge = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) firstEdge[i + 1] = firstEdge[i] + nodes[i * nf + iEdges] * ef;
+  const parent = new Int32Array(n).fill(-1);
+  const parentEdge = new Int32Array(n).fill(-1);
+  parent[0] = 0;
+  const queue = new Uint32Array(n);
+  let qh = 0;
+  let qt = 0;
+  queue[qt++] = 0;
+  while (qh < qt) {
+    const i = queue[qh++];
+    for (let e = firstEdge[i]; e < firstEdge[i + 1]; e += ef) {
       const et = etypes[edges[e + eType]];
       if (et === 'weak' || et === 'shortcut') continue;
       const to = edges[e + eTo] / nf;
-      const label = et === 'element' || et === 'hidden' ? `[${edges[e + eName]}]` : snap.strings[edges[e + eName]];
-      if (retainers[to].length < 8) retainers[to].push({ from: i, label, et });
+      if (parent[to] !== -1) continue;
+      parent[to] = i;
+      parentEdge[to] = e;
+      queue[qt++] = to;
     }
   }
-  const desc = (i) => `${types[nodes[i * nf + iType]]}:${String(snap.strings[nodes[i * nf + iName]]).slice(0, 50)}`;
-  for (const want of RETAINERS) {
-    const picks = [];
-    for (let i = 0; i < n && picks.length < 3; i++) {
-      if (snap.strings[nodes[i * nf + iName]] === want && OBJECTISH.has(types[nodes[i * nf + iType]])) picks.push(i);
-    }
-    // also pick a few from the end (newest ids are allocated late)
-    for (let i = n - 1; i >= 0 && picks.length < 6; i--) {
-      if (snap.strings[nodes[i * nf + iName]] === want && OBJECTISH.has(types[nodes[i * nf + iType]])) picks.push(i);
-    }
-    console.log(`\nretainers of ${want}:`);
-    for (const p of picks) {
-      const chain = [desc(p)];
-      const seen = new Set([p]);
-      let cur = p;
-      for (let d = 0; d < 14; d++) {
-        const r = retainers[cur].find((x) => !seen.has(x.from) && !desc(x.from).startsWith('synthetic')) ?? retainers[cur].find((x) => !seen.has(x.from));
-        if (!r) break;
-        chain.push(`--${r.label}--> ${desc(r.from)}`);
-        seen.add(r.from);
-        cur = r.from;
+  const desc = (i) => `${types[nodes[i * nf + iType]]}:${String(snap.strings[nodes[i * nf + iName]]).slice(0, 60)}`;
+  const label = (e) => {
+    const et = etypes[edges[e + eType]];
+    return et === 'element' || et === 'hidden' ? `[${edges[e + eName]}]` : String(snap.strings[edges[e + eName]]);
+  };
+  const pathOf = (p) => {
+    // Runs of one constructor (a linked list, a tree) collapse to one line.
+    const chain = [];
+    let cur = p;
+    let prev = '';
+    let run = 0;
+    for (let d = 0; d < 400 && chain.length < 40 && cur !== 0 && parent[cur] !== -1; d++) {
+      const here = desc(cur);
+      if (here === prev) {
+        run++;
+      } else {
+        if (run) chain.push(`  (${run} more ${prev})`);
+        run = 0;
+        chain.push(`${here}  <-${label(parentEdge[cur])}-`);
       }
-      console.log(`  ${chain.join('\n     ')}`);
+      prev = here;
+      cur = parent[cur];
+    }
+    return chain;
+  };
+  if (OWNERS) {
+    const { iId, iSelf } = h;
+    const firstIds = new Set();
+    const f = loaded[0].h;
+    for (let i = 0; i < f.snap.nodes.length; i += f.nf) firstIds.add(f.snap.nodes[i + f.iId]);
+    const generic = /^(Object|Array|Map|Set|system \/.*|\(.*\)|)$/;
+    const groups = new Map();
+    for (let i = 1; i < n; i++) {
+      if (firstIds.has(nodes[i * nf + iId]) || parent[i] === -1) continue;
+      const t = types[nodes[i * nf + iType]];
+      if (t === 'code' || t === 'synthetic' || t === 'hidden') continue;
+      // the first named holder up the path, and the edge it holds the subtree by
+      let cur = i;
+      let via = '';
+      let holder = '';
+      let found = 0;
+      for (let d = 0; d < 200 && cur !== 0 && found < DEPTH; d++) {
+        const p = parent[cur];
+        const pt = types[nodes[p * nf + iType]];
+        const pn = String(snap.strings[nodes[p * nf + iName]]);
+        via = label(parentEdge[cur]);
+        if ((pt === 'object' || pt === 'closure') && !generic.test(pn)) {
+          holder += `${found ? ' < ' : ''}${pt === 'closure' ? 'closure ' : ''}${pn.slice(0, 50)}.${via.slice(0, 40)}`;
+          found++;
+        }
+        cur = p;
+      }
+      holder ||= '(root)';
+      const g = groups.get(holder) ?? { count: 0, bytes: 0, sample: i };
+      g.count++;
+      g.bytes += nodes[i * nf + iSelf];
+      groups.set(holder, g);
+    }
+    console.log(`\nnew objects (absent from the first file) by nearest named holder, top ${TOP}:`);
+    console.log('bytes\tcount\tholder.field');
+    const ranked = [...groups].sort((a, b) => b[1].bytes - a[1].bytes);
+    for (const [k, g] of ranked.slice(0, TOP)) console.log(`${g.bytes}\t${g.count}\t${k}`);
+    console.log('\nthe shortest retaining path of one new object of each of the top 6 holders:');
+    for (const [k, g] of ranked.slice(0, 6)) console.log(`${k}:\n  ${pathOf(g.sample).join('\n  ')}`);
+  }
+  for (const want of RETAINERS) {
+    const all = [];
+    for (let i = 0; i < n; i++) if (snap.strings[nodes[i * nf + iName]] === want && OBJECTISH.has(types[nodes[i * nf + iType]])) all.push(i);
+    // The newest survivors (highest ids: allocated late in the run and still alive) say most.
+    const { iId } = h;
+    all.sort((a, b) => nodes[b * nf + iId] - nodes[a * nf + iId]);
+    const picks = all.slice(0, Number(arg('paths', '3')));
+    console.log(`\n${want}: ${all.length} in the last file; shortest retaining paths of ${picks.length}:`);
+    for (const p of picks) {
+      const chain = pathOf(p);
+      console.log(`  ${parent[p] === -1 ? '(unreachable) ' : ''}${chain.join('\n  ')}`);
     }
   }
 }
