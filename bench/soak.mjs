@@ -41,6 +41,7 @@ async function sample(url, t0) {
     tMin: (Date.now() - t0) / 60_000,
     rssMb: metric(text, 'voice_process_resident_memory_bytes') / 2 ** 20,
     heapMb: metric(text, 'voice_nodejs_heap_size_used_bytes') / 2 ** 20,
+    heapTotalMb: metric(text, 'voice_nodejs_heap_size_total_bytes') / 2 ** 20,
     calls: metric(text, 'voice_calls'),
     sessions: metric(text, 'voice_media_sessions'),
     sockets: metric(text, 'voice_media_sockets'),
@@ -183,6 +184,9 @@ try {
   const steady = samples.filter((s) => s.tMin >= SETTLE_MIN && s.tMin <= MINUTES);
   const rssSlope = slope(steady.map((s) => ({ x: s.tMin, y: s.rssMb })));
   const heapSlope = slope(steady.map((s) => ({ x: s.tMin, y: s.heapMb })));
+  // Where RSS goes besides live objects: the V8 heap's reserved size, memory outside it (Buffers,
+  // wasm) and the bounded TTS cache tier (its audio is external memory): each slope on its own.
+  const partSlope = (key) => round(slope(steady.filter((s) => Number.isFinite(s[key])).map((s) => ({ x: s.tMin, y: s[key] }))), 3);
   const loop = samples.slice(1).map((s) => s.loopP99Ms).filter(Number.isFinite).sort((a, b) => a - b);
   const summary = {
     bench: 'soak',
@@ -206,6 +210,13 @@ try {
     slopeFromMinute: SETTLE_MIN,
     rssSlopeMbPerMin: round(rssSlope, 3),
     heapSlopeMbPerMin: round(heapSlope, 3),
+    heapTotalSlopeMbPerMin: partSlope('heapTotalMb'),
+    externalSlopeMbPerMin: partSlope('externalMb'),
+    ttsCacheSlopeMbPerMin: partSlope('ttsCacheMb'),
+    ttsCacheMbAtEnd: round(end.ttsCacheMb, 1),
+    ttsCacheCapMb: 64,
+    cosmosStandIn: 'bench process',
+    heapSnapshots: SNAPSHOT_DIR !== '',
     goalMbPerMin: 1,
     // Max over the run of each 10 s interval's p99 (prom-client resets its histogram per scrape).
     loopP99Ms: round(loop.at(-1) ?? null, 1),
@@ -220,6 +231,7 @@ try {
   console.log('');
   console.log(`calls ${totals.calls} (${totals.succeeded} succeeded, ${totals.failed} failed${totals.failed ? `: ${JSON.stringify(totals.causes)}` : ''}), turns ${totals.turns}, barge-ins ${totals.bargeIns}`);
   console.log(`RSS slope after minute ${SETTLE_MIN}: ${summary.rssSlopeMbPerMin} MB/min, heap ${summary.heapSlopeMbPerMin} MB/min (goal < 1)`);
+  console.log(`  parts: V8 heap total ${summary.heapTotalSlopeMbPerMin}, external ${summary.externalSlopeMbPerMin}, TTS cache ${summary.ttsCacheSlopeMbPerMin} MB/min (cache ${summary.ttsCacheMbAtEnd} MB at the end, cap ${summary.ttsCacheCapMb})`);
   console.log(`at the end: ${end.calls} live calls, ${end.sessions} sessions, ${end.sockets} sockets; timers ${end.timers} (idle ${idle.timers}), handles ${end.handles} (idle ${idle.handles})`);
   console.log(`${settleS.toFixed(0)} s later (keep-alive connections timed out): timers ${settled.timers}, handles ${settled.handles} (idle ${idle.handles})`);
   console.log(`event-loop p99 per 10 s interval: max ${summary.loopP99Ms} ms, median ${summary.loopP99MedianMs} ms`);
