@@ -116,7 +116,10 @@ function soak(d) {
   const la = (m) => m.loadAverage.map((v) => v.toFixed(2)).join(' ');
   return (
     `${d.minutes} min, ${int(d.concurrentCalls)} concurrent calls with churn (${int(d.callsCompleted)} calls): RSS slope after minute 2 ${fix(d.rssSlopeMbPerMin, 2)} MB/min, heap ${fix(d.heapSlopeMbPerMin, 2)} MB/min (goal < 1); ` +
-    `at the end ${d.end.sessions} sessions, ${d.end.liveCalls} live calls, ${d.end.timers} timers/handles; event-loop p99 ${fix(d.loopP99Ms, 1)} ms (load average before ${la(d.machineBefore)}, after ${la(d.machineAfter)})`
+    (d.heapTotalSlopeMbPerMin === undefined ? '' : `V8 heap reserved ${fix(d.heapTotalSlopeMbPerMin, 2)}, external ${fix(d.externalSlopeMbPerMin, 2)}, TTS cache ${fix(d.ttsCacheSlopeMbPerMin, 2)} MB/min (cache ${fix(d.ttsCacheMbAtEnd, 1)} of ${d.ttsCacheCapMb} MB); `) +
+    `at the end ${d.end.sessions} sessions, ${d.end.liveCalls} live calls, ${d.end.timers} timers (idle ${d.idle.timers}), ` +
+    (d.settled ? `handles ${d.settled.handlesOverIdle} over idle once keep-alive connections closed (${d.end.handlesOverIdle} at the drain); ` : `handles ${d.end.handlesOverIdle} over idle; `) +
+    `event-loop p99 max ${fix(d.loopP99Ms, 1)} ms, median ${fix(d.loopP99MedianMs, 1)} ms (load average before ${la(d.machineBefore)}, after ${la(d.machineAfter)})`
   );
 }
 

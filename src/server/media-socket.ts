@@ -52,8 +52,9 @@ export interface MediaSocketDeps {
   /**
    * A transcription socket accepted for a call whose audio may be elsewhere: its credentials (the ACS
    * token and call secret it was accepted with) let the forwarder reach the owner directly when Redis cannot.
+   * What it returns is called when that socket closes (the credentials are of no use after it).
    */
-  readonly onRemoteCredentials?: (callId: string, credentials: { readonly authorization: string; readonly secret: string }) => void;
+  readonly onRemoteCredentials?: (callId: string, credentials: { readonly authorization: string; readonly secret: string }) => (() => void) | void;
   readonly metrics: MediaMetrics;
   readonly log: Logger;
 }
@@ -147,8 +148,8 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
           // joins the call's audio socket on this replica, or forwards to the owner (accept below).
           if (socket.destroyed) return;
           const id = callId as string;
-          deps.onRemoteCredentials?.(id, { authorization: req.headers.authorization ?? '', secret: secret as string });
-          wss.handleUpgrade(req, socket, head, (ws) => acceptTranscription(ws, id, socket));
+          const cred = { authorization: req.headers.authorization ?? '', secret: secret as string };
+          wss.handleUpgrade(req, socket, head, (ws) => acceptTranscription(ws, id, socket, cred));
           return;
         }
         stage = 'unknown_call';
@@ -178,11 +179,12 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
     },
   };
 
-  const register = (ws: WebSocket, callId: string, session: MediaSession | null, socket: Duplex, kind: SocketKind): MediaConnection => {
+  const register = (ws: WebSocket, callId: string, session: MediaSession | null, socket: Duplex, kind: SocketKind, onGone?: () => void): MediaConnection => {
     const previous = open[kind].get(callId);
     if (previous) previous.replace();
     const conn = new MediaConnection(ws, socket, callId, session, deps, cfg, pcmView, scratch, kind, links, () => {
       for (const k of ['audio', 'transcription'] as const) if (open[k].get(callId) === conn) open[k].delete(callId);
+      onGone?.();
     });
     open[kind].set(callId, conn);
     deps.metrics.accepted.inc();
@@ -196,10 +198,11 @@ export function createMediaSocketServer(deps: MediaSocketDeps, cfg: MediaSocketC
 
   // The audio socket's replica owns the call; a transcription socket never takes the lease from it.
   // With the call's audio here it feeds the same media session; otherwise it forwards to the owner.
-  const acceptTranscription = (ws: WebSocket, callId: string, socket: Duplex): void => {
+  const acceptTranscription = (ws: WebSocket, callId: string, socket: Duplex, cred: { readonly authorization: string; readonly secret: string }): void => {
     const audio = open.audio.get(callId);
     const session = audio?.session && !audio.session.disposed ? audio.session : null;
-    const conn = register(ws, callId, session, socket, 'transcription');
+    const release = deps.onRemoteCredentials?.(callId, cred);
+    const conn = register(ws, callId, session, socket, 'transcription', release ?? undefined);
     if (!session) conn.forwardFor(cfg.remoteMaxMs);
   };
 

@@ -151,7 +151,10 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     );
     redisState = rs;
     state = rs.state;
-    calls.onRemove((call) => rs.localSessions.forget(call.callId));
+    calls.onRemove((call) => {
+      rs.localSessions.forget(call.callId);
+      rs.outbox.forget(call.callId);
+    });
     limiter = new RedisRateLimiter({ scripts: rs.scripts, keys: rs.keys }, config.ttl);
     readiness.push(...rs.readiness);
     lifecycle.onClose('redis-state', () => rs.close());

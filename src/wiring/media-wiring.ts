@@ -52,6 +52,8 @@ export interface MediaPath {
   /** Transcription events of calls whose audio is elsewhere (sent), and applied here (received). */
   readonly forwarder: MediaForwarder;
   readonly sessionCount: number;
+  /** Transcription sockets whose credentials are kept for direct forwarding (one per open socket). */
+  readonly forwardingCredentials: number;
 }
 
 export const MEDIA_PATH = '/ws/media';
@@ -143,7 +145,9 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
   };
 
   const verifier = deps.verifier;
-  // The credentials each forwarding transcription socket was accepted with (bounded; newest kept).
+  // The credentials each open transcription socket was accepted with: dropped when that socket
+  // closes (kept for the whole run before, up to the 10,000 bound: the soak's largest retained
+  // growth); the bound stays as a backstop.
   const credentials = new Map<string, { readonly authorization: string; readonly secret: string }>();
   const peers = deps.peers;
   const direct = peers
@@ -190,6 +194,10 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
         credentials.delete(callId);
         credentials.set(callId, cred);
         if (credentials.size > 10_000) credentials.delete(credentials.keys().next().value as string);
+        // A newer socket of the same call has put its own: only this socket's credentials go.
+        return () => {
+          if (credentials.get(callId) === cred) credentials.delete(callId);
+        };
       },
       metrics,
       log: mlog,
@@ -215,6 +223,9 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
     forwarder,
     get sessionCount() {
       return sessions.size;
+    },
+    get forwardingCredentials() {
+      return credentials.size;
     },
   };
 }

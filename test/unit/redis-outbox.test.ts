@@ -128,4 +128,24 @@ describe('resilient conversation store', () => {
     await expect(store.appendTurnAndRead('c', turn(1))).rejects.toMatchObject({ code: 'VOICE_ERR_STATE_SCHEMA' });
     expect(store.depth).toBe(0);
   });
+  it('forget (the call left this replica) drops its in-process copy; with writes still waiting, only once they are replayed', async () => {
+    const { primary, store, setUp } = make();
+    await store.appendTurn('gone', turn(1));
+    await store.updateContext('gone', { step: 'x' });
+    store.forget('gone');
+    expect(await store.held('gone')).toMatchObject({ history: [], context: {} });
+    // Redis keeps the conversation (its own TTL): only this replica's memory let go.
+    expect((await store.getState('gone')).history.map((t) => t.seq)).toEqual([1]);
+
+    await store.appendTurn('late', turn(1));
+    setUp(false);
+    await store.appendTurn('late', turn(2));
+    store.forget('late');
+    // Reads fall back to the mirror while writes wait: it must still answer with both turns.
+    expect((await store.getState('late')).history.map((t) => t.seq)).toEqual([1, 2]);
+    setUp(true);
+    await store.replayNow();
+    expect(primary.calls).toEqual(['turn:1', 'ctx:step', 'turn:1', 'turn:2']);
+    expect((await store.held('late')).history).toEqual([]);
+  });
 });

@@ -70,6 +70,17 @@ export class MemoryConversationStore implements ConversationStore {
     return { stored, turnCount: h.count, seq };
   }
 
+  /** Drops what is held for a call (the mirror of a call that left this replica). */
+  forget(callId: string): void {
+    this.#context.delete(callId);
+    this.#history.delete(callId);
+  }
+
+  /** Calls with a context or a history held (expired entries not yet swept included). */
+  get size(): number {
+    return Math.max(this.#context.size, this.#history.size);
+  }
+
   async appendTurnAndRead(callId: string, turn: Turn): Promise<AppendAndRead> {
     const result = await this.appendTurn(callId, turn);
     return { ...result, state: await this.getState(callId) };

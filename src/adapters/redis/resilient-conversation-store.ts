@@ -20,6 +20,8 @@ export interface ResilientConfig {
 
 export class ResilientConversationStore implements ConversationStore {
   readonly #outboxes = new Map<string, OutboxOp[]>();
+  /** Calls that left this replica while writes still waited: their mirror goes once those are sent. */
+  readonly #leaving = new Set<string>();
   #depth = 0;
   #replay: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -28,7 +30,7 @@ export class ResilientConversationStore implements ConversationStore {
   readonly #fallbackReads;
 
   constructor(
-    private readonly deps: { primary: ConversationStore; mirror: ConversationStore; isUp: () => boolean; registry: Registry },
+    private readonly deps: { primary: ConversationStore; mirror: ConversationStore & { forget?(callId: string): void }; isUp: () => boolean; registry: Registry },
     private readonly cfg: ResilientConfig,
     private readonly log: Logger,
   ) {
@@ -53,6 +55,19 @@ export class ResilientConversationStore implements ConversationStore {
   async adopt(state: ConversationState): Promise<void> {
     if (Object.keys(state.context).length > 0) await this.deps.mirror.updateContext(state.callId, state.context);
     for (const turn of state.history) await this.deps.mirror.appendTurn(state.callId, turn);
+  }
+
+  /**
+   * The call left this replica (finalized and archived, or handed over): its in-process copy goes
+   * now, or once the writes it still has waiting are sent (reads fall back to the mirror till then).
+   * Without this, every call's turns stayed in memory for MIRROR_IDLE_S after its last write.
+   */
+  forget(callId: string): void {
+    if (this.#outboxes.has(callId)) {
+      this.#leaving.add(callId);
+      return;
+    }
+    this.deps.mirror.forget?.(callId);
   }
 
   /** Writes waiting across all calls. */
@@ -181,7 +196,10 @@ export class ResilientConversationStore implements ConversationStore {
       box.shift();
       this.#depth--;
     }
-    if (box && box.length === 0) this.#outboxes.delete(callId);
+    if (box && box.length === 0) {
+      this.#outboxes.delete(callId);
+      if (this.#leaving.delete(callId)) this.deps.mirror.forget?.(callId);
+    }
   }
 
   /** Resolves when every outbox is empty (or the deadline passes); for drain on shutdown and tests. */
