@@ -2,6 +2,7 @@
 // listed in one error; the result is deeply frozen. Variable names are a public contract: add, never rename.
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.js';
+import { audioFormatFor, realtimeConfigOf, realtimeCrossCheck, realtimeSchema, type RealtimeConfig } from './config-realtime.js';
 
 export type StateBackend = 'redis' | 'memory';
 export type AudioFormat = 'pcm16KMono' | 'pcm24KMono';
@@ -132,7 +133,7 @@ const schema = z.object({
   MAX_CONCURRENT_CALLS: int(1, 1_000_000).optional().transform((v) => v ?? 2000),
   SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
   V8_PRETENURING: bool.optional().transform((v) => v ?? false),
-  RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
+  RESPONDER: z.enum(['local', 'openai', 'realtime']).optional().transform((v) => v ?? 'local'),
   RESPONDER_CONCURRENCY: int(1, 10_000).optional().transform((v) => v ?? 64),
   RESPONDER_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 8000),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -175,6 +176,7 @@ const schema = z.object({
   OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp']).optional().transform((v) => v ?? 'none'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).max(128).optional().transform((v) => v ?? 'voice-worker'),
+  ...realtimeSchema,
 });
 
 type Raw = z.output<typeof schema>;
@@ -317,7 +319,7 @@ export interface Config {
   /** V8 allocation-site pretenuring (off by default: see v8-tuning.ts). */
   readonly v8Pretenuring: boolean;
   readonly responder: {
-    readonly kind: 'local' | 'openai';
+    readonly kind: 'local' | 'openai' | 'realtime';
     readonly concurrency: number;
     readonly timeoutMs: number;
     readonly systemPrompt: string | undefined;
@@ -331,6 +333,8 @@ export interface Config {
       readonly azureApiVersion: string;
     };
   };
+  /** RESPONDER=realtime: the speech-to-speech model session (config-realtime.ts). */
+  readonly realtime: RealtimeConfig;
   readonly tts: {
     readonly kind: 'local' | 'azure' | 'acs';
     readonly voice: string | undefined;
@@ -393,6 +397,7 @@ function crossCheck(raw: Input): string[] {
   if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_KEY && !raw.AZURE_SPEECH_RESOURCE_ID && !customDomain) {
     problems.push('AZURE_SPEECH_RESOURCE_ID: required for Entra ID on a regional Speech endpoint (or set AZURE_SPEECH_ENDPOINT to the custom subdomain https://<name>.cognitiveservices.azure.com, or AZURE_SPEECH_KEY)');
   }
+  problems.push(...realtimeCrossCheck(raw));
   return problems;
 }
 
@@ -550,8 +555,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       requestTimeoutMs: raw.ACS_REQUEST_TIMEOUT_MS,
     },
     media: {
-      audioFormat: raw.MEDIA_AUDIO_FORMAT,
-      sampleRate: raw.MEDIA_AUDIO_FORMAT === 'pcm24KMono' ? 24000 : 16000,
+      audioFormat: audioFormatFor(input, raw.MEDIA_AUDIO_FORMAT),
+      sampleRate: audioFormatFor(input, raw.MEDIA_AUDIO_FORMAT) === 'pcm24KMono' ? 24000 : 16000,
       channels: raw.MEDIA_CHANNELS,
       ringSeconds: raw.MEDIA_RING_SECONDS,
       maxPayloadBytes: raw.MEDIA_MAX_PAYLOAD_BYTES,
@@ -594,6 +599,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
         azureApiVersion: raw.AZURE_OPENAI_API_VERSION,
       },
     },
+    realtime: realtimeConfigOf(raw),
     tts: {
       kind: raw.TTS,
       voice: raw.TTS_VOICE,

@@ -50,7 +50,7 @@ export function trimHistory(history: readonly Turn[], budget: number): Turn[] {
   return kept.reverse();
 }
 
-function contextNote(ctx: Readonly<Record<string, unknown>>): string | null {
+export function contextNote(ctx: Readonly<Record<string, unknown>>): string | null {
   const profile = (ctx['profile'] ?? {}) as { name?: unknown };
   const parts: string[] = [];
   if (typeof profile.name === 'string') parts.push(`Caller name: ${profile.name}.`);

@@ -5,7 +5,7 @@ import type { CallOutcome } from '../call-records.js';
 
 export const SUPPORTED_JOB_VERSIONS: readonly number[] = [1];
 
-const OUTCOMES: readonly CallOutcome[] = ['completed', 'caller-hangup', 'agent-hangup', 'failed', 'timeout', 'rejected', 'worker-shutdown'];
+const OUTCOMES: readonly CallOutcome[] = ['completed', 'caller-hangup', 'agent-hangup', 'failed', 'timeout', 'rejected', 'worker-shutdown', 'responder-failed'];
 const SPEAKERS = ['user', 'assistant', 'system'];
 const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
