@@ -59,6 +59,8 @@ export interface RealtimeSessionRecord {
   /** Client events received, in order (append bodies not kept; see appendFrames). */
   readonly events: { type: string; at: number; body: Record<string, unknown> }[];
   appendMs: number;
+  /** What the transcriber heard, in order. */
+  readonly transcripts: string[];
   instructions: string;
   closed: boolean;
 }
@@ -69,6 +71,8 @@ export interface LocalRealtimeServer {
   readonly sessions: readonly RealtimeSessionRecord[];
   /** Drops every open session abruptly (no close frame, as a network failure would). */
   dropAll(): number;
+  /** Drops one session abruptly; false when it is not open. */
+  drop(sessionId: string): boolean;
   /** Refuses the next `n` connection attempts (HTTP 503 on the upgrade). */
   refuse(n: number): void;
   close(): Promise<void>;
@@ -137,6 +141,7 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
 
   const records: RealtimeSessionRecord[] = [];
   const sockets = new Set<WebSocket>();
+  const byId = new Map<string, WebSocket>();
   let refusals = 0;
   const http: Server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade required');
@@ -162,14 +167,17 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
         url: req.url ?? '/',
         events: [],
         appendMs: 0,
+        transcripts: [],
         instructions: '',
         closed: false,
       };
       records.push(rec);
       sockets.add(ws);
+      byId.set(rec.id, ws);
       ws.on('close', () => {
         rec.closed = true;
         sockets.delete(ws);
+        byId.delete(rec.id);
       });
       runSession(ws, rec);
     });
@@ -303,6 +311,7 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
       }
       const it = items.get(id);
       if (it) it.transcript = best;
+      rec.transcripts.push(best);
       if (session.input_audio_transcription) {
         send('conversation.item.input_audio_transcription.completed', { item_id: id, content_index: 0, transcript: best });
       }
@@ -442,6 +451,11 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
       const n = sockets.size;
       for (const s of sockets) s.terminate();
       return n;
+    },
+    drop(sessionId) {
+      const ws = byId.get(sessionId);
+      ws?.terminate();
+      return ws !== undefined;
     },
     refuse(n) {
       refusals = n;

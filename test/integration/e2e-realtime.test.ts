@@ -11,13 +11,7 @@ import type { SimReport } from '../../src/simulator/report.js';
 import type { SimCall } from '../../src/simulator/sim-call.js';
 import { eventually, startE2E, workerCallId, type E2E } from '../support/e2e.js';
 import { counterTotal } from '../support/e2e-metrics.js';
-
-/** Short replies; the balance answer is long enough to be interrupted. */
-export function shortAnswer(user: string | null): string {
-  if (user === null) return 'Hello, thanks for calling.';
-  if (user.includes('balance')) return 'Your balance is one hundred and twenty dollars.';
-  return 'Sure.';
-}
+import { shortAnswer } from '../support/realtime.js';
 
 describe('e2e: RESPONDER=realtime (qa, barge-in)', () => {
   let e: E2E;

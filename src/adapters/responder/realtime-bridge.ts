@@ -208,6 +208,8 @@ export class RealtimeBridge {
     if (this.state === 'closed' || this.state === 'failed') return;
     this.call.log.warn({ code, reason }, 'realtime socket dropped; reconnecting');
     this.#link = null;
+    // What the lost session sent plays out and ends; it will not send response.done now.
+    for (const it of this.#items.values()) this.#endItem(it);
     void this.#recover();
   }
 
