@@ -176,7 +176,13 @@ const schema = z.object({
   OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp']).optional().transform((v) => v ?? 'none'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).max(128).optional().transform((v) => v ?? 'voice-worker'),
-  ...realtimeSchema,
+  REALTIME_PROVIDER: realtimeSchema.REALTIME_PROVIDER,
+  REALTIME_URL: realtimeSchema.REALTIME_URL,
+  REALTIME_MODEL: realtimeSchema.REALTIME_MODEL,
+  REALTIME_VOICE: realtimeSchema.REALTIME_VOICE,
+  REALTIME_API_KEY: realtimeSchema.REALTIME_API_KEY,
+  REALTIME_RECONNECT_MS: realtimeSchema.REALTIME_RECONNECT_MS,
+  REALTIME_SILENCE_MS: realtimeSchema.REALTIME_SILENCE_MS,
 });
 
 type Raw = z.output<typeof schema>;
