@@ -58,12 +58,12 @@ describe('realtime codec', () => {
 
   it('session.update in the GA shape (session.type, audio.input/output) and the preview / Voice Live shape', () => {
     const s = { instructions: 'Be brief.', voice: 'alloy', silenceMs: 400, transcriptionModel: 'whisper-1', voiceObject: false };
-    const ga = JSON.parse(encodeSessionUpdate('ga', s)) as { session: Record<string, any> };
+    const ga = JSON.parse(encodeSessionUpdate('ga', s)) as { session: { type: string; audio: { input: { format: unknown; turn_detection: unknown }; output: { voice: unknown } } } };
     expect(ga.session.type).toBe('realtime');
     expect(ga.session.audio.input.format).toEqual({ type: 'audio/pcm', rate: 24000 });
     expect(ga.session.audio.input.turn_detection).toMatchObject({ type: 'server_vad', silence_duration_ms: 400, interrupt_response: true });
     expect(ga.session.audio.output.voice).toBe('alloy');
-    const beta = JSON.parse(encodeSessionUpdate('beta', { ...s, voice: 'en-US-AvaNeural', voiceObject: true, transcriptionModel: 'azure-speech' })) as { session: Record<string, any> };
+    const beta = JSON.parse(encodeSessionUpdate('beta', { ...s, voice: 'en-US-AvaNeural', voiceObject: true, transcriptionModel: 'azure-speech' })) as { session: Record<string, unknown> };
     expect(beta.session).toMatchObject({ input_audio_format: 'pcm16', output_audio_format: 'pcm16', voice: { name: 'en-US-AvaNeural', type: 'azure-standard' }, input_audio_transcription: { model: 'azure-speech' } });
   });
 
