@@ -27,6 +27,7 @@ export interface RealtimeWiring {
 function realtimeMetrics(registry: Registry): RealtimeMetrics {
   const barge = counter(registry, 'voice_realtime_barge_ins_total', 'Barge-ins on realtime calls, by the detector that confirmed them', ['source']);
   const first = histogram(registry, 'voice_realtime_first_audio_seconds', "Caller speech stopped (model VAD) to the model's first audio delta");
+  const bridge = histogram(registry, 'voice_realtime_bridge_seconds', "A response's first audio delta received to its first frame handed to the media socket", [], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]);
   const reconnects = counter(registry, 'voice_realtime_reconnects_total', 'Realtime model sockets re-opened after a drop, by result', ['result']);
   const audio = counter(registry, 'voice_realtime_audio_seconds_total', 'Audio seconds exchanged with the realtime model', ['direction']);
   const tokens = counter(registry, 'voice_realtime_tokens_total', 'Tokens reported by the realtime model (response.done usage)', ['direction']);
@@ -34,6 +35,7 @@ function realtimeMetrics(registry: Registry): RealtimeMetrics {
     bargeIn: (source) => barge.inc({ source }),
     firstAudio: (ms) => first.observe(ms / 1000),
     reconnect: (result) => reconnects.inc({ result }),
+    bridgeLatency: (ms) => bridge.observe(ms / 1000),
     usage: (u) => {
       audio.inc({ direction: 'in' }, u.audioInS);
       audio.inc({ direction: 'out' }, u.audioOutS);

@@ -23,6 +23,7 @@
 //   history primed as conversation items (a reconnect, or a call resumed on another replica).
 // - Failure: the socket drops → a short filler line, reconnect with the stored history within
 //   reconnectMs; past it → the goodbye line and a hang-up with outcome responder-failed.
+import { performance } from 'node:perf_hooks';
 import type { LiveCall } from '../../domain/live-call.js';
 import type { CallControl, Clock, ConversationStore, Synthesizer } from '../../domain/ports.js';
 import type { ConversationState, Turn } from '../../domain/conversation.js';
@@ -48,6 +49,8 @@ export interface RealtimeMetrics {
   /** Caller speech stopped (model VAD) → the model's first audio delta. */
   firstAudio(ms: number): void;
   reconnect(result: 'ok' | 'failed'): void;
+  /** A response's first audio delta received → its first frame handed to the media socket (idle playout). */
+  bridgeLatency(ms: number): void;
   usage(u: { audioInS: number; audioOutS: number; inputTokens: number; outputTokens: number }): void;
 }
 
@@ -162,7 +165,7 @@ export class RealtimeBridge {
   async #open(reconnect: boolean): Promise<boolean> {
     let link: RealtimeLink;
     try {
-      link = await this.deps.connector.connect({ onEvent: (e) => this.#onEvent(e), onClose: (code, reason) => this.#onClose(code, reason) }, this.cfg.connectTimeoutMs);
+      link = await this.deps.connector.connect({ onEvent: (e, at) => this.#onEvent(e, at), onClose: (code, reason) => this.#onClose(code, reason) }, this.cfg.connectTimeoutMs);
     } catch (err) {
       this.call.log.warn({ err, reconnect }, 'realtime session could not be opened');
       if (!reconnect) void this.#recover();
@@ -241,10 +244,10 @@ export class RealtimeBridge {
 
   // ---- server events ----
 
-  #onEvent(e: ServerEvent): void {
+  #onEvent(e: ServerEvent, at: number): void {
     switch (e.kind) {
       case 'audioDelta':
-        return this.#onAudio(e.responseId, e.itemId, e.audio);
+        return this.#onAudio(e.responseId, e.itemId, e.audio, at);
       case 'transcriptDelta': {
         const it = this.#items.get(e.itemId);
         if (it && !it.cut) it.text += e.delta;
@@ -289,11 +292,12 @@ export class RealtimeBridge {
     }
   }
 
-  #onAudio(responseId: string, itemId: string, b64: string): void {
+  #onAudio(responseId: string, itemId: string, b64: string, receivedAt: number): void {
     if (this.#cut.has(responseId)) return;
     const media = this.call.media;
     if (!media) return;
     let it = this.#items.get(itemId);
+    const first = it === undefined;
     if (!it) {
       const now = this.deps.clock.monotonic();
       it = { id: itemId, responseId, utteranceId: `${this.call.callId}-rt${++this.#n}`, seq: this.call.nextSeq++, at: this.deps.clock.now(), firstAt: now, text: '', audioMs: 0, ended: false, cut: false, hangup: false };
@@ -312,7 +316,11 @@ export class RealtimeBridge {
     it.audioMs += ms;
     this.counters.audioOutMs += ms;
     if (media.sampleRate === MODEL_RATE) {
+      const out = media as { framesOut?: number };
+      const before = first ? out.framesOut : undefined;
       media.speak(it.utteranceId, pcm);
+      // An idle playout sends the first frame at once (inside speak); queued behind another reply, it waits its turn.
+      if (before !== undefined && out.framesOut !== before) this.deps.metrics.bridgeLatency(performance.now() - receivedAt);
       return;
     }
     const utt = it.utteranceId;

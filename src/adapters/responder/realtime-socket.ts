@@ -5,6 +5,7 @@
 // OpenAI `Authorization: Bearer <key>`; Azure OpenAI and Voice Live an `api-key` header, or
 // `Authorization: Bearer <Entra ID token>` for https://cognitiveservices.azure.com/.default
 // (managed identity; "How to use the Voice Live API", "Azure OpenAI Realtime API reference").
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { RealtimeConfig } from '../../config-realtime.js';
 import { decodeServerEvent, type ServerEvent, type SessionShape } from './realtime-codec.js';
@@ -18,7 +19,8 @@ export interface RealtimeLink {
 }
 
 export interface RealtimeHandlers {
-  onEvent(ev: ServerEvent): void;
+  /** `receivedAt`: performance.now() when the frame was delivered by the socket. */
+  onEvent(ev: ServerEvent, receivedAt: number): void;
   /** The socket closed without close() from our side (drop, server close, network). */
   onClose(code: number, reason: string): void;
 }
@@ -72,7 +74,10 @@ export function createRealtimeConnector(cfg: RealtimeConfig, token: (() => Promi
       // Every socket keeps an 'error' listener (an unhandled one would end the process).
       ws.on('error', () => undefined);
       ws.on('message', (data, isBinary) => {
-        if (!isBinary) handlers.onEvent(decodeServerEvent(data.toString()));
+        if (!isBinary) {
+          const at = performance.now();
+          handlers.onEvent(decodeServerEvent(data.toString()), at);
+        }
       });
       ws.on('close', (code, reason) => {
         if (!mine) handlers.onClose(code, reason.toString());
