@@ -93,6 +93,19 @@ interface Response {
 }
 
 const TTS = new Map<string, FliteSynthesizer>();
+/** Answers repeat across sessions: each text is synthesized once per process. */
+const SPOKEN = new Map<string, Promise<Int16Array>>();
+function speak(voice: string, text: string): Promise<Int16Array> {
+  const key = `${voice}\u0000${text}`;
+  let p = SPOKEN.get(key);
+  if (!p) {
+    p = tts(voice).synthesize(text, REALTIME_RATE, AbortSignal.timeout(30_000));
+    p.catch(() => SPOKEN.delete(key));
+    if (SPOKEN.size > 256) SPOKEN.delete(SPOKEN.keys().next().value as string);
+    SPOKEN.set(key, p);
+  }
+  return p;
+}
 function tts(voice: string): FliteSynthesizer {
   let s = TTS.get(voice);
   if (!s) TTS.set(voice, (s = new FliteSynthesizer({ voice: voice as 'slt' })));
@@ -250,7 +263,7 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
       const text = answer(lastUser, instructions ?? session.instructions);
       let pcm: Int16Array;
       try {
-        pcm = await tts(voice).synthesize(text, REALTIME_RATE, AbortSignal.timeout(10_000));
+        pcm = await speak(voice, text);
       } catch (err) {
         if (response === r) response = null;
         send('response.done', { response: { id: r.id, status: 'failed', status_details: { type: 'failed', error: { type: 'server_error', message: String(err) } }, output: [] } });
@@ -470,6 +483,7 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
 
 function pcmOf(b64: string): Int16Array {
   const buf = Buffer.from(b64, 'base64');
+  if ((buf.byteOffset & 1) === 0) return new Int16Array(buf.buffer, buf.byteOffset, buf.length >> 1);
   const out = new Int16Array(buf.length >> 1);
   for (let i = 0; i < out.length; i++) out[i] = buf.readInt16LE(i * 2);
   return out;
