@@ -139,7 +139,7 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
   const pipelineHooks: ((call: LiveCall, pipeline: TurnPipeline | RealtimeBridge) => void)[] = [];
   const realtime =
     config.responder.kind === 'realtime'
-      ? wireRealtime({ conversations: deps.conversations, synthesizer, registry: deps.registry, clock: deps.clock, token: deps.clients.realtimeToken ?? null }, config)
+      ? wireRealtime({ conversations: deps.conversations, sessions: deps.sessions, synthesizer, registry: deps.registry, clock: deps.clock, token: deps.clients.realtimeToken ?? null }, config)
       : null;
   gauge(deps.registry, 'voice_responder_in_flight', 'Responder calls running on this replica', [], function () {
     this.set(gate.load.running);

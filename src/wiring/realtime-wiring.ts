@@ -3,7 +3,9 @@
 // attach). The bridge's counters go into the archive job (and so the call summary) at the end.
 import type { Config } from '../config.js';
 import type { LiveCall } from '../domain/live-call.js';
-import type { CallControl, Clock, ConversationStore, Synthesizer } from '../domain/ports.js';
+import type { CallControl, Clock, ConversationStore, SessionStore, Synthesizer } from '../domain/ports.js';
+import { ToolRegistry } from '../domain/tools/tool-registry.js';
+import { builtinTools } from '../domain/tools/builtin-tools.js';
 import { trackCallForArchive } from '../domain/archive/job-builder.js';
 import { counter, histogram, type Registry } from '../metrics.js';
 import { RealtimeBridge, type RealtimeMetrics } from '../adapters/responder/realtime-bridge.js';
@@ -11,6 +13,8 @@ import { createRealtimeConnector, type RealtimeConnector } from '../adapters/res
 
 export interface RealtimeWiringDeps {
   readonly conversations: ConversationStore;
+  /** Authentication state for verify_pin / lookup_caller (null: no tools offered). */
+  readonly sessions: Pick<SessionStore, 'getAuthState' | 'putAuthState'> | null;
   readonly synthesizer: Synthesizer | null;
   readonly registry: Registry;
   readonly clock: Clock;
@@ -23,6 +27,9 @@ export interface RealtimeWiringDeps {
 export interface RealtimeWiring {
   attach(call: LiveCall, opts: { callControl: CallControl | null }): RealtimeBridge;
 }
+
+/** A tool call longer than this answers the model with an error. */
+const TOOL_TIMEOUT_MS = 3000;
 
 function realtimeMetrics(registry: Registry): RealtimeMetrics {
   const barge = counter(registry, 'voice_realtime_barge_ins_total', 'Barge-ins on realtime calls, by the detector that confirmed them', ['source']);
@@ -49,16 +56,22 @@ export function wireRealtime(deps: RealtimeWiringDeps, config: Config): Realtime
   const connector = deps.connector ?? createRealtimeConnector(config.realtime, deps.token);
   const metrics = realtimeMetrics(deps.registry);
   const rt = config.realtime;
+  // The live bridges, for the tools' actions (end_call, transfer_to_agent) on their call.
+  const bridges = new Map<string, RealtimeBridge>();
+  const tools = deps.sessions ? new ToolRegistry(builtinTools({ sessions: deps.sessions, act: (callId, action) => bridges.get(callId)?.act(action) }), TOOL_TIMEOUT_MS) : null;
   return {
     attach(call, opts) {
       const bridge = new RealtimeBridge(
         call,
-        { connector, conversations: deps.conversations, synthesizer: deps.synthesizer, callControl: opts.callControl, clock: deps.clock, metrics },
+        { connector, conversations: deps.conversations, synthesizer: deps.synthesizer, callControl: opts.callControl, clock: deps.clock, metrics, tools },
         { voice: rt.voice, silenceMs: rt.silenceMs, reconnectMs: rt.reconnectMs, systemPrompt: config.responder.systemPrompt, connectTimeoutMs: Math.min(10_000, Math.max(1000, rt.reconnectMs)), historyTokenBudget: 3000 },
       );
       // Before the archive step reads them ('ended' listeners run before the finalize hooks).
       const markers = trackCallForArchive(call);
+      bridges.set(call.callId, bridge);
+      call.events.on('released', () => bridges.delete(call.callId));
       call.events.on('ended', () => {
+        bridges.delete(call.callId);
         const c = bridge.counters;
         Object.assign(markers.counters, {
           realtimeAudioInMs: Math.round(c.audioInMs),

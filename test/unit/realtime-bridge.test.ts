@@ -14,6 +14,8 @@ import { RealtimeBridge, type RealtimeMetrics } from '../../src/adapters/respond
 import type { RealtimeConnector, RealtimeHandlers } from '../../src/adapters/responder/realtime-socket.js';
 import { decodeServerEvent } from '../../src/adapters/responder/realtime-codec.js';
 import { FAILURE_GOODBYE_LINE, FILLER_LINE } from '../../src/domain/turn/turn-policy.js';
+import { ToolRegistry } from '../../src/domain/tools/tool-registry.js';
+import { builtinTools } from '../../src/domain/tools/builtin-tools.js';
 
 const NO_METRICS: RealtimeMetrics = { bargeIn: () => undefined, firstAudio: () => undefined, reconnect: () => undefined, usage: () => undefined, bridgeLatency: () => undefined };
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
@@ -71,7 +73,7 @@ function scripted(opts: { fail?: boolean } = {}) {
   return { connector, sessions, server, drop, connectorState };
 }
 
-function rig(rate: 16000 | 24000, c: ReturnType<typeof scripted>, reconnectMs = 300) {
+function rig(rate: 16000 | 24000, c: ReturnType<typeof scripted>, reconnectMs = 300, tools: ToolRegistry | null = null) {
   const call = new LiveCall({ callId: 'rt1', from: 'a', to: 'b', correlationId: null, startedAt: 0, log: silentLogger() });
   call.callConnectionId = 'conn-1';
   const outlet = new Outlet(rate, call);
@@ -79,7 +81,7 @@ function rig(rate: 16000 | 24000, c: ReturnType<typeof scripted>, reconnectMs = 
   const conversations = new MemoryConversationStore({ clock: systemClock }, { ttl: { context: 1800, history: 7200 }, historyMaxTurns: 100 });
   const control = new MemoryCallControl();
   const synth = { id: 'fake', synthesize: async (_t: string, r: number) => new Int16Array(r / 10) };
-  const bridge = new RealtimeBridge(call, { connector: c.connector, conversations, synthesizer: synth, callControl: control, clock: systemClock, metrics: NO_METRICS }, { voice: 'alloy', silenceMs: 300, reconnectMs, systemPrompt: undefined, connectTimeoutMs: 100, historyTokenBudget: 1000 }).start();
+  const bridge = new RealtimeBridge(call, { connector: c.connector, conversations, synthesizer: synth, callControl: control, clock: systemClock, metrics: NO_METRICS, tools }, { voice: 'alloy', silenceMs: 300, reconnectMs, systemPrompt: undefined, connectTimeoutMs: 100, historyTokenBudget: 1000 }).start();
   return { call, outlet, conversations, control, bridge };
 }
 
@@ -155,6 +157,29 @@ describe('realtime bridge', () => {
     expect(texts).toContain(FAILURE_GOODBYE_LINE);
     expect(r.control.ops).toContainEqual({ op: 'hangUp', callConnectionId: 'conn-1', operationContext: 'responder-failed' });
     expect(r.bridge.state).toBe('failed');
+    r.bridge.stop();
+  });
+
+  it('function call: the tool runs, its result goes back as function_call_output, the model goes on; end_call hangs up after the reply', async () => {
+    const c = scripted();
+    let bridge: RealtimeBridge | null = null;
+    const tools = new ToolRegistry(builtinTools({ sessions: { getAuthState: async () => null, putAuthState: async () => undefined }, act: (_id, a) => bridge?.act(a) }), 1000);
+    const r = rig(24000, c, 300, tools);
+    bridge = r.bridge;
+    await tick();
+    const s = c.sessions[0]!;
+    expect(JSON.parse(s.sent[0]!).session.tools.map((t: { name: string }) => t.name)).toEqual(['lookup_caller', 'verify_pin', 'transfer_to_agent', 'end_call']);
+    c.server(s, { type: 'response.function_call_arguments.done', response_id: 'r1', item_id: 'f1', call_id: 'call_9', name: 'end_call', arguments: '{}' });
+    await tick(20);
+    const sent = s.sent.slice(-2).map((t) => JSON.parse(t) as { type: string; item?: { type: string; call_id: string } });
+    expect(sent[0]).toMatchObject({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: 'call_9' } });
+    expect(sent[1]!.type).toBe('response.create');
+    expect((await r.conversations.getState('rt1')).history).toMatchObject([{ speaker: 'tool', text: expect.stringContaining('end_call({})') }]);
+    expect(r.control.ops).toHaveLength(0);
+    c.server(s, { type: 'response.output_audio.delta', response_id: 'r2', item_id: 'a2', delta: b64(2400) });
+    c.server(s, { type: 'response.done', response: { id: 'r2', status: 'completed' } });
+    await tick(20);
+    expect(r.control.ops).toContainEqual({ op: 'hangUp', callConnectionId: 'conn-1', operationContext: 'agent-hangup' });
     r.bridge.stop();
   });
 });

@@ -25,15 +25,16 @@
 //   reconnectMs; past it → the goodbye line and a hang-up with outcome responder-failed.
 import { performance } from 'node:perf_hooks';
 import type { LiveCall } from '../../domain/live-call.js';
-import type { CallControl, Clock, ConversationStore, Synthesizer } from '../../domain/ports.js';
 import type { ConversationState, Turn } from '../../domain/conversation.js';
 import { FAILURE_GOODBYE_LINE, FILLER_LINE, playedText } from '../../domain/turn/turn-policy.js';
 import type { TurnTiming } from '../../domain/turn/turn-ports.js';
-import { contextNote, DEFAULT_SYSTEM_PROMPT, trimHistory } from './openai-responder.js';
+import { trimHistory } from './openai-responder.js';
+import { runTool, sessionInstructions } from './realtime-tools.js';
 import { DeltaResampler, FrameUpsampler, MODEL_RATE } from './realtime-audio.js';
 import {
   decodePcm16,
   encodeAppend,
+  encodeFunctionOutput,
   encodeHistoryItem,
   encodeResponseCancel,
   encodeResponseCreate,
@@ -42,64 +43,13 @@ import {
   type RealtimeUsage,
   type ServerEvent,
 } from './realtime-codec.js';
-import type { RealtimeConnector, RealtimeLink } from './realtime-socket.js';
-
-export interface RealtimeMetrics {
-  bargeIn(source: 'local' | 'model'): void;
-  /** Caller speech stopped (model VAD) → the model's first audio delta. */
-  firstAudio(ms: number): void;
-  reconnect(result: 'ok' | 'failed'): void;
-  /** A response's first audio delta received → its first frame handed to the media socket (idle playout). */
-  bridgeLatency(ms: number): void;
-  usage(u: { audioInS: number; audioOutS: number; inputTokens: number; outputTokens: number }): void;
-}
-
-export interface RealtimeBridgeDeps {
-  readonly connector: RealtimeConnector;
-  readonly conversations: ConversationStore;
-  /** Speaks the filler and goodbye lines (null: none; the call still ends politely). */
-  readonly synthesizer: Synthesizer | null;
-  readonly callControl: CallControl | null;
-  readonly clock: Clock;
-  readonly metrics: RealtimeMetrics;
-}
-
-export interface RealtimeBridgeConfig {
-  readonly voice: string;
-  readonly silenceMs: number;
-  readonly reconnectMs: number;
-  readonly systemPrompt: string | undefined;
-  readonly connectTimeoutMs: number;
-  readonly historyTokenBudget: number;
-}
+import type { RealtimeLink } from './realtime-socket.js';
+import type { AgentItem, RealtimeBridgeConfig, RealtimeBridgeDeps, RealtimeCounters } from './realtime-ports.js';
+export type { RealtimeBridgeConfig, RealtimeBridgeDeps, RealtimeCounters, RealtimeMetrics } from './realtime-ports.js';
+import type { ToolAction } from '../../domain/tools/builtin-tools.js';
 
 const GREETING = 'The caller has just connected. Greet them briefly (by name if known) and ask how you can help.';
 
-interface AgentItem {
-  readonly id: string;
-  readonly responseId: string;
-  readonly utteranceId: string;
-  readonly seq: number;
-  readonly at: number;
-  readonly firstAt: number;
-  text: string;
-  /** Audio received from the model, ms. */
-  audioMs: number;
-  ended: boolean;
-  cut: boolean;
-  /** Hang up once it has been played (the goodbye line). */
-  hangup: boolean;
-}
-
-/** What the bridge counted; copied into the archive job's counters at the end of the call. */
-export interface RealtimeCounters {
-  audioInMs: number;
-  audioOutMs: number;
-  inputTokens: number;
-  outputTokens: number;
-  reconnects: number;
-  truncates: number;
-}
 
 export class RealtimeBridge {
   readonly timings: TurnTiming[] = [];
@@ -117,6 +67,8 @@ export class RealtimeBridge {
   #modelBarge = false;
   #stoppedAt = -1;
   #n = 0;
+  /** What a tool asked for (end_call, transfer_to_agent): done after the next reply has played. */
+  #action: ToolAction | null = null;
   #up: FrameUpsampler | null = null;
   #down: DeltaResampler | null = null;
   readonly #tap: (pcm: Int16Array) => void;
@@ -182,9 +134,10 @@ export class RealtimeBridge {
       this.call.log.warn({ err }, 'conversation unavailable; realtime session starts without context');
     }
     const c = this.deps.connector;
-    link.send(encodeSessionUpdate(c.shape, { instructions: this.#instructions(state), voice: this.cfg.voice, silenceMs: this.cfg.silenceMs, transcriptionModel: c.transcriptionModel, voiceObject: c.voiceObject }));
+    const tools = this.deps.tools?.definitions() ?? [];
+    link.send(encodeSessionUpdate(c.shape, { instructions: sessionInstructions(this.cfg.systemPrompt, state), voice: this.cfg.voice, silenceMs: this.cfg.silenceMs, transcriptionModel: c.transcriptionModel, voiceObject: c.voiceObject, tools }));
     if (state) {
-      for (const t of trimHistory(state.history.filter((h) => h.speaker !== 'system' && h.text.length > 0), this.cfg.historyTokenBudget)) {
+      for (const t of trimHistory(state.history.filter((h) => h.speaker !== 'system' && h.speaker !== 'tool' && h.text.length > 0), this.cfg.historyTokenBudget)) {
         link.send(encodeHistoryItem(c.shape, t));
       }
     }
@@ -196,15 +149,6 @@ export class RealtimeBridge {
       link.send(encodeResponseCreate(GREETING));
     }
     return true;
-  }
-
-  #instructions(state: ConversationState | null): string {
-    const parts = [this.cfg.systemPrompt ?? DEFAULT_SYSTEM_PROMPT];
-    const note = state ? contextNote(state.context) : null;
-    if (note) parts.push(note);
-    const lang = state?.context['language'];
-    if (typeof lang === 'string') parts.push(`Speak ${lang}.`);
-    return parts.join(' ');
   }
 
   #onClose(code: number, reason: string): void {
@@ -284,6 +228,9 @@ export class RealtimeBridge {
         return;
       case 'inputTranscript':
         return this.#onUserText(e.itemId, e.text);
+      case 'functionCall':
+        void this.#onFunctionCall(e.callId, e.name, e.arguments);
+        return;
       case 'error':
         this.call.log.warn({ code: e.code, message: e.message }, 'realtime server error event');
         return;
@@ -345,6 +292,24 @@ export class RealtimeBridge {
     const t = text.trim();
     if (t.length === 0) return;
     void this.#append({ seq, speaker: 'user', text: t, at: this.deps.clock.now(), kind: 'speech', confidence: 1 });
+  }
+
+  /** Runs a tool (bounded, never throws), stores it as a tool turn, answers the model, lets it go on. */
+  async #onFunctionCall(callId: string, name: string, args: string): Promise<void> {
+    const seq = this.call.nextSeq++;
+    const at = this.deps.clock.now();
+    const out = await runTool(this.deps.tools, this.deps.conversations, this.call.callId, name, args);
+    if (!out.ok) this.call.log.warn({ tool: name }, 'tool call failed; the model is told');
+    void this.#append({ seq, speaker: 'tool', text: out.record, at });
+    const link = this.#link;
+    if (!link || this.state !== 'ready') return;
+    link.send(encodeFunctionOutput(callId, out.output));
+    link.send(encodeResponseCreate());
+  }
+
+  /** A tool asked for an action (end_call, transfer_to_agent): carried out once the next reply has played. */
+  act(action: ToolAction): void {
+    this.#action = action;
   }
 
   #usage(u: RealtimeUsage): void {
@@ -410,7 +375,14 @@ export class RealtimeBridge {
     const turn: Turn = interrupted
       ? { seq: it.seq, speaker: 'assistant', text, at: it.at, interrupted: true, playedMs: Math.round(playedMs) }
       : { seq: it.seq, speaker: 'assistant', text, at: it.at, playedMs: Math.round(playedMs) };
-    void this.#append(turn).then(() => (it.hangup ? this.#hangUp() : undefined));
+    const action = it.responseId !== '' && this.#action !== null && !interrupted ? this.#action : null;
+    if (action !== null) this.#action = null;
+    void this.#append(turn).then(() => {
+      if (it.hangup) return this.#hangUp();
+      if (action === 'hangup') return this.#hangUp('agent-hangup');
+      if (action === 'transfer') this.call.log.info({ utteranceId: it.utteranceId }, 'caller asked for a transfer');
+      return undefined;
+    });
   }
 
   /** A fixed line in the local voice (filler, goodbye); true when it was queued. */
@@ -442,11 +414,11 @@ export class RealtimeBridge {
     }
   }
 
-  async #hangUp(): Promise<void> {
+  async #hangUp(context: 'responder-failed' | 'agent-hangup' = 'responder-failed'): Promise<void> {
     const id = this.call.callConnectionId;
     if (!this.deps.callControl || !id) return;
     try {
-      await this.deps.callControl.hangUp(id, 'responder-failed');
+      await this.deps.callControl.hangUp(id, context);
     } catch (err) {
       this.call.log.error({ err }, 'hang-up after realtime failure failed');
     }

@@ -28,6 +28,7 @@ export type ServerEvent =
   | { readonly kind: 'transcriptDone'; readonly itemId: string; readonly transcript: string }
   | { readonly kind: 'responseDone'; readonly responseId: string; readonly status: string; readonly usage: RealtimeUsage | null }
   | { readonly kind: 'truncated'; readonly itemId: string; readonly audioEndMs: number }
+  | { readonly kind: 'functionCall'; readonly responseId: string; readonly callId: string; readonly name: string; readonly arguments: string }
   | { readonly kind: 'error'; readonly code: string; readonly message: string }
   | { readonly kind: 'other'; readonly type: string };
 
@@ -83,6 +84,8 @@ export function decodeServerEvent(text: string): ServerEvent {
       const r = (e.response ?? {}) as Record<string, unknown>;
       return { kind: 'responseDone', responseId: str(r.id), status: str(r.status), usage: usageOf(r.usage) };
     }
+    case 'response.function_call_arguments.done':
+      return { kind: 'functionCall', responseId: str(e.response_id), callId: str(e.call_id), name: str(e.name), arguments: str(e.arguments) };
     case 'conversation.item.truncated':
       return { kind: 'truncated', itemId: str(e.item_id), audioEndMs: num(e.audio_end_ms) };
     case 'error': {
@@ -122,6 +125,8 @@ export interface SessionSettings {
   readonly transcriptionModel: string;
   /** Voice Live names voices as objects ({ name, type }); others take the name. */
   readonly voiceObject: boolean;
+  /** Function tools offered to the model (tool_choice auto). */
+  readonly tools?: readonly { type: 'function'; name: string; description: string; parameters: unknown }[];
 }
 
 export function encodeSessionUpdate(shape: SessionShape, s: SessionSettings): string {
@@ -133,6 +138,7 @@ export function encodeSessionUpdate(shape: SessionShape, s: SessionSettings): st
         type: 'realtime',
         instructions: s.instructions,
         output_modalities: ['audio'],
+        ...(s.tools && s.tools.length > 0 ? { tools: s.tools, tool_choice: 'auto' } : {}),
         audio: {
           input: { format: { type: 'audio/pcm', rate: 24000 }, turn_detection: turn, transcription: { model: s.transcriptionModel } },
           output: { format: { type: 'audio/pcm', rate: 24000 }, voice: s.voice },
@@ -146,6 +152,7 @@ export function encodeSessionUpdate(shape: SessionShape, s: SessionSettings): st
     session: {
       instructions: s.instructions,
       modalities: ['text', 'audio'],
+      ...(s.tools && s.tools.length > 0 ? { tools: s.tools, tool_choice: 'auto' } : {}),
       voice,
       input_audio_format: 'pcm16',
       output_audio_format: 'pcm16',
@@ -174,4 +181,9 @@ export function encodeHistoryItem(shape: SessionShape, t: Pick<Turn, 'speaker' |
   const text = assistant && t.interrupted ? `${t.text} [interrupted by the caller]` : t.text;
   const content = assistant ? [{ type: shape === 'ga' ? 'output_text' : 'text', text }] : [{ type: 'input_text', text }];
   return JSON.stringify({ type: 'conversation.item.create', item: { type: 'message', role: assistant ? 'assistant' : 'user', content } });
+}
+
+/** The result of a function call, as a conversation item (then response.create lets the model go on). */
+export function encodeFunctionOutput(callId: string, output: string): string {
+  return JSON.stringify({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output } });
 }
