@@ -1,6 +1,6 @@
 // RESPONDER=realtime under load: `serve` in a process of its own (private redis-server, pcm24KMono)
-// bridged to the local realtime server (src/simulator/realtime-server.ts) in this process, with the
-// simulator in this process too; --calls concurrent `barge-in` calls over --ramp seconds (the agent
+// bridged to the local realtime server (src/simulator/realtime-server.ts), with the
+// simulator in this process (the realtime server in a third process); --calls concurrent `barge-in` calls over --ramp seconds (the agent
 // greets, the caller asks, the agent answers, the caller talks over the answer). Reports:
 //   - bridge latency: a response's first audio delta received by the worker -> its first frame
 //     handed to the media socket (the worker's voice_realtime_bridge_seconds histogram; bucket bounds);
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../dist/simulator/simulator.js';
 import { callerVoice } from '../dist/simulator/caller-audio.js';
-import { startRealtimeServer } from '../dist/simulator/realtime-server.js';
+import { createInterface } from 'node:readline';
 import { machine, outDir, writeResult } from './lib/results.mjs';
 import { freePort, startRedis } from './lib/procs.mjs';
 
@@ -59,7 +59,14 @@ const pct = (xs, p) => {
 const before = machine();
 console.log(`realtime bench: ${CALLS} concurrent barge-in calls, ramp ${RAMP_S} s, load ${before.loadAverage.join(' ')}`);
 await callerVoice(24000);
-const rt = await startRealtimeServer();
+// The realtime server runs in a process of its own (bench/lib/realtime-server-proc.mjs).
+const rtProc = spawn(process.execPath, ['bench/lib/realtime-server-proc.mjs'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+const rtLines = createInterface({ input: rtProc.stdout })[Symbol.asyncIterator]();
+const rt = JSON.parse((await rtLines.next()).value);
+const rtStats = async () => {
+  rtProc.stdin.write('stats\n');
+  return JSON.parse((await rtLines.next()).value);
+};
 const redis = await startRedis();
 const sim = await startSimulator({});
 const port = await freePort();
@@ -106,7 +113,7 @@ try {
   const cpuS = cpuSeconds(worker.pid) - cpu0;
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const b = buckets(metrics, 'voice_realtime_bridge_seconds');
-  const truncates = rt.sessions.flatMap((s) => s.events.filter((e) => e.type === 'conversation.item.truncate').map((e) => Number(e.body.audio_end_ms)));
+  const { truncates } = await rtStats();
   const after = machine();
   summary = {
     bench: 'realtime',
@@ -133,7 +140,8 @@ try {
   worker.kill('SIGTERM');
   await workerExit;
   await sim.close();
-  await rt.close();
+  rtProc.kill('SIGTERM');
+  await once(rtProc, 'exit');
   await redis.stop();
   rmSync(spool, { recursive: true, force: true });
 }

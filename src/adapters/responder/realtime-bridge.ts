@@ -232,7 +232,9 @@ export class RealtimeBridge {
         void this.#onFunctionCall(e.callId, e.name, e.arguments);
         return;
       case 'error':
-        this.call.log.warn({ code: e.code, message: e.message }, 'realtime server error event');
+        // Our response.cancel can cross the server's own cancel (server VAD interrupt_response): expected.
+        if (e.code === 'response_cancel_not_active') this.call.log.debug({ code: e.code }, 'response already over when cancelled');
+        else this.call.log.warn({ code: e.code, message: e.message }, 'realtime server error event');
         return;
       default:
         return;
