@@ -20,7 +20,9 @@
 // Stand-ins, and only these: voice activity is a simple energy detector (server_vad's threshold,
 // prefix_padding_ms and silence_duration_ms are honoured); transcription knows a phrase list (by
 // default the simulator's caller script) and names the phrase whose voiced length is nearest to the
-// speech segment; the "model" answers from a few rules; speech is the project's local TTS
+// speech segment; the "model" answers from a few rules (asked about a balance, it first calls the
+// session's lookup_caller function when one is offered: response.function_call_arguments.done, then
+// waits for the function_call_output item and a response.create); speech is the project's local TTS
 // (src/adapters/tts, Flite) at 24 kHz. Tokens in `usage` are estimated from audio length (input
 // ~1 token / 100 ms, output ~1 token / 50 ms) and text length (~4 characters a token).
 import { randomUUID } from 'node:crypto';
@@ -210,6 +212,7 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
     };
     const items = new Map<string, Item>();
     let lastUser: string | null = null;
+    let tools: { name?: string }[] = [];
     let response: Response | null = null;
     // Energy VAD over the appended audio (20 ms frames), in audio time since the session began.
     let audioMs = 0;
@@ -306,6 +309,19 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
       step();
     };
 
+    /** A response whose only output is a function call (the client runs it and answers). */
+    const callTool = (name: string): void => {
+      if (response) cancel('superseded');
+      const id = `resp_${randomUUID()}`;
+      const item = { id: `item_${randomUUID()}`, object: 'realtime.item', type: 'function_call', status: 'completed', name, call_id: `call_${randomUUID()}`, arguments: '{}' };
+      send('response.created', { response: { id, object: 'realtime.response', status: 'in_progress', output: [] } });
+      send('response.output_item.added', { response_id: id, output_index: 0, item: { ...item, status: 'in_progress', arguments: '' } });
+      send('response.function_call_arguments.delta', { response_id: id, item_id: item.id, output_index: 0, call_id: item.call_id, delta: '{}' });
+      send('response.function_call_arguments.done', { response_id: id, item_id: item.id, output_index: 0, call_id: item.call_id, name, arguments: '{}' });
+      send('response.output_item.done', { response_id: id, output_index: 0, item });
+      send('response.done', { response: { id, object: 'realtime.response', status: 'completed', output: [item], usage: { total_tokens: 10, input_tokens: 8, output_tokens: 2, input_token_details: { text_tokens: 8, audio_tokens: 0, cached_tokens: 0 }, output_token_details: { text_tokens: 2, audio_tokens: 0 } } } });
+    };
+
     const transcribe = async (id: string, voiced: number): Promise<void> => {
       let best = '';
       try {
@@ -330,7 +346,10 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
       }
       lastUser = best.length > 0 ? best : null;
       const td = session.turn_detection as { create_response?: boolean } | null;
-      if (td && td.create_response !== false && best.length > 0) void respond(undefined);
+      if (td && td.create_response !== false && best.length > 0) {
+        if (best.toLowerCase().includes('balance') && tools.some((t) => t.name === 'lookup_caller')) callTool('lookup_caller');
+        else void respond(undefined);
+      }
     };
 
     const onFrame = (pcm: Int16Array, from: number): void => {
@@ -392,6 +411,7 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
           if (typeof audio?.output?.voice === 'string') session.voice = audio.output.voice;
           const td = 'turn_detection' in s ? s.turn_detection : audio?.input && 'turn_detection' in audio.input ? audio.input.turn_detection : undefined;
           if (td !== undefined) session.turn_detection = td === null ? (null as unknown as Record<string, unknown>) : { ...session.turn_detection, ...(td as Record<string, unknown>) };
+          if (Array.isArray(s.tools)) tools = s.tools as { name?: string }[];
           const tr = 'input_audio_transcription' in s ? s.input_audio_transcription : audio?.input?.transcription;
           if (tr !== undefined) session.input_audio_transcription = tr;
           return send('session.updated', { session });
@@ -416,8 +436,12 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
         case 'input_audio_buffer.clear':
           return send(type === 'input_audio_buffer.commit' ? 'input_audio_buffer.committed' : 'input_audio_buffer.cleared', type === 'input_audio_buffer.commit' ? { item_id: `item_${randomUUID()}`, previous_item_id: null } : {});
         case 'conversation.item.create': {
-          const item = (ev.item ?? {}) as { id?: string; role?: string; content?: { text?: string; transcript?: string }[] };
+          const item = (ev.item ?? {}) as { id?: string; type?: string; call_id?: string; output?: string; role?: string; content?: { text?: string; transcript?: string }[] };
           const id = item.id ?? `item_${randomUUID()}`;
+          if (item.type === 'function_call_output') {
+            if (typeof item.call_id !== 'string' || typeof item.output !== 'string') return error('invalid_value', 'function_call_output needs call_id and output', ev.event_id);
+            return send('conversation.item.created', { previous_item_id: null, item: { id, object: 'realtime.item', type: 'function_call_output', call_id: item.call_id, output: item.output } });
+          }
           const role = item.role === 'assistant' || item.role === 'system' ? item.role : 'user';
           const text = (item.content ?? []).map((c) => c.text ?? c.transcript ?? '').join(' ');
           items.set(id, { id, role, transcript: text, audioMs: 0 });

@@ -51,6 +51,10 @@ describe('e2e: RESPONDER=realtime (qa, barge-in)', () => {
     expect(answers[0]!.text).toBe('Hello, thanks for calling.');
     expect(answers.some((a) => /balance is one hundred/.test(a.text) && a.interrupted === undefined)).toBe(true);
     expect(turns.map((t) => t.seq)).toEqual([...turns.map((t) => t.seq)].sort((a, b) => a - b));
+    // Asked about the balance, the model called lookup_caller first: the call is a tool turn, before the answer.
+    const tool = turns.findIndex((t) => t.speaker === 'tool');
+    expect(turns[tool]?.text).toMatch(/^lookup_caller\(\{\}\) -> \{"found":/);
+    expect(turns.slice(tool + 1).find((t) => t.speaker === 'assistant')?.text).toMatch(/balance is one hundred/);
   });
 
   it('barge-in: stopAudio reached ACS, the response was cancelled and the item truncated at the played milliseconds', async () => {
