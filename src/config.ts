@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from './domain/errors.js';
 import { parseTransferTarget, type TransferTarget } from './domain/transfer-target.js';
 import { ADMISSION_SCHEMA, admissionSettings, type AdmissionSettings } from './config-admission.js';
+import { audioFormatFor, realtimeConfigOf, realtimeCrossCheck, realtimeSchema, type RealtimeConfig } from './config-realtime.js';
 
 export type StateBackend = 'redis' | 'memory';
 export type AudioFormat = 'pcm16KMono' | 'pcm24KMono';
@@ -145,7 +146,7 @@ const schema = z.object({
   ...ADMISSION_SCHEMA,
   SHUTDOWN_DRAIN_TIMEOUT_MS: int(0, 3_600_000).optional().transform((v) => v ?? 30_000),
   V8_PRETENURING: bool.optional().transform((v) => v ?? false),
-  RESPONDER: z.enum(['local', 'openai']).optional().transform((v) => v ?? 'local'),
+  RESPONDER: z.enum(['local', 'openai', 'realtime']).optional().transform((v) => v ?? 'local'),
   RESPONDER_CONCURRENCY: int(1, 10_000).optional().transform((v) => v ?? 64),
   RESPONDER_TIMEOUT_MS: int(100, 120_000).optional().transform((v) => v ?? 8000),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -189,6 +190,13 @@ const schema = z.object({
   OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp']).optional().transform((v) => v ?? 'none'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).max(128).optional().transform((v) => v ?? 'voice-worker'),
+  REALTIME_PROVIDER: realtimeSchema.REALTIME_PROVIDER,
+  REALTIME_URL: realtimeSchema.REALTIME_URL,
+  REALTIME_MODEL: realtimeSchema.REALTIME_MODEL,
+  REALTIME_VOICE: realtimeSchema.REALTIME_VOICE,
+  REALTIME_API_KEY: realtimeSchema.REALTIME_API_KEY,
+  REALTIME_RECONNECT_MS: realtimeSchema.REALTIME_RECONNECT_MS,
+  REALTIME_SILENCE_MS: realtimeSchema.REALTIME_SILENCE_MS,
 });
 
 type Raw = z.output<typeof schema>;
@@ -333,7 +341,7 @@ export interface Config {
   /** V8 allocation-site pretenuring (off by default: see v8-tuning.ts). */
   readonly v8Pretenuring: boolean;
   readonly responder: {
-    readonly kind: 'local' | 'openai';
+    readonly kind: 'local' | 'openai' | 'realtime';
     readonly concurrency: number;
     readonly timeoutMs: number;
     readonly systemPrompt: string | undefined;
@@ -349,6 +357,8 @@ export interface Config {
   };
   /** Where "an agent, please" goes (+E164, 8:acs:…, 8:orgid:…); null: the caller hears that no agent is available. */
   readonly transfer: { readonly target: TransferTarget | null };
+  /** RESPONDER=realtime: the speech-to-speech model session (config-realtime.ts). */
+  readonly realtime: RealtimeConfig;
   readonly tts: {
     readonly kind: 'local' | 'azure' | 'acs';
     readonly voice: string | undefined;
@@ -411,6 +421,7 @@ function crossCheck(raw: Input): string[] {
   if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_KEY && !raw.AZURE_SPEECH_RESOURCE_ID && !customDomain) {
     problems.push('AZURE_SPEECH_RESOURCE_ID: required for Entra ID on a regional Speech endpoint (or set AZURE_SPEECH_ENDPOINT to the custom subdomain https://<name>.cognitiveservices.azure.com, or AZURE_SPEECH_KEY)');
   }
+  problems.push(...realtimeCrossCheck(raw));
   return problems;
 }
 
@@ -568,8 +579,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       requestTimeoutMs: raw.ACS_REQUEST_TIMEOUT_MS,
     },
     media: {
-      audioFormat: raw.MEDIA_AUDIO_FORMAT,
-      sampleRate: raw.MEDIA_AUDIO_FORMAT === 'pcm24KMono' ? 24000 : 16000,
+      audioFormat: audioFormatFor(input, raw.MEDIA_AUDIO_FORMAT),
+      sampleRate: audioFormatFor(input, raw.MEDIA_AUDIO_FORMAT) === 'pcm24KMono' ? 24000 : 16000,
       channels: raw.MEDIA_CHANNELS,
       ringSeconds: raw.MEDIA_RING_SECONDS,
       maxPayloadBytes: raw.MEDIA_MAX_PAYLOAD_BYTES,
@@ -614,6 +625,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       },
     },
     transfer: { target: raw.TRANSFER_TARGET ?? null },
+    realtime: realtimeConfigOf(raw),
     tts: {
       kind: raw.TTS,
       voice: raw.TTS_VOICE,

@@ -27,6 +27,12 @@ Exits 0 when every call succeeded, 1 otherwise (failures by cause are printed).
   --scenario X       what callers do (default "${DEFAULT_DEMO_SCENARIOS}": questions; an interrupted
                      reply; PIN by keypad, then the balance). Comma = mix across calls, plus = steps
                      in one call. Scenarios: ${SCENARIO_NAMES.join(', ')}
+  --responder realtime
+                     speech-to-speech: each call bridged to a realtime model session (OpenAI
+                     Realtime / Voice Live protocol); the demo starts a local realtime server
+                     unless --realtime-url is given (default scenarios "qa,barge-in")
+  --realtime-url URL the realtime endpoint to use instead (ws://127.0.0.1:… or wss://…; the
+                     REALTIME_* variables give provider, model, key)
   --json FILE        also write the report (simulator figures, transcripts) as JSON
   --linger S         keep the worker serving S seconds after the calls, e.g. to read
                      GET /api/calls/<callId>/transcript (default 0)
@@ -87,9 +93,11 @@ export async function runDemoCommand(args: string[]): Promise<number> {
     const { values } = parseArgs({
       args,
       strict: true,
-      options: { calls: { type: 'string' }, concurrency: { type: 'string' }, scenario: { type: 'string' }, json: { type: 'string' }, linger: { type: 'string' }, console: { type: 'boolean' } },
+      options: { calls: { type: 'string' }, concurrency: { type: 'string' }, responder: { type: 'string' }, 'realtime-url': { type: 'string' }, scenario: { type: 'string' }, json: { type: 'string' }, linger: { type: 'string' }, console: { type: 'boolean' } },
     });
     if (values.scenario !== undefined) parseScenarios(values.scenario);
+    if (values.responder !== undefined && values.responder !== 'realtime') throw new Error(`--responder: only 'realtime' is an option here (got '${values.responder}'; RESPONDER selects the others)`);
+    if (values['realtime-url'] !== undefined && values.responder !== 'realtime') throw new Error('--realtime-url: needs --responder realtime');
     opts = {
       calls: num(values.calls, 'calls', 1, 100_000),
       concurrency: num(values.concurrency, 'concurrency', 1, 10_000),
@@ -97,6 +105,8 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       json: values.json,
       linger: num(values.linger, 'linger', 0, 86_400) ?? 0,
       console: values.console === true,
+      responder: values.responder === 'realtime' ? ('realtime' as const) : undefined,
+      realtimeUrl: values['realtime-url'],
     };
   } catch (err) {
     process.stderr.write(`voice-worker demo: ${(err as Error).message}\n`);
@@ -114,6 +124,8 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
       lingerS: opts.linger,
+      ...(opts.responder ? { responder: opts.responder } : {}),
+      ...(opts.realtimeUrl ? { realtimeUrl: opts.realtimeUrl } : {}),
       ...(opts.console ? { hold: untilInterrupted } : {}),
       onStart: (s) => {
         err.write(`voice-worker demo: worker at ${s.baseUrl} · state ${s.state} · responder ${s.responder} · tts ${s.tts}\n  simulated ACS at ${s.simulatorUrl}\n`);

@@ -16,9 +16,12 @@ import { startSimulator, type Progress, type Simulator } from '../simulator/simu
 import type { SimReport } from '../simulator/report.js';
 import { callReportFrom, type DemoCallReport, type DemoReport } from './demo-report.js';
 import { probeRedis } from './redis-probe.js';
+import { startRealtimeServer, type LocalRealtimeServer } from '../simulator/realtime-server.js';
 
 /** qa; barge-in; PIN by DTMF, then the balance, opening hours and goodbye. */
 export const DEFAULT_DEMO_SCENARIOS = 'qa,barge-in,dtmf+qa';
+/** RESPONDER=realtime: questions and an interrupted reply (keypad input is the cascaded path's). */
+export const DEFAULT_REALTIME_SCENARIOS = 'qa,barge-in';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 const REDIS_PROBE_MS = 500;
 
@@ -40,6 +43,10 @@ export interface DemoOptions {
   readonly lingerS?: number;
   /** Keeps the worker serving until this resolves (`--console`: until Ctrl-C), instead of lingerS. */
   readonly hold?: () => Promise<void>;
+  /** 'realtime': speech-to-speech through a realtime model session (the local realtime server unless realtimeUrl). */
+  readonly responder?: 'realtime';
+  /** The realtime endpoint (default: a local realtime server the demo starts and stops). */
+  readonly realtimeUrl?: string;
 }
 
 export interface DemoStart {
@@ -108,7 +115,7 @@ function redactUrl(url: string): string {
 }
 
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
-  const scenario = opts.scenario ?? DEFAULT_DEMO_SCENARIOS;
+  const scenario = opts.scenario ?? (opts.responder === 'realtime' ? DEFAULT_REALTIME_SCENARIOS : DEFAULT_DEMO_SCENARIOS);
   const calls = Math.max(1, Math.floor(opts.calls ?? parseScenarios(scenario).length));
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? Math.min(calls, 10)));
   const env: Record<string, string | undefined> = { ...(opts.env ?? process.env) };
@@ -116,8 +123,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const spoolDir = await mkdtemp(join(tmpdir(), 'voice-worker-demo-'));
   let sim: Simulator | undefined;
   let worker: Worker | undefined;
+  let realtime: LocalRealtimeServer | undefined;
   try {
     sim = await startSimulator();
+    if (opts.responder === 'realtime') {
+      if (!opts.realtimeUrl) realtime = await startRealtimeServer();
+      env.RESPONDER = 'realtime';
+      env.REALTIME_URL = opts.realtimeUrl ?? (realtime as LocalRealtimeServer).url;
+    }
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     delete env.ACS_ENDPOINT;
@@ -137,7 +150,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const timings = new Map<string, TurnTiming[]>();
     worker.conversation.onPipeline((call, pipeline) => timings.set(call.callId, pipeline.timings));
     await worker.start();
-    opts.onStart?.({ baseUrl, state, simulatorUrl: sim.url, spoolDir, responder: worker.conversation.responder.name, tts: config.tts.kind });
+    const responderName = config.responder.kind === 'realtime' ? `realtime (${realtime ? 'local realtime server at ' : ''}${new URL(config.realtime.url ?? 'wss://api.openai.com').origin})` : worker.conversation.responder.name;
+    opts.onStart?.({ baseUrl, state, simulatorUrl: sim.url, spoolDir, responder: responderName, tts: config.tts.kind });
 
     const startedAt = Date.now();
     const sr = await sim.runCalls({
@@ -168,7 +182,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const demo: DemoReport = {
       startedAt,
       durationMs: Date.now() - startedAt,
-      responder: worker.conversation.responder.name,
+      responder: responderName,
       tts: config.tts.kind,
       state,
       calls: transcripts,
@@ -183,6 +197,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   } finally {
     await sim?.close();
     await worker?.stop('demo end');
+    await realtime?.close();
     await rm(spoolDir, { recursive: true, force: true });
   }
 }

@@ -608,6 +608,7 @@ export class CallSupervisor {
       answer: (req) => control.answer(req),
       hangUp: (connectionId, operationContext) => {
         const c = this.#controllers.get(callId);
+        if (c && operationContext === 'responder-failed') return c.hangUp('responder-failed', 'responder failed');
         return c ? c.hangUp('agent-hangup', 'agent hang-up') : control.hangUp(connectionId, operationContext);
       },
       playText: (id, text, opts) => control.playText(id, text, opts),

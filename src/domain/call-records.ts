@@ -30,7 +30,7 @@ export interface CallSessionSnapshot {
   readonly nextSeq: number;
 }
 
-export type CallOutcome = 'completed' | 'caller-hangup' | 'agent-hangup' | 'failed' | 'timeout' | 'rejected' | 'worker-shutdown' | 'transferred';
+export type CallOutcome = 'completed' | 'caller-hangup' | 'agent-hangup' | 'failed' | 'timeout' | 'rejected' | 'worker-shutdown' | 'transferred' | 'responder-failed';
 
 export interface CallSummary {
   readonly callId: string;
@@ -41,4 +41,6 @@ export interface CallSummary {
   readonly turnCount: number;
   readonly bargeIns: number;
   readonly archived: boolean;
+  /** Realtime (speech-to-speech) calls: model audio seconds in/out and tokens (from usage events). */
+  readonly usage?: { readonly audioInS: number; readonly audioOutS: number; readonly inputTokens: number; readonly outputTokens: number };
 }

@@ -2,7 +2,8 @@
 
 export const CONVERSATION_SCHEMA_VERSION = 1;
 
-export type Speaker = 'user' | 'assistant' | 'system';
+/** 'tool': a tool call and its result (function calling), as the agent's memory of it. */
+export type Speaker = 'user' | 'assistant' | 'system' | 'tool';
 
 export interface Turn {
   /** Per-call monotonic sequence number, starting at 1. Appending the same seq twice stores it once. */

@@ -45,6 +45,10 @@ export class LiveCall {
   nextSeq = 1;
   /** A transfer to a human is being announced or awaits ACS's answer: caller input starts no turn. */
   transferPending = false;
+  /** Set by a speech-to-speech bridge: every caller frame (PCM16 at the stream rate, valid only during the call). */
+  inputTap: ((pcm: Int16Array) => void) | null = null;
+  /** Set by the media path: confirms a barge-in (stopAudio, drop the queued reply, report bargeIn). */
+  requestBargeIn: ((cause: 'vad' | 'transcript' | 'dtmf') => void) | null = null;
 
   constructor(init: LiveCallInit) {
     this.callId = init.callId;

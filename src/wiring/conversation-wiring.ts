@@ -17,6 +17,8 @@ import { PQueueGate } from '../adapters/responder/p-queue-gate.js';
 import { FliteSynthesizer, isFliteVoice } from '../adapters/tts/flite-synthesizer.js';
 import { AzureSpeechSynthesizer, azureSpeechEndpoint, isCustomDomainEndpoint } from '../adapters/tts/azure-speech-synthesizer.js';
 import { CachedSynthesizer, type TtsCacheCounters } from '../adapters/tts/cached-synthesizer.js';
+import type { RealtimeBridge } from '../adapters/responder/realtime-bridge.js';
+import { wireRealtime } from './realtime-wiring.js';
 
 export const DEFAULT_AZURE_VOICE = 'en-US-JennyNeural';
 const HISTORY_TOKEN_BUDGET = 3000;
@@ -26,6 +28,8 @@ export interface ConversationClients {
   readonly openai: OpenAIClientHandle | null;
   /** Entra ID token for Azure Speech when no AZURE_SPEECH_KEY is set. */
   readonly speechToken: (() => Promise<string>) | null;
+  /** Entra ID token for Azure OpenAI realtime / Voice Live when no REALTIME_API_KEY is set. */
+  readonly realtimeToken?: (() => Promise<string>) | null;
 }
 
 export interface ConversationDeps {
@@ -49,9 +53,9 @@ export interface ConversationWiring {
   readonly synthesizer: CachedSynthesizer | null;
   readonly gate: PQueueGate;
   /** Starts the conversation loop of a call. The pipeline stops itself on `ended`. */
-  attach(call: LiveCall, opts: { callControl: CallControl | null }): TurnPipeline;
+  attach(call: LiveCall, opts: { callControl: CallControl | null }): TurnPipeline | RealtimeBridge;
   /** Observes every pipeline attach() starts (reports read its turn timings). */
-  onPipeline(hook: (call: LiveCall, pipeline: TurnPipeline) => void): void;
+  onPipeline(hook: (call: LiveCall, pipeline: TurnPipeline | RealtimeBridge) => void): void;
   /**
    * Compiles the local synthesizer and fills the TTS cache with the fixed lines (filler, fallback,
    * the local agent's answers), sentence by sentence as the pipeline asks for them.
@@ -86,7 +90,8 @@ function turnMetrics(registry: Registry): TurnMetrics & { cache: TtsCacheCounter
 
 function buildResponder(deps: ConversationDeps, config: Config): Responder {
   if (deps.responder) return deps.responder;
-  if (config.responder.kind === 'local') return new LocalResponder({ sessions: deps.sessions });
+  // RESPONDER=realtime: calls run on a RealtimeBridge; the local responder stays the (unused) responder of record.
+  if (config.responder.kind === 'local' || config.responder.kind === 'realtime') return new LocalResponder({ sessions: deps.sessions });
   const handle = deps.clients.openai;
   if (!handle) throw new ConfigError(['RESPONDER: openai selected but no client was created']);
   return new OpenAIResponder(
@@ -131,7 +136,11 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
   const inner = buildSynthesizer(deps, config);
   const synthesizer = inner ? new CachedSynthesizer({ inner, cache: deps.ttsCache, counters: metrics.cache }, deps.log.child({ component: 'tts' })) : null;
   const gate = new PQueueGate(config.responder.concurrency);
-  const pipelineHooks: ((call: LiveCall, pipeline: TurnPipeline) => void)[] = [];
+  const pipelineHooks: ((call: LiveCall, pipeline: TurnPipeline | RealtimeBridge) => void)[] = [];
+  const realtime =
+    config.responder.kind === 'realtime'
+      ? wireRealtime({ conversations: deps.conversations, sessions: deps.sessions, synthesizer, registry: deps.registry, clock: deps.clock, token: deps.clients.realtimeToken ?? null }, config)
+      : null;
   gauge(deps.registry, 'voice_responder_in_flight', 'Responder calls running on this replica', [], function () {
     this.set(gate.load.running);
   });
@@ -143,6 +152,11 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
     synthesizer,
     gate,
     attach(call, opts) {
+      if (realtime) {
+        const bridge = realtime.attach(call, opts);
+        for (const hook of pipelineHooks) hook(call, bridge);
+        return bridge;
+      }
       const pipeline = new TurnPipeline(
         call,
         {

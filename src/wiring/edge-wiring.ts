@@ -215,7 +215,8 @@ export function wireEdge(deps: EdgeDeps): Edge {
       audioFormat: config.media.audioFormat,
       channels: config.media.channels,
       transcriptionLocale: config.media.transcriptionLocale,
-      transcribe: config.acs.cognitiveServicesEndpoint !== undefined,
+      // Realtime calls: the model transcribes the caller itself (input audio transcription).
+      transcribe: config.acs.cognitiveServicesEndpoint !== undefined && config.responder.kind !== 'realtime',
     },
   );
   if (!config.eventGridWebhookKey) {

@@ -22,6 +22,8 @@ export function wireTransfers(
     { control: deps.control, metrics: { transfer: (event) => events.inc({ event }) } },
     { target: config.transfer.target, announceTimeoutMs: opts.announceTimeoutMs ?? TRANSFER_ANNOUNCE_TIMEOUT_MS, callbackTimeoutMs: opts.callbackTimeoutMs ?? TRANSFER_CALLBACK_TIMEOUT_MS },
   );
-  deps.conversation.onPipeline((call, pipeline) => transfers.attach(call, { say: (line) => pipeline.announce(line) }));
+  // A realtime bridge has no announce: the model's own reply says it is transferring, and its failure
+  // lines come from the model once the call goes on.
+  deps.conversation.onPipeline((call, pipeline) => transfers.attach(call, 'announce' in pipeline ? { say: (line) => pipeline.announce(line) } : null));
   return transfers;
 }

@@ -50,7 +50,7 @@ export function trimHistory(history: readonly Turn[], budget: number): Turn[] {
   return kept.reverse();
 }
 
-function contextNote(ctx: Readonly<Record<string, unknown>>): string | null {
+export function contextNote(ctx: Readonly<Record<string, unknown>>): string | null {
   const profile = (ctx['profile'] ?? {}) as { name?: unknown };
   const parts: string[] = [];
   if (typeof profile.name === 'string') parts.push(`Caller name: ${profile.name}.`);
@@ -62,7 +62,7 @@ export function buildMessages(input: ResponderInput, opts: Pick<OpenAIResponderO
   const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: opts.systemPrompt ?? DEFAULT_SYSTEM_PROMPT }];
   const note = contextNote(input.state.context);
   if (note) messages.push({ role: 'system', content: note });
-  const turns = trimHistory(input.state.history.filter((t) => t.speaker !== 'system'), opts.historyTokenBudget);
+  const turns = trimHistory(input.state.history.filter((t) => t.speaker !== 'system' && t.speaker !== 'tool'), opts.historyTokenBudget);
   for (const t of turns) {
     const content = t.speaker === 'assistant' && t.interrupted ? `${t.text} [interrupted by the caller]` : t.text;
     messages.push({ role: t.speaker === 'assistant' ? 'assistant' : 'user', content });

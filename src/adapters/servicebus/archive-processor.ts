@@ -2,6 +2,7 @@
 // (idempotent), put the call summary in the session store, drop the claim. Returns what the
 // caller must do with the message: done, retry later (throttled/unavailable), or dead-letter.
 import type { SessionStore } from '../../domain/ports.js';
+import type { CallSummary } from '../../domain/call-records.js';
 import { validateArchiveJob } from '../../domain/archive/job-validation.js';
 import { throttleDelayMs } from '../../domain/archive/message-plan.js';
 import type { ClaimStore } from '../cosmos/cosmos-claim-store.js';
@@ -100,6 +101,7 @@ export class ArchiveProcessor {
         turnCount: job.counters.turns ?? job.turns.length,
         bargeIns: job.bargeIns.length,
         archived: true,
+        ...(job.counters.realtimeAudioInMs !== undefined ? { usage: usageOf(job.counters) } : {}),
       })
       .catch(() => undefined);
     return { kind: 'archived', write, callId: job.callId };
@@ -149,4 +151,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** A realtime call's usage, from the archive job's counters (realtime-wiring.ts writes them). */
+function usageOf(c: Readonly<Record<string, number>>): NonNullable<CallSummary['usage']> {
+  return {
+    audioInS: (c.realtimeAudioInMs ?? 0) / 1000,
+    audioOutS: (c.realtimeAudioOutMs ?? 0) / 1000,
+    inputTokens: c.realtimeInputTokens ?? 0,
+    outputTokens: c.realtimeOutputTokens ?? 0,
+  };
 }

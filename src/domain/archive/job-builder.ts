@@ -33,6 +33,8 @@ const MASKED = /^\[dtmf \**\]$/;
 export interface CallMarkers {
   readonly bargeIns: BargeInMarker[];
   readonly dtmf: DtmfMarker[];
+  /** Counters a component measured live (e.g. realtime audio seconds, tokens); into the job's counters. */
+  readonly counters: Record<string, number>;
 }
 
 const markers = new WeakMap<LiveCall, CallMarkers>();
@@ -41,7 +43,7 @@ const markers = new WeakMap<LiveCall, CallMarkers>();
 export function trackCallForArchive(call: LiveCall): CallMarkers {
   const existing = markers.get(call);
   if (existing) return existing;
-  const m: CallMarkers = { bargeIns: [], dtmf: [] };
+  const m: CallMarkers = { bargeIns: [], dtmf: [], counters: {} };
   markers.set(call, m);
   call.events.on('bargeIn', (e) => m.bargeIns.push({ at: e.at, turnSeq: Math.max(0, call.nextSeq - 1), playedMs: e.playedMs }));
   let open: { at: number; last: number; digits: number; count: number } | null = null;
@@ -124,6 +126,7 @@ export function buildArchiveJob(input: BuildJobInput): ArchiveJob {
     dtmfInputs: dtmf.length,
     dtmfTones: dtmf.reduce((n, d) => n + d.count, 0),
     durationMs: endedAt - input.call.startedAt,
+    ...input.markers?.counters,
     ...input.extraCounters,
   };
   return {

@@ -5,8 +5,8 @@ import type { CallOutcome } from '../call-records.js';
 
 export const SUPPORTED_JOB_VERSIONS: readonly number[] = [1];
 
-const OUTCOMES: readonly CallOutcome[] = ['completed', 'caller-hangup', 'agent-hangup', 'failed', 'timeout', 'rejected', 'worker-shutdown', 'transferred'];
-const SPEAKERS = ['user', 'assistant', 'system'];
+const OUTCOMES: readonly CallOutcome[] = ['completed', 'caller-hangup', 'agent-hangup', 'failed', 'timeout', 'rejected', 'worker-shutdown', 'transferred', 'responder-failed'];
+const SPEAKERS = ['user', 'assistant', 'system', 'tool'];
 const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export type JobValidation = { readonly ok: true; readonly job: ArchiveJob } | { readonly ok: false; readonly reason: string };

@@ -126,6 +126,7 @@ export class MediaSession {
     this.#echo = new EchoGate(cfg.echoGate);
     this.#detector = new BargeInDetector(cfg.bargeIn);
     this.playout = new PlayoutChannel(deps.scheduler, cfg.sampleRate, (d) => this.#done(d), this.#echo);
+    this.call.requestBargeIn = (cause) => this.bargeIn(cause);
   }
 
   /** The echo gate (tests, logs). */
@@ -185,6 +186,8 @@ export class MediaSession {
       return;
     }
     s.ring.write(pcm);
+    const tap = this.call.inputTap;
+    if (tap !== null) tap(pcm);
     this.#bargeInFrame(silent ? -120 : frameDb(pcm), now);
     let speech = false;
     if (silent) c.silentFrames++;
