@@ -84,8 +84,7 @@ describe('a call answered on one replica and streamed on the other ends while Re
 
   it('the answering replica lets go once the owner accepted its transcription straight; calls and media sessions back to zero on both, during the freeze', async () => {
     const appName = testAppName();
-    const a = await replica(appName);
-    const b = await replica(appName);
+    const [a, b] = await Promise.all([replica(appName), replica(appName)]);
     balancer.setTargets([
       { host: '127.0.0.1', port: a.port },
       { host: '127.0.0.1', port: b.port },
