@@ -120,6 +120,10 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   async qa(ctx) {
     for (let i = 0; i < 3; i++) await turn(ctx, i);
   },
+  // The shortest whole call: the caller says goodbye at once, the agent answers and hangs up (qa's last turn).
+  async goodbye(ctx) {
+    await turn(ctx, 2);
+  },
   async 'barge-in'(ctx) {
     const { finalAt } = await ctx.say(0);
     const first = await expectReply(ctx, finalAt);

@@ -365,6 +365,12 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     resolveCall: opts.resolveCall ?? ((callId) => edge.resolveCall(callId)),
     dispatchCallback: opts.dispatchCallback ?? ((_call, env) => void edge.dispatchLocal(env)),
     ...(redisState && config.peerUrl ? { peers: () => (redisState as RedisState).workers.peers } : {}),
+    // Answered here, its audio on the peer that just took its transcription: nothing of it stays here
+    // (its media-connect timer could not confirm the owner while Redis is stalled, and outlived the call).
+    onHeldByPeer: (callId) => {
+      const c = edge.supervisor.get(callId);
+      if (c && !c.finalized && c.streamsElsewhere) c.handOver('its audio is on the replica that accepted its transcription');
+    },
   });
   mediaRef = media;
   // Transcription a non-owner replica forwarded here (pub/sub, or held and collected) feeds the call's media session.

@@ -41,6 +41,12 @@ export interface MediaWiringDeps {
   readonly clock?: PlayoutClock;
   /** The other replicas' addresses (PEER_URL): transcription reaches the owner directly while Redis cannot. */
   readonly peers?: () => readonly { readonly url: string }[];
+  /**
+   * A peer accepted a call's forwarded transcription straight (PEER_URL, Redis unreachable): it holds
+   * the call's audio (peer-routes.ts answers 200 only then). The answering replica lets go of its
+   * controller on this proof instead of waiting for a store that cannot say who owns the call.
+   */
+  readonly onHeldByPeer?: (callId: string) => void;
 }
 
 export interface MediaPath {
@@ -163,7 +169,10 @@ export function wireMedia(deps: MediaWiringDeps): MediaPath {
               signal: AbortSignal.timeout(1000),
             });
             await res.text();
-            if (res.status === 200) return true;
+            if (res.status === 200) {
+              deps.onHeldByPeer?.(env.callId);
+              return true;
+            }
           } catch {
             // that peer is unreachable: the next one
           }

@@ -199,6 +199,27 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
+const LEAK_RECHECK_MS = 20_000;
+
+/** Media sessions and live calls still held by the running replicas, with a per-replica breakdown. */
+async function leftovers(rig: Rig): Promise<{ total: number; detail: string }> {
+  let total = 0;
+  const parts: string[] = [];
+  for (const r of rig.replicas) {
+    if (r.proc.exitCode !== null) continue;
+    const text = await (await fetch(`${r.url}/metrics`)).text().catch(() => '');
+    const sessions = metricSum(text, 'voice_media_sessions');
+    const calls = metricSum(text, 'voice_calls');
+    total += sessions + calls;
+    const phases = text
+      .split('\n')
+      .filter((l) => l.startsWith('voice_calls{') && !l.endsWith(' 0'))
+      .map((l) => `${/phase="([^"]+)"/.exec(l)?.[1] ?? '?'} ${l.slice(l.lastIndexOf(' ') + 1)}`);
+    if (sessions + calls > 0) parts.push(`${r.name}: ${sessions} sessions, ${calls} calls${phases.length > 0 ? ` (${phases.join(', ')})` : ''}`);
+  }
+  return { total, detail: parts.join(', ') };
+}
+
 async function archivedUserTurns(rig: Rig, callIds: string[], wantCalls: number, timeoutMs: number): Promise<{ turns: number; docs: number }> {
   const container = rig.cosmosClient.database('voice').container('transcripts');
   const until = Date.now() + timeoutMs;
@@ -255,11 +276,13 @@ async function runScenario(spec: ScenarioSpec): Promise<Row> {
     const { turns: archived } = await archivedUserTurns(rig, callIds, callIds.length, 60_000);
     // Let the replicas settle (finalizers, lease drops), then look for leftovers.
     await sleep(2000);
-    let leaked = 0;
-    for (const r of rig.replicas) {
-      if (r.proc.exitCode !== null) continue;
-      const text = await (await fetch(`${r.url}/metrics`)).text().catch(() => '');
-      leaked += metricSum(text, 'voice_media_sessions') + metricSum(text, 'voice_calls');
+    const left = await leftovers(rig);
+    const leaked = left.total;
+    if (leaked > 0) {
+      // What is left and where (by call phase), and whether it is gone a while later (lingering) or not (leaked).
+      await sleep(LEAK_RECHECK_MS);
+      const later = await leftovers(rig);
+      notes = [notes, `left: ${left.detail}; ${LEAK_RECHECK_MS / 1000} s later: ${later.total === 0 ? 'none' : later.detail}`].filter(Boolean).join('; ');
     }
     const noTtl = (await keysWithoutTtl(rig.redis.url, rig.appName)).length;
     const failures = Object.entries(report.failuresByCause).map(([k, v]) => `${k}×${v}`).join(' ');
