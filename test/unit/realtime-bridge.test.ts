@@ -16,6 +16,8 @@ import { decodeServerEvent } from '../../src/adapters/responder/realtime-codec.j
 import { FAILURE_GOODBYE_LINE, FILLER_LINE } from '../../src/domain/turn/turn-policy.js';
 import { ToolRegistry } from '../../src/domain/tools/tool-registry.js';
 import { builtinTools } from '../../src/domain/tools/builtin-tools.js';
+import { CallTransfer } from '../../src/domain/call-transfer.js';
+import { parseTransferTarget } from '../../src/domain/transfer-target.js';
 
 const NO_METRICS: RealtimeMetrics = { bargeIn: () => undefined, firstAudio: () => undefined, reconnect: () => undefined, usage: () => undefined, bridgeLatency: () => undefined };
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
@@ -180,6 +182,27 @@ describe('realtime bridge', () => {
     c.server(s, { type: 'response.done', response: { id: 'r2', status: 'completed' } });
     await tick(20);
     expect(r.control.ops).toContainEqual({ op: 'hangUp', callConnectionId: 'conn-1', operationContext: 'agent-hangup' });
+    r.bridge.stop();
+  });
+
+  it('transfer_to_agent: once the model\'s announcing reply has played, CallTransfers requests the configured target (never a target the model names)', async () => {
+    const c = scripted();
+    let bridge: RealtimeBridge | null = null;
+    const tools = new ToolRegistry(builtinTools({ sessions: { getAuthState: async () => null, putAuthState: async () => undefined }, act: (_id, a) => bridge?.act(a) }), 1000);
+    const r = rig(24000, c, 300, tools);
+    bridge = r.bridge;
+    const target = parseTransferTarget('+14255550123');
+    const transfer = new CallTransfer(r.call, { control: r.control, metrics: { transfer: () => undefined } }, { target, announceTimeoutMs: 1000, callbackTimeoutMs: 1000 }, null).start();
+    await tick();
+    const s = c.sessions[0]!;
+    c.server(s, { type: 'response.function_call_arguments.done', response_id: 'r1', item_id: 'f1', call_id: 'call_7', name: 'transfer_to_agent', arguments: '{"reason":"+19998887777"}' });
+    await tick(20);
+    expect(r.control.ops.filter((o) => o.op === 'transfer')).toHaveLength(0);
+    c.server(s, { type: 'response.output_audio.delta', response_id: 'r2', item_id: 'a2', delta: b64(2400) });
+    c.server(s, { type: 'response.done', response: { id: 'r2', status: 'completed' } });
+    await tick(30);
+    expect(r.control.ops.filter((o) => o.op === 'transfer')).toMatchObject([{ op: 'transfer', callConnectionId: 'conn-1', target }]);
+    transfer.stop();
     r.bridge.stop();
   });
 });
