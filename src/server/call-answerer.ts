@@ -37,6 +37,8 @@ export interface CallAnswererDeps {
   readonly incomingHooks: readonly IncomingHook[];
   /** ACS accepted the call claimed as `claimId` (admission confirms its slot with the call id). */
   readonly onAnswered?: (claimId: string, callId: string) => void;
+  /** The tenant admission resolved for this claim (carried into the archive job for analytics). */
+  readonly tenantOf?: (claimId: string) => string | null;
   readonly now: () => number;
   readonly log: Logger;
 }
@@ -88,6 +90,7 @@ export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConf
     const to = partyOf(data.to);
     const log = deps.log.child({ callId, correlationId });
     const call = new LiveCall({ callId, from: from.masked, to: to.masked, correlationId, startedAt: deps.now(), log, callerRawId: from.rawId || null });
+    call.tenantId = deps.tenantOf?.(claimId) ?? null;
     const ctl = deps.supervisor.attach(call);
     ctl.answering();
 
