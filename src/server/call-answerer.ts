@@ -77,6 +77,8 @@ export function snapshotOf(call: LiveCall, cfg: Pick<CallAnswererConfig, 'worker
     ownerWorkerId: cfg.workerId,
     audioFormat: cfg.audioFormat,
     nextSeq: call.nextSeq,
+    ...(call.tenantId ? { tenantId: call.tenantId } : {}),
+    ...(call.direction !== 'inbound' ? { direction: call.direction } : {}),
   };
 }
 
