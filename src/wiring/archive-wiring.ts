@@ -19,6 +19,7 @@ import { ensureArchiveContainers } from '../adapters/cosmos/cosmos-containers.js
 import { CosmosArchiveStore } from '../adapters/cosmos/cosmos-archive-store.js';
 import { CosmosClaimStore } from '../adapters/cosmos/cosmos-claim-store.js';
 import { CosmosAnalyticsStore } from '../adapters/cosmos/cosmos-analytics-store.js';
+import { CosmosHotCounterArchive } from '../adapters/cosmos/cosmos-hot-counters.js';
 import { analyticsRoutes } from '../server/analytics-routes.js';
 import { CosmosProfileStore } from '../adapters/cosmos/cosmos-profile-store.js';
 import { CachedProfileStore, MemoryProfileCache, RedisProfileCache } from '../adapters/cosmos/cached-profile-store.js';
@@ -54,6 +55,8 @@ export interface ArchiveWiring {
   readonly finalizer: CallFinalizer;
   readonly archive: CosmosArchiveStore;
   readonly analytics: CosmosAnalyticsStore;
+  /** Cold copies of hot Redis counters (hot → cold compaction). */
+  readonly hotCounters: CosmosHotCounterArchive;
   readonly profiles: ProfileStore;
   readonly cosmos: CosmosClient;
   /** The embedded Cosmos-compatible server when no COSMOS_ENDPOINT is configured. */
@@ -179,5 +182,5 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
     { cosmos: embedded ? 'embedded' : 'configured', queue: serviceBus ? 'servicebus' : 'in-process', archiver: runArchiver },
     'archive pipeline wired',
   );
-  return { queue, finalizer, archive, analytics, profiles, cosmos, embeddedCosmos: embedded, serviceBus, archiver, spoolDepth };
+  return { queue, finalizer, archive, analytics, hotCounters: new CosmosHotCounterArchive(containers.analytics), profiles, cosmos, embeddedCosmos: embedded, serviceBus, archiver, spoolDepth };
 }
