@@ -14,12 +14,16 @@ import { silentLogger } from '../../src/logger.js';
 import { createWorker, type Worker } from '../../src/wiring/create-worker.js';
 import { RedisKeys } from '../../src/adapters/redis/keys.js';
 import { waitFor } from './archive-rig.js';
+import { randomUUID } from 'node:crypto';
+import { buildArchiveJob } from '../../src/domain/archive/job-builder.js';
+import { emptyConversation } from '../../src/domain/conversation.js';
 
 describe('hot counters outlive their Redis TTL', () => {
   let redis: PrivateRedis;
   let client: Redis;
   let worker: Worker;
   let dir: string;
+  let url: string;
 
   beforeAll(async () => {
     redis = await startRedisServer();
@@ -27,11 +31,11 @@ describe('hot counters outlive their Redis TTL', () => {
     client = new Redis(redis.url);
     dir = await mkdtemp(join(tmpdir(), 'hot-cold-'));
     worker = await createWorker(
-      testConfig({ SPOOL_DIR: dir, REDIS_URL: redis.url, TTL_CONSOLE_DAY: '1', HOT_COMPACTION_INTERVAL_MS: '100' }),
+      testConfig({ SPOOL_DIR: dir, REDIS_URL: redis.url, TTL_CONSOLE_DAY: '1', TTL_SUMMARY: '1', HOT_COMPACTION_INTERVAL_MS: '100' }),
       silentLogger(),
       { defaultMetrics: false },
     );
-    await worker.start();
+    url = (await worker.start()).url;
   });
 
   afterAll(async () => {
@@ -73,6 +77,29 @@ describe('hot counters outlive their Redis TTL', () => {
     expect(await metric('voice_hot_compactions_total', 'result', 'failed')).toBe(0);
     const lag = (await worker.registry.getSingleMetric('voice_hot_compaction_lag_seconds')?.get())?.values[0]?.value;
     expect(lag).toBeLessThan(1);
+  });
+
+  it('a call summary: Redis while cached, then rebuilt from the archived transcript and re-cached with the summary TTL', async () => {
+    const callId = randomUUID();
+    const endedAt = Date.now();
+    const job = buildArchiveJob({ call: { callId, from: '4:+1425555****', to: '4:+1800555****', startedAt: endedAt - 4000, callConnectionId: null, correlationId: null }, conversation: emptyConversation(callId), outcome: 'completed', endedAt });
+    await worker.archive.queue.enqueue(job);
+    await waitFor(async () => (await worker.archive.archive.getTranscript(callId)) !== null, 5_000, 'archived');
+    const get = () => fetch(`${url}/api/calls/${callId}/summary`);
+    const first = await get();
+    expect(first.headers.get('x-summary-source')).toBe('redis');
+    const body = await first.json();
+    expect(body).toMatchObject({ callId, outcome: 'completed', durationMs: 4000, archived: true });
+    const key = new RedisKeys(worker.config).callSummary(callId);
+    await waitFor(async () => (await client.exists(key)) === 0, 3_000, 'summary key expired');
+    const cold = await get();
+    expect(cold.headers.get('x-summary-source')).toBe('cosmos');
+    expect(await cold.json()).toEqual(body);
+    const pttl = await client.pttl(key);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(1000);
+    expect((await get()).headers.get('x-summary-source')).toBe('redis');
+    expect((await fetch(`${url}/api/calls/${randomUUID()}/summary`)).status).toBe(404);
   });
 
   it('a late, older snapshot never overwrites a newer copy', async () => {

@@ -10,6 +10,7 @@ import { toDocument, type WriteResult } from '../cosmos/cosmos-archive-store.js'
 import type { ArchiveJob, TranscriptDocument } from '../../domain/archive-job.js';
 import { counter, histogram, type Registry } from '../../metrics.js';
 import { unpackJob } from './job-codec.js';
+import { summaryOf } from '../../domain/archive/call-summary.js';
 import type { CallAnalytics } from '../cosmos/cosmos-analytics-store.js';
 
 /** The write side the processor needs (CosmosArchiveStore, or a fake in unit tests). */
@@ -98,18 +99,7 @@ export class ArchiveProcessor {
     if (write !== 'unchanged') this.#lag.observe(Math.max(0, this.#now() - job.endedAt) / 1000);
     await this.#count(job);
     if (unpacked.claimId) await this.deps.claims?.delete(unpacked.claimId).catch(() => undefined);
-    await this.deps.sessions
-      ?.putSummary(job.callId, {
-        callId: job.callId,
-        outcome: job.outcome,
-        startedAt: job.startedAt,
-        endedAt: job.endedAt,
-        durationMs: job.endedAt - job.startedAt,
-        turnCount: job.counters.turns ?? job.turns.length,
-        bargeIns: job.bargeIns.length,
-        archived: true,
-      })
-      .catch(() => undefined);
+    await this.deps.sessions?.putSummary(job.callId, summaryOf(job)).catch(() => undefined);
     return { kind: 'archived', write, callId: job.callId };
   }
 
