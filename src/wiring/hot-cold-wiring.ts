@@ -45,9 +45,12 @@ export function wireHotCounters(deps: { config: Config; log: Logger; registry: R
     { intervalMs: config.archive.hotCompactionIntervalMs },
   );
   compactor.start();
-  deps.lifecycle.onFlush('hot-counters', async () => {
-    await compactor.stop();
-    return {};
+  // A last pass at shutdown, within the flush budget (a Cosmos outage must not hold the exit).
+  deps.lifecycle.onFlush('hot-counters', async (budgetMs) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([compactor.stop().then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), budgetMs)))]);
+    clearTimeout(timer);
+    return done ? {} : { hotCountersNotCopied: true };
   });
   return {
     compactor,
