@@ -8,7 +8,10 @@
 // single-document operation, so a redelivered archive job gets 412 (precondition failed) and counts
 // nothing, and no crash can leave a call counted without its mark or marked without its count.
 // Cost: 19 bytes per call in each document; a tenant's daily document reaches Cosmos's 2 MB item limit
-// near 100,000 calls a day (shard the day by hour-of-day above that).
+// near 100,000 calls a day (shard the day by hour-of-day above that). A patch's RU charge grows with
+// the document's size, so a very busy tenant's daily document gets dearer through the day; hourly
+// documents stay small (bounded by an hour's calls). Above ~20,000 calls per tenant per day, prefer
+// summing the hourly documents at read time over keeping the daily one.
 // Docs: https://learn.microsoft.com/azure/cosmos-db/partial-document-update (incr adds a missing
 // field; at most 10 operations per patch; a conditional patch whose predicate fails answers 412).
 import { createHash } from 'node:crypto';
