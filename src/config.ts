@@ -97,6 +97,7 @@ const schema = z.object({
   ARCHIVER_IN_SERVE: bool.optional().transform((v) => v ?? true),
   ARCHIVE_CONCURRENCY: int(1, 256).optional().transform((v) => v ?? 16),
   ARCHIVE_BULK_WRITES: bool.optional().transform((v) => v ?? true),
+  HOT_COMPACTION_INTERVAL_MS: int(50, 3_600_000).optional().transform((v) => v ?? 60_000),
   SPOOL_DIR: z.string().min(1).optional().transform((v) => v ?? '.spool'),
   API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   EVENTGRID_WEBHOOK_KEY: z.string().min(16, 'at least 16 characters').optional(),
@@ -280,6 +281,8 @@ export interface Config {
     /** Transcript creates received together leave in one Cosmos bulk request. */
     readonly bulkWrites: boolean;
     readonly spoolDir: string;
+    /** Hot Redis counters (the console's day counters) are copied to Cosmos this often (before their TTL). */
+    readonly hotCompactionIntervalMs: number;
   };
   /** Bearer token for the operator REST routes; unset = loopback clients only. */
   readonly apiToken: string | undefined;
@@ -559,6 +562,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
       concurrency: raw.ARCHIVE_CONCURRENCY,
       bulkWrites: raw.ARCHIVE_BULK_WRITES,
       spoolDir: raw.SPOOL_DIR,
+      hotCompactionIntervalMs: raw.HOT_COMPACTION_INTERVAL_MS,
     },
     apiToken: raw.API_TOKEN,
     eventGridWebhookKey: raw.EVENTGRID_WEBHOOK_KEY,

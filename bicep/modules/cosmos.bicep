@@ -92,6 +92,12 @@ var containers = [
     // -1: TTL on, no default expiry (a claim lives until the archiver deletes it).
     defaultTtl: -1
   }
+  {
+    name: 'analytics'
+    partitionKey: '/pk'
+    // Per-tenant daily/hourly call aggregates and compacted hot counters: kept (no default expiry).
+    defaultTtl: -1
+  }
 ]
 
 resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = [for c in containers: {

@@ -21,6 +21,10 @@ export interface ArchiveJob {
   /** Keypad inputs, masked (`[dtmf ****]`) with their tone count; never the tones in clear. */
   readonly dtmf: readonly { readonly at: number; readonly tone: string; readonly count?: number }[];
   readonly counters: Readonly<Record<string, number>>;
+  /** The call's tenant, resolved at admission (absent in jobs of older workers: the default tenant). */
+  readonly tenantId?: string;
+  /** Absent in jobs of older workers: inbound. */
+  readonly direction?: 'inbound' | 'outbound';
 }
 
 /** The stored form in the archive (Cosmos `transcripts` container). */

@@ -587,6 +587,8 @@ export class CallSupervisor {
     call.phase = snap.phase;
     call.serverCallId = snap.serverCallId;
     call.nextSeq = snap.nextSeq;
+    call.tenantId = snap.tenantId ?? null;
+    if (snap.direction) call.direction = snap.direction;
     const c = this.attach(call);
     if (snap.callConnectionId) this.deps.registry.bindConnection(call, snap.callConnectionId);
     c.resumed();

@@ -28,6 +28,9 @@ export interface CallSessionSnapshot {
   readonly ownerWorkerId: string | null;
   readonly audioFormat: 'pcm16KMono' | 'pcm24KMono';
   readonly nextSeq: number;
+  /** The call's tenant (admission) and direction: a resumed call keeps them for its archive job. */
+  readonly tenantId?: string | null;
+  readonly direction?: 'inbound' | 'outbound';
 }
 
 export type CallOutcome = 'completed' | 'caller-hangup' | 'agent-hangup' | 'failed' | 'timeout' | 'rejected' | 'worker-shutdown' | 'transferred' | 'responder-failed';

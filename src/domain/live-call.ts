@@ -43,6 +43,10 @@ export class LiveCall {
   turnAbort: AbortController = new AbortController();
   /** Next conversation turn sequence number. */
   nextSeq = 1;
+  /** The call's tenant, resolved at admission (null: not known, e.g. admitted without slots). */
+  tenantId: string | null = null;
+  /** Inbound (answered) or outbound (placed by a campaign). */
+  direction: 'inbound' | 'outbound' = 'inbound';
   /** A transfer to a human is being announced or awaits ACS's answer: caller input starts no turn. */
   transferPending = false;
   /** Set by a speech-to-speech bridge: every caller frame (PCM16 at the stream rate, valid only during the call). */

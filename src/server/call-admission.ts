@@ -143,6 +143,11 @@ export class CallAdmission {
     }
   }
 
+  /** The tenant of a reservation not yet confirmed (the answerer stamps it on the call). */
+  tenantOfClaim(claimId: string): string | null {
+    return this.#byClaim.get(claimId)?.tenant.id ?? null;
+  }
+
   /** ACS accepted the call: its slot is now the call's (confirmed in Redis with the call id). */
   confirm(claimId: string, callId: string): void {
     const t = this.#byClaim.get(claimId);

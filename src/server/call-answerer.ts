@@ -37,6 +37,8 @@ export interface CallAnswererDeps {
   readonly incomingHooks: readonly IncomingHook[];
   /** ACS accepted the call claimed as `claimId` (admission confirms its slot with the call id). */
   readonly onAnswered?: (claimId: string, callId: string) => void;
+  /** The tenant admission resolved for this claim (carried into the archive job for analytics). */
+  readonly tenantOf?: (claimId: string) => string | null;
   readonly now: () => number;
   readonly log: Logger;
 }
@@ -75,6 +77,8 @@ export function snapshotOf(call: LiveCall, cfg: Pick<CallAnswererConfig, 'worker
     ownerWorkerId: cfg.workerId,
     audioFormat: cfg.audioFormat,
     nextSeq: call.nextSeq,
+    ...(call.tenantId ? { tenantId: call.tenantId } : {}),
+    ...(call.direction !== 'inbound' ? { direction: call.direction } : {}),
   };
 }
 
@@ -88,6 +92,7 @@ export function createCallAnswerer(deps: CallAnswererDeps, cfg: CallAnswererConf
     const to = partyOf(data.to);
     const log = deps.log.child({ callId, correlationId });
     const call = new LiveCall({ callId, from: from.masked, to: to.masked, correlationId, startedAt: deps.now(), log, callerRawId: from.rawId || null });
+    call.tenantId = deps.tenantOf?.(claimId) ?? null;
     const ctl = deps.supervisor.attach(call);
     ctl.answering();
 

@@ -1,4 +1,4 @@
-// GET /api/calls/:callId/transcript — hot to cold: live memory (CallRegistry + conversation store),
+// GET /api/calls/:callId/transcript (and /summary) — hot to cold: live memory (CallRegistry + conversation store),
 // then the Redis cache, then the archive (Cosmos); a Cosmos hit is re-cached (summary TTL). The
 // response header x-transcript-source says which tier answered. Operator-only (see operatorAuth).
 // The id is the worker's call id or, failing that, the ACS callConnectionId of the call (live: the
@@ -10,6 +10,9 @@ import type { CallRegistry } from '../domain/live-call.js';
 import type { ArchiveStore, Clock, ConversationStore, SessionStore } from '../domain/ports.js';
 import { counter, type Registry } from '../metrics.js';
 import { operatorAuth } from './operator-auth.js';
+import { readThrough } from '../domain/hot-cold.js';
+import { summaryOf } from '../domain/archive/call-summary.js';
+import type { TranscriptDocument } from '../domain/archive-job.js';
 
 const CALL_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -26,6 +29,7 @@ export interface TranscriptRouteDeps {
 export function transcriptRoutes(deps: TranscriptRouteDeps): FastifyPluginAsync {
   const reads = counter(deps.registry, 'voice_transcript_reads_total', 'Transcript reads by the tier that answered', ['source']);
   const cache = counter(deps.registry, 'voice_transcript_cache_total', 'Transcript cache (Redis) lookups', ['result']);
+  const summaries = counter(deps.registry, 'voice_summary_reads_total', 'Call summary reads by the tier that answered', ['source']);
   const auth = operatorAuth(deps.apiToken);
   return async (app) => {
     app.get<{ Params: { callId: string } }>('/api/calls/:callId/transcript', { preHandler: auth }, async (req, reply) => {
@@ -41,35 +45,44 @@ export function transcriptRoutes(deps: TranscriptRouteDeps): FastifyPluginAsync 
         reads.inc({ source: 'memory' });
         return reply.header('x-transcript-source', 'memory').send({ ...job, id: callId, live: true, phase: live.phase });
       }
-      const cached = await deps.sessions.getTranscript(callId).catch(() => null);
-      cache.inc({ result: cached ? 'hit' : 'miss' });
-      if (cached) {
-        reads.inc({ source: 'redis' });
-        return reply.header('x-transcript-source', 'redis').send(withMaskedDtmf(cached));
-      }
-      let doc = await deps.archive.getTranscript(callId);
-      if (!doc && deps.archive.findCallIdByConnection) {
+      const recache = (key: string) => (d: TranscriptDocument) => deps.sessions.putTranscript(key, d);
+      const onRecacheError = (err: unknown) => req.log.warn({ err, callId }, 'transcript re-cache failed');
+      // Documents archived before DTMF masking may hold clear tones: mask before caching and returning.
+      let r = await readThrough({ hot: () => deps.sessions.getTranscript(callId), cold: () => deps.archive.getTranscript(callId), recache: recache(callId), prepare: withMaskedDtmf, onRecacheError });
+      cache.inc({ result: r.source === 'redis' ? 'hit' : 'miss' });
+      if (r.source === 'none' && deps.archive.findCallIdByConnection) {
         // Not a call id: perhaps the ACS callConnectionId of an archived call.
         const byConnection = await deps.archive.findCallIdByConnection(id);
         if (byConnection) {
           callId = byConnection;
-          const recached = await deps.sessions.getTranscript(callId).catch(() => null);
-          if (recached) {
-            reads.inc({ source: 'redis' });
-            return reply.header('x-transcript-source', 'redis').send(recached);
-          }
-          doc = await deps.archive.getTranscript(callId);
+          r = await readThrough({ hot: () => deps.sessions.getTranscript(byConnection), cold: () => deps.archive.getTranscript(byConnection), recache: recache(byConnection), prepare: withMaskedDtmf, onRecacheError });
         }
       }
-      if (doc) {
-        reads.inc({ source: 'cosmos' });
-        // Documents archived before DTMF masking may hold clear tones: mask before caching and returning.
-        const masked = withMaskedDtmf(doc);
-        await deps.sessions.putTranscript(callId, masked).catch((err: unknown) => req.log.warn({ err, callId }, 'transcript re-cache failed'));
-        return reply.header('x-transcript-source', 'cosmos').send(masked);
+      if (r.value) {
+        reads.inc({ source: r.source });
+        return reply.header('x-transcript-source', r.source).send(r.source === 'redis' ? withMaskedDtmf(r.value) : r.value);
       }
       reads.inc({ source: 'none' });
       throw voiceError('NOT_FOUND', 'no transcript for this call');
+    });
+
+    // GET /api/calls/:callId/summary — an ended call's summary: Redis (cached by the archiver, summary
+    // TTL), else rebuilt from the archived transcript and re-cached with the summary TTL.
+    app.get<{ Params: { callId: string } }>('/api/calls/:callId/summary', { preHandler: auth }, async (req, reply) => {
+      const { callId } = req.params;
+      if (!CALL_ID.test(callId)) throw voiceError('BAD_REQUEST', 'callId has invalid characters');
+      const r = await readThrough({
+        hot: () => deps.sessions.getSummary(callId),
+        cold: async () => {
+          const doc = await deps.archive.getTranscript(callId);
+          return doc ? summaryOf(doc) : null;
+        },
+        recache: (s) => deps.sessions.putSummary(callId, s),
+        onRecacheError: (err) => req.log.warn({ err, callId }, 'summary re-cache failed'),
+      });
+      summaries.inc({ source: r.source });
+      if (!r.value) throw voiceError('NOT_FOUND', 'no summary for this call');
+      return reply.header('x-summary-source', r.source).send(r.value);
     });
   };
 }

@@ -18,6 +18,9 @@ import { createCosmosClient, createServiceBusClient } from './clients.js';
 import { ensureArchiveContainers } from '../adapters/cosmos/cosmos-containers.js';
 import { CosmosArchiveStore } from '../adapters/cosmos/cosmos-archive-store.js';
 import { CosmosClaimStore } from '../adapters/cosmos/cosmos-claim-store.js';
+import { CosmosAnalyticsStore } from '../adapters/cosmos/cosmos-analytics-store.js';
+import { CosmosHotCounterArchive } from '../adapters/cosmos/cosmos-hot-counters.js';
+import { analyticsRoutes } from '../server/analytics-routes.js';
 import { CosmosProfileStore } from '../adapters/cosmos/cosmos-profile-store.js';
 import { CachedProfileStore, MemoryProfileCache, RedisProfileCache } from '../adapters/cosmos/cached-profile-store.js';
 import { RedisKeys } from '../adapters/redis/keys.js';
@@ -51,6 +54,9 @@ export interface ArchiveWiring {
   /** The finalizer hook: call lifecycle → archive job → queue. */
   readonly finalizer: CallFinalizer;
   readonly archive: CosmosArchiveStore;
+  readonly analytics: CosmosAnalyticsStore;
+  /** Cold copies of hot Redis counters (hot → cold compaction). */
+  readonly hotCounters: CosmosHotCounterArchive;
   readonly profiles: ProfileStore;
   readonly cosmos: CosmosClient;
   /** The embedded Cosmos-compatible server when no COSMOS_ENDPOINT is configured. */
@@ -80,7 +86,8 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
   });
   const claims = new CosmosClaimStore(containers.claims);
   const spool = new FileSpool(config.archive.spoolDir);
-  const processor = new ArchiveProcessor({ store: archive, sessions: deps.sessions, claims, registry });
+  const analytics = new CosmosAnalyticsStore(containers.analytics);
+  const processor = new ArchiveProcessor({ store: archive, sessions: deps.sessions, claims, registry, analytics });
   const runArchiver = role === 'archiver' || config.archive.inServe;
 
   const serviceBus = createServiceBusClient(config);
@@ -169,10 +176,11 @@ export async function wireArchive(deps: ArchiveWiringDeps, role: ArchiveRole = '
       apiToken: config.apiToken,
     }),
     profileRoutes({ profiles, apiToken: config.apiToken }),
+    analyticsRoutes({ analytics, apiToken: config.apiToken }),
   );
   alog.info(
     { cosmos: embedded ? 'embedded' : 'configured', queue: serviceBus ? 'servicebus' : 'in-process', archiver: runArchiver },
     'archive pipeline wired',
   );
-  return { queue, finalizer, archive, profiles, cosmos, embeddedCosmos: embedded, serviceBus, archiver, spoolDepth };
+  return { queue, finalizer, archive, analytics, hotCounters: new CosmosHotCounterArchive(containers.analytics), profiles, cosmos, embeddedCosmos: embedded, serviceBus, archiver, spoolDepth };
 }

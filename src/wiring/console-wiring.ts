@@ -18,6 +18,8 @@ import type { RedisKeys } from '../adapters/redis/keys.js';
 import { RedisConsoleStore } from '../adapters/redis/redis-console-store.js';
 import { MemoryConsoleStore } from '../adapters/memory/memory-console-store.js';
 import type { ConsoleStore } from '../domain/console/console-store.js';
+import type { ColdCounters } from '../domain/analytics/hot-counters.js';
+import { wireHotCounters, type HotCounters } from './hot-cold-wiring.js';
 import { ConsoleFeed } from '../domain/console/console-feed.js';
 import type { ConsoleCallView, ConsoleEvent } from '../domain/console/console-events.js';
 import { daySummary, utcDay } from '../domain/console/day-summary.js';
@@ -53,6 +55,8 @@ export interface ConsoleWiringDeps {
   readonly clock: Clock;
   /** This replica's health apart from the console's own fields. */
   readonly health: () => Omit<ReplicaHealth, 'workerId' | 'consoles' | 'updatedAt'>;
+  /** Cold copies of the day counters (Cosmos): compacted in the background, read when Redis has none. */
+  readonly coldCounters?: ColdCounters;
 }
 
 export interface ConsoleWiring {
@@ -60,6 +64,7 @@ export interface ConsoleWiring {
   readonly cache: CacheAside;
   readonly hub: SseHub;
   readonly store: ConsoleStore;
+  readonly hotCounters: HotCounters | null;
   /** Subscribes the bus, warms the caches, starts the refresh timers. */
   start(): Promise<void>;
 }
@@ -69,6 +74,7 @@ export function wireConsole(deps: ConsoleWiringDeps): ConsoleWiring {
   const clog = log.child({ component: 'console' });
   const ttl = config.ttl;
   const store: ConsoleStore = deps.redis ? new RedisConsoleStore(deps.redis, clog) : new MemoryConsoleStore({ clock });
+  const hotCounters = deps.coldCounters ? wireHotCounters({ config, log, registry, lifecycle: deps.lifecycle, clock, store, cold: deps.coldCounters }) : null;
   const published = counter(registry, 'voice_console_events_total', 'Console events published by this replica', ['type']);
   const publishFailed = counter(registry, 'voice_console_publish_failures_total', 'Console events or live-view writes that failed (Redis unreachable)');
   const dropped = counter(registry, 'voice_console_streams_dropped_total', 'Console event streams ended by the server', ['reason']);
@@ -146,7 +152,7 @@ export function wireConsole(deps: ConsoleWiringDeps): ConsoleWiring {
     ttlS: ttl.consoleSummary,
     load: async () => {
       const { day } = utcDay(clock.now());
-      return daySummary(day, await store.readDay(day));
+      return daySummary(day, hotCounters ? await hotCounters.readDay(day) : await store.readDay(day));
     },
   });
   // Filled in by the campaigns issue; until then the console says "no campaigns".
@@ -170,6 +176,7 @@ export function wireConsole(deps: ConsoleWiringDeps): ConsoleWiring {
     cache,
     hub,
     store,
+    hotCounters,
     async start() {
       await store.subscribe((message) => {
         const a = message.indexOf('\n');

@@ -272,6 +272,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     redis: redis && redisState ? { client: redis, keys: redisState.keys } : null,
     conversations: state.conversations,
     clock,
+    coldCounters: archive.hotCounters,
     health: () => ({
       calls: calls.size,
       redis: redis ? (redis.status === 'ready' ? 'up' : 'down') : 'memory',

@@ -205,7 +205,7 @@ export function wireEdge(deps: EdgeDeps): Edge {
       registry: deps.calls,
       metrics,
       incomingHooks,
-      ...(deps.callAdmission ? { onAnswered: deps.callAdmission.confirm.bind(deps.callAdmission) } : {}),
+      ...(deps.callAdmission ? { onAnswered: deps.callAdmission.confirm.bind(deps.callAdmission), tenantOf: deps.callAdmission.tenantOfClaim.bind(deps.callAdmission) } : {}),
       now: deps.now,
       log: edgeLog,
     },

@@ -28,6 +28,10 @@ describe('a refused call is declined through the simulator (real SDK rejectCall,
     const text = await e.worker.registry.metrics();
     expect(text).toMatch(/voice_admission_decisions_total\{decision="refused-tenant",path="redis"[^}]*\} 2/);
     expect(text).toMatch(/voice_incoming_calls_total\{result="refused_tenant"[^}]*\} 2/);
+    // Item 7: the answered call's tenant (resolved at admission) reaches the archive job and its aggregates.
+    const day = new Date().toISOString().slice(0, 10);
+    const agg = await eventually(async () => (await e.worker.archive.analytics.read('acme', day)).day ?? undefined, 5_000);
+    expect(agg).toMatchObject({ calls: 1, byDirection: { inbound: 1 } });
   }, 15_000);
 });
 

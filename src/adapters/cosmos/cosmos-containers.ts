@@ -7,12 +7,15 @@
 //                          cross-partition query on `callerKey` (rare, operator-facing).
 //   claims      /id      — claim-check payloads, one per call id, deleted after archiving (no TTL).
 //   profiles    /id      — the caller's number or ACS id.
+//   analytics   /pk      — tenant|day: a tenant's daily and hourly aggregates of one day (and the
+//                          compacted hot counters) in one partition; the analytics route reads one.
 import type { Container, CosmosClient } from '@azure/cosmos';
 
 export interface ArchiveContainers {
   readonly transcripts: Container;
   readonly claims: Container;
   readonly profiles: Container;
+  readonly analytics: Container;
 }
 
 /**
@@ -20,7 +23,7 @@ export interface ArchiveContainers {
  * declares the same (infra/check-bicep.mjs compares them). No container has a default TTL: claims are
  * deleted once archived and must outlive their queue message (which may sit in the dead-letter queue).
  */
-export const ARCHIVE_CONTAINERS = { transcripts: '/callId', claims: '/id', profiles: '/id' } as const;
+export const ARCHIVE_CONTAINERS = { transcripts: '/callId', claims: '/id', profiles: '/id', analytics: '/pk' } as const;
 
 export async function ensureArchiveContainers(client: CosmosClient, databaseId: string): Promise<ArchiveContainers> {
   const { database } = await client.databases.createIfNotExists({ id: databaseId });
@@ -33,8 +36,8 @@ export async function ensureArchiveContainers(client: CosmosClient, databaseId: 
     return paths.length === 1 && paths[0] === ARCHIVE_CONTAINERS[id] ? [] : [`${id}: partition key ${paths.join(',') || '(none)'}, the worker writes ${ARCHIVE_CONTAINERS[id]}`];
   });
   if (wrong.length > 0) throw new Error(`Cosmos DB database ${databaseId} has containers the worker cannot use: ${wrong.join('; ')}`);
-  const [transcripts, claims, profiles] = created.map((c) => c.container) as [Container, Container, Container];
-  return { transcripts, claims, profiles };
+  const [transcripts, claims, profiles, analytics] = created.map((c) => c.container) as [Container, Container, Container, Container];
+  return { transcripts, claims, profiles, analytics };
 }
 
 export type CosmosFailure =

@@ -67,6 +67,10 @@ export class MemoryConsoleStore implements ConsoleStore {
     return { ...(this.#days.get(day) ?? {}) };
   }
 
+  async restoreDay(day: string, fields: Readonly<Record<string, number>>, ttlS: number): Promise<void> {
+    if (!this.#days.get(day)) this.#days.set(day, { ...fields }, ttlS);
+  }
+
   async cacheGet(name: string): Promise<string | null> {
     return this.#cache.get(name) ?? null;
   }

@@ -80,6 +80,17 @@ export class RedisConsoleStore implements ConsoleStore {
     return out;
   }
 
+  /**
+   * Only when the key is absent: a past day's key (the only kind that expires: today's is refreshed by
+   * every call) gets no new increments, so the check-then-write cannot race a HINCRBY in practice.
+   */
+  async restoreDay(day: string, fields: Readonly<Record<string, number>>, ttlS: number): Promise<void> {
+    const key = this.deps.keys.consoleDay(day);
+    const flat = Object.entries(fields).flatMap(([k, v]) => [k, String(v)]);
+    if (flat.length === 0 || (await this.deps.client.exists(key)) === 1) return;
+    await this.deps.client.multi().hset(key, ...flat).expire(key, ttlS).exec();
+  }
+
   cacheGet(name: string): Promise<string | null> {
     return this.deps.client.get(this.deps.keys.consoleCache(name));
   }

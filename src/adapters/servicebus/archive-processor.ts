@@ -2,15 +2,16 @@
 // (idempotent), put the call summary in the session store, drop the claim. Returns what the
 // caller must do with the message: done, retry later (throttled/unavailable), or dead-letter.
 import type { SessionStore } from '../../domain/ports.js';
-import type { CallSummary } from '../../domain/call-records.js';
 import { validateArchiveJob } from '../../domain/archive/job-validation.js';
 import { throttleDelayMs } from '../../domain/archive/message-plan.js';
 import type { ClaimStore } from '../cosmos/cosmos-claim-store.js';
 import { classifyCosmosError, type CosmosFailure } from '../cosmos/cosmos-containers.js';
 import { toDocument, type WriteResult } from '../cosmos/cosmos-archive-store.js';
-import type { TranscriptDocument } from '../../domain/archive-job.js';
+import type { ArchiveJob, TranscriptDocument } from '../../domain/archive-job.js';
 import { counter, histogram, type Registry } from '../../metrics.js';
 import { unpackJob } from './job-codec.js';
+import { summaryOf } from '../../domain/archive/call-summary.js';
+import type { CallAnalytics } from '../cosmos/cosmos-analytics-store.js';
 
 /** The write side the processor needs (CosmosArchiveStore, or a fake in unit tests). */
 export interface TranscriptWriter {
@@ -31,6 +32,8 @@ export interface ProcessorDeps {
   readonly registry: Registry;
   readonly now?: () => number;
   readonly classify?: (err: unknown) => CosmosFailure;
+  /** Per-tenant call aggregates, updated after the transcript is written (idempotent per call id). */
+  readonly analytics?: CallAnalytics | null;
 }
 
 const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -42,6 +45,8 @@ export class ArchiveProcessor {
   readonly #throttles;
   readonly #latency;
   readonly #lag;
+  readonly #aggregates;
+  readonly #aggregateFailures;
 
   constructor(private readonly deps: ProcessorDeps) {
     this.#now = deps.now ?? Date.now;
@@ -50,6 +55,8 @@ export class ArchiveProcessor {
     this.#throttles = counter(deps.registry, 'voice_archive_throttles_total', 'Archive writes throttled or refused by the store', ['status']);
     this.#latency = histogram(deps.registry, 'voice_archive_write_seconds', 'Archive store write latency');
     this.#lag = histogram(deps.registry, 'voice_archive_lag_seconds', 'Call end to transcript archived', [], LAG_BUCKETS);
+    this.#aggregates = counter(deps.registry, 'voice_analytics_updates_total', 'Call aggregate documents updated by the archiver', ['grain', 'result']);
+    this.#aggregateFailures = counter(deps.registry, 'voice_analytics_patch_failures_total', 'Call aggregate patches that failed (transient: the job is retried; final: not counted)', ['kind']);
   }
 
   async process(body: unknown, props: Record<string, unknown>, attempt: number): Promise<ProcessResult> {
@@ -90,21 +97,28 @@ export class ArchiveProcessor {
     this.#latency.observe((performance.now() - started) / 1000);
     this.#results.inc({ result: write });
     if (write !== 'unchanged') this.#lag.observe(Math.max(0, this.#now() - job.endedAt) / 1000);
+    await this.#count(job);
     if (unpacked.claimId) await this.deps.claims?.delete(unpacked.claimId).catch(() => undefined);
-    await this.deps.sessions
-      ?.putSummary(job.callId, {
-        callId: job.callId,
-        outcome: job.outcome,
-        startedAt: job.startedAt,
-        endedAt: job.endedAt,
-        durationMs: job.endedAt - job.startedAt,
-        turnCount: job.counters.turns ?? job.turns.length,
-        bargeIns: job.bargeIns.length,
-        archived: true,
-        ...(job.counters.realtimeAudioInMs !== undefined ? { usage: usageOf(job.counters) } : {}),
-      })
-      .catch(() => undefined);
+    await this.deps.sessions?.putSummary(job.callId, summaryOf(job)).catch(() => undefined);
     return { kind: 'archived', write, callId: job.callId };
+  }
+
+  /**
+   * After the transcript write, so a job counts only once archived. A transient failure throws (the
+   * job is retried: the transcript write is then 'unchanged' and the patch, idempotent per call id,
+   * counts it once); a final one (the store refused the patch) is counted in a metric, not retried.
+   */
+  async #count(job: ArchiveJob): Promise<void> {
+    if (!this.deps.analytics) return;
+    try {
+      const r = await this.deps.analytics.record(job);
+      this.#aggregates.inc({ grain: 'day', result: r.day });
+      this.#aggregates.inc({ grain: 'hour', result: r.hour });
+    } catch (err) {
+      const f = this.#classify(err);
+      this.#aggregateFailures.inc({ kind: f.kind });
+      if (f.kind !== 'final') throw err;
+    }
   }
 }
 
@@ -151,14 +165,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-/** A realtime call's usage, from the archive job's counters (realtime-wiring.ts writes them). */
-function usageOf(c: Readonly<Record<string, number>>): NonNullable<CallSummary['usage']> {
-  return {
-    audioInS: (c.realtimeAudioInMs ?? 0) / 1000,
-    audioOutS: (c.realtimeAudioOutMs ?? 0) / 1000,
-    inputTokens: c.realtimeInputTokens ?? 0,
-    outputTokens: c.realtimeOutputTokens ?? 0,
-  };
 }

@@ -70,7 +70,7 @@ export function markersOf(call: LiveCall): CallMarkers | undefined {
 }
 
 export interface BuildJobInput {
-  readonly call: Pick<LiveCall, 'callId' | 'from' | 'to' | 'startedAt' | 'callConnectionId' | 'correlationId'>;
+  readonly call: Pick<LiveCall, 'callId' | 'from' | 'to' | 'startedAt' | 'callConnectionId' | 'correlationId'> & Partial<Pick<LiveCall, 'tenantId' | 'direction'>>;
   readonly conversation: ConversationState;
   readonly outcome: CallOutcome;
   readonly endedAt: number;
@@ -143,5 +143,7 @@ export function buildArchiveJob(input: BuildJobInput): ArchiveJob {
     bargeIns,
     dtmf,
     counters,
+    ...(input.call.tenantId ? { tenantId: input.call.tenantId } : {}),
+    ...(input.call.direction ? { direction: input.call.direction } : {}),
   };
 }

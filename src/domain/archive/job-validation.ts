@@ -41,6 +41,8 @@ export function validateArchiveJob(v: unknown): JobValidation {
   if (!Array.isArray(v.dtmf) || !v.dtmf.every((d) => isObj(d) && num(d.at) && typeof d.tone === 'string')) {
     return { ok: false, reason: 'dtmf invalid' };
   }
+  if (v.tenantId !== undefined && (typeof v.tenantId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(v.tenantId))) return { ok: false, reason: 'tenantId invalid' };
+  if (v.direction !== undefined && v.direction !== 'inbound' && v.direction !== 'outbound') return { ok: false, reason: 'direction invalid' };
   if (!isObj(v.counters) || !Object.values(v.counters).every(num)) return { ok: false, reason: 'counters invalid' };
   return { ok: true, job: v as unknown as ArchiveJob };
 }

@@ -28,6 +28,8 @@ export interface ConsoleStore {
   /** Counts an ended call in its UTC day (`YYYY-MM-DD`, hour 0-23). */
   recordEnded(day: string, hour: number, outcome: CallOutcome, durationMs: number, ttlS: number): Promise<void>;
   readDay(day: string): Promise<Record<string, number>>;
+  /** Puts a day's counters back (from their cold copy) with `ttlS`, unless the day's key exists again. */
+  restoreDay(day: string, fields: Readonly<Record<string, number>>, ttlS: number): Promise<void>;
 
   cacheGet(name: string): Promise<string | null>;
   cacheSet(name: string, value: string, ttlS: number): Promise<void>;
