@@ -178,6 +178,10 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   async silence(ctx) {
     await ctx.sleep(3_000);
   },
+  // The callee of an outbound call hears the agent's greeting out (the runner waits for it), then hangs up.
+  async listen(ctx) {
+    await ctx.sleep(100);
+  },
   // MediaStreamingFailed as ACS reports it (status details from the SDK's KnownMediaStreamingStatusDetails):
   // first an interruption the stream recovers from (the call must go on), then a fatal failure (the
   // worker must end the call itself).
