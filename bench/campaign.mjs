@@ -17,17 +17,20 @@ import { loadConfig } from '../dist/config.js';
 import { createWorker } from '../dist/wiring/create-worker.js';
 import { silentLogger } from '../dist/logger.js';
 import { startSimulator } from '../dist/simulator/simulator.js';
+import { freePort } from '../dist/demo/free-port.js';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
 const before = machine();
 const sim = await startSimulator();
 const appName = `bench-campaign-${randomUUID().slice(0, 8)}`;
+const port = await freePort();
 const config = loadConfig({
   ...sim.workerEnv(),
   APP_NAME: appName,
   APP_ENV: 'bench',
-  PORT: '0',
+  PORT: String(port),
+  PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
   HOST: '127.0.0.1',
   LOG_LEVEL: 'silent',
   SPOOL_DIR: join(tmpdir(), appName),
@@ -105,7 +108,11 @@ const summary = {
   missingArchive: missing,
   simulator: { createCalls: simCreateCalls, answeredAndStreamed: simAnswered, peakLiveOutbound: peak },
   slotsHeldAfter: worker.admission.held,
-  agree: status.status === 'completed' && archived === completed.length && completed.length === simAnswered && simCreateCalls === status.counts.attempts && peak <= CONCURRENCY,
+  agree:
+    status.status === 'completed' &&
+    status.counts.completed === expected.completed &&
+    status.counts.busy === expected.busy &&
+    status.counts.failed === expected.failed && archived === completed.length && completed.length === simAnswered && simCreateCalls === status.counts.attempts && peak <= CONCURRENCY,
   before,
   after: machine(),
 };
