@@ -83,4 +83,42 @@ describe('outbound campaign through the simulator (real SDKs)', () => {
     expect(e.worker.admission.held).toBe(0);
     expect(await r.ttl(keys.campaignCounters('camp-1'))).toBeGreaterThan(0);
   }, 25_000);
+
+  it('pause stops new calls and shows at once in the (cached) status; resume goes on; cancel ends it; 404 / 400 as documented', async () => {
+    const auth = { authorization: `Bearer ${e.worker.config.apiToken ?? ''}` };
+    const post = (path: string, body?: unknown) =>
+      fetch(`${e.baseUrl}${path}`, { method: 'POST', headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...auth }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const get = async () => {
+      const r = await fetch(`${e.baseUrl}/api/campaigns/camp-2`, { headers: auth });
+      return { source: r.headers.get('x-campaign-source'), body: (await r.json()) as { status: string; counts: Record<string, number> } };
+    };
+    const now = Date.now();
+    const targets = Array.from({ length: 10 }, (_, i) => `+1425555${String(300 + i).padStart(4, '0')}`);
+    // Every target rings out (no answer) once, slowly: the campaign is still dialing when paused.
+    e.sim.outbound({ outcomes: new Map(targets.map((t) => [t, ['no-answer']])), ringMs: 300 });
+    expect((await post('/api/campaigns', { id: 'camp-2', tenant: 'acme', targets, window: { start: new Date(now - 1000).toISOString(), end: new Date(now + 60_000).toISOString() }, ratePerMinute: 6000, concurrency: 2, retries: { max: 1, backoffMs: 100 } })).status).toBe(201);
+    expect((await post('/api/campaigns', { id: 'camp-2', tenant: 'acme', targets, window: { start: new Date(now).toISOString(), end: new Date(now + 1000).toISOString() }, ratePerMinute: 1, concurrency: 1 })).status).toBe(409);
+    expect((await get()).body.status).toBe('running');
+    expect((await post('/api/campaigns/camp-2/pause')).status).toBe(200);
+    // The pause is saved and the cached status dropped: the next read says paused.
+    expect((await get()).body.status).toBe('paused');
+    const placed = () => e.sim.calls.filter((c) => c.callee.phoneNumber?.value && targets.includes(c.callee.phoneNumber.value)).length;
+    // Once the attempts in flight have ended nothing changes: the status is served from the cache.
+    await eventually(async () => ((await get()).body.counts.dialing === 0 ? true : undefined), 3_000);
+    const cachedRead = await get();
+    expect(cachedRead).toMatchObject({ source: 'cache', body: { status: 'paused' } });
+    const whilePaused = placed();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(placed()).toBe(whilePaused);
+    expect((await post('/api/campaigns/camp-2/resume')).status).toBe(200);
+    await eventually(() => (placed() > whilePaused ? true : undefined), 3_000);
+    expect((await post('/api/campaigns/camp-2/cancel')).status).toBe(200);
+    const cancelled = await eventually(async () => {
+      const s = (await get()).body;
+      return s.status === 'cancelled' && s.counts.dialing === 0 && s.counts.connected === 0 ? s : undefined;
+    }, 5_000);
+    expect(cancelled.counts.cancelled).toBeGreaterThan(0);
+    expect((await post('/api/campaigns/camp-2/explode')).status).toBe(404);
+    expect((await fetch(`${e.baseUrl}/api/campaigns/nope`, { headers: auth })).status).toBe(404);
+  }, 15_000);
 });
