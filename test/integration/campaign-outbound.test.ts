@@ -76,6 +76,11 @@ describe('outbound campaign through the simulator (real SDKs)', () => {
       await eventually(async () => ((await e.worker.archive.archive.getTranscript(t.callId as string)) ? true : undefined), 5_000);
     }
     expect(new Set(completed.map((t) => t.callId)).size).toBe(18);
+    // A call that never connected (CreateCallFailed) is finalized and archived too, as failed.
+    for (const t of final.targets.filter((x) => x.state === 'busy' || x.state === 'failed')) {
+      const doc = await eventually(async () => (await e.worker.archive.archive.getTranscript(t.callId as string)) ?? undefined, 5_000);
+      expect(doc).toMatchObject({ outcome: 'failed' });
+    }
 
     const keys = new RedisKeys({ appName: e.worker.config.appName, appEnv: e.worker.config.appEnv });
     const r = e.worker.redis as RedisClient;
