@@ -92,6 +92,12 @@ var containers = [
     // -1: TTL on, no default expiry (a claim lives until the archiver deletes it).
     defaultTtl: -1
   }
+  {
+    // Outbound campaigns: one document per campaign with its target states (CAMPAIGN_CONTAINER).
+    name: 'campaigns'
+    partitionKey: '/id'
+    defaultTtl: -1
+  }
 ]
 
 resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = [for c in containers: {
