@@ -177,8 +177,14 @@ export class CampaignScheduler {
     await this.#save();
   }
 
-  /** Saves run one after another (the store sees every state in order). */
+  /**
+   * Saves run one after another (the store sees every state in order). Once stopped (lease lost or
+   * released) nothing more is saved from here: the document belongs to the replica that claims the
+   * lease next, which adopts what this one left open (adoptOrphans). Not fenced in Cosmos (no etag
+   * check yet): a save already in flight at stop() can still land.
+   */
   #save(): Promise<void> {
+    if (this.#stopped) return this.#saving;
     this.#saving = this.#saving.then(() =>
       this.deps.store.save(this.campaign).catch((err: unknown) => this.deps.log.warn({ err, campaignId: this.campaign.spec.id }, 'campaign state not saved')),
     );
