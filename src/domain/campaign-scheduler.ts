@@ -80,11 +80,12 @@ export class CampaignScheduler {
     return this.#open;
   }
 
-  /** Something changed (pause / resume / cancel applied to `campaign`): re-evaluate now. */
-  poke(): void {
+  /** Something changed (pause / resume / cancel applied to `campaign`): saved, then re-evaluated. Resolves once saved. */
+  poke(): Promise<void> {
     this.deps.observer?.changed(this.campaign, 'status');
-    void this.#save();
+    const saved = this.#save();
     this.#wakeUp();
+    return saved;
   }
 
   /** Stops placing calls here (the lease moved, or shutdown); open attempts run to their end. */

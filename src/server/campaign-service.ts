@@ -106,7 +106,12 @@ export class CampaignService {
   /** Applies an action; 'forwarded': another replica drives the campaign and applies it on its next lease renewal. */
   async control(id: string, action: CampaignAction): Promise<'applied' | 'unchanged' | 'forwarded' | 'not-found'> {
     const s = this.#running.get(id);
-    if (s) return this.#apply(s, action) ? 'applied' : 'unchanged';
+    if (s) {
+      if (!this.#apply(s, action)) return 'unchanged';
+      // Answered once stored (and the cached status dropped): the next status read shows it.
+      await s.flushed();
+      return 'applied';
+    }
     const c = await this.deps.store.load(id);
     if (!c) return 'not-found';
     if (c.status === 'completed' || c.status === 'cancelled') return 'unchanged';
