@@ -59,6 +59,8 @@ export const ADMISSION_SCHEMA = {
   GLOBAL_MAX_CONCURRENT_CALLS: int(0, 10_000_000).optional().transform((v) => v ?? 0),
   MAX_CALLS_PER_MINUTE: int(0, 10_000_000).optional().transform((v) => v ?? 0),
   RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).optional().transform((v) => v ?? 60_000),
+  /** The ACS number campaigns call from (sourceCallerIdNumber); unset: campaigns are refused. */
+  OUTBOUND_CALLER_ID: z.string().regex(E164, 'must be E.164 (+ and 7-15 digits)').optional().transform((v) => v ?? null),
 };
 
 export interface AdmissionSettings {
@@ -69,6 +71,8 @@ export interface AdmissionSettings {
   readonly maxCallsPerWindow: number;
   /** The limit's window: 60,000 for "per minute"; benches compress it. */
   readonly rateWindowMs: number;
+  /** Campaign calls' caller id (an ACS number, E.164); null: no campaigns. */
+  readonly outboundCallerId: string | null;
 }
 
 type AdmissionRaw = { [K in keyof typeof ADMISSION_SCHEMA]: z.output<(typeof ADMISSION_SCHEMA)[K]> };
@@ -82,5 +86,6 @@ export function admissionSettings(raw: AdmissionRaw): AdmissionSettings {
     globalMaxConcurrent: raw.GLOBAL_MAX_CONCURRENT_CALLS,
     maxCallsPerWindow: raw.MAX_CALLS_PER_MINUTE,
     rateWindowMs: raw.RATE_LIMIT_WINDOW_MS,
+    outboundCallerId: raw.OUTBOUND_CALLER_ID,
   };
 }

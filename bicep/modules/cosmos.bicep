@@ -98,6 +98,12 @@ var containers = [
     // Per-tenant daily/hourly call aggregates and compacted hot counters: kept (no default expiry).
     defaultTtl: -1
   }
+  {
+    // Outbound campaigns: one document per campaign with its target states (CAMPAIGN_CONTAINER).
+    name: 'campaigns'
+    partitionKey: '/id'
+    defaultTtl: -1
+  }
 ]
 
 resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = [for c in containers: {

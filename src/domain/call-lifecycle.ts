@@ -235,7 +235,8 @@ export class CallController {
     if (env.type === 'CallDisconnected') {
       this.#emitDisconnected('CallDisconnected');
       void this.finalize(this.#hangupOutcome ?? 'caller-hangup', env.type);
-    } else if (env.type === 'AnswerFailed') {
+    } else if (env.type === 'AnswerFailed' || env.type === 'CreateCallFailed') {
+      // CreateCallFailed: an outbound call that never connected (no answer, busy, refused).
       void this.finalize('failed', env.type);
     } else if (env.type === 'CallTransferAccepted') {
       // Our leg is out of the call (call-transfer.ts): finalize, never hang up (that would end the caller's new leg).

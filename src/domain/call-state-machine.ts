@@ -67,6 +67,7 @@ export function phaseForCallback(type: string): CallPhase | null {
       return 'connected';
     case 'CallDisconnected':
     case 'AnswerFailed':
+    case 'CreateCallFailed':
       return 'ended';
     default:
       return null;
@@ -78,6 +79,7 @@ export const KNOWN_CALLBACK_TYPES: ReadonlySet<string> = new Set([
   'CallConnected',
   'CallDisconnected',
   'AnswerFailed',
+  'CreateCallFailed',
   'ParticipantsUpdated',
   'MediaStreamingStarted',
   'MediaStreamingStopped',

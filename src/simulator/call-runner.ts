@@ -80,15 +80,19 @@ export class CallRunner implements CallSession, ScenarioContext {
   private streamEpoch = 0;
   private deadAir: NodeJS.Timeout | undefined;
   private readonly transfers: TransferDesk;
+  private readonly placed: boolean;
 
   constructor(
     private readonly deps: RunnerDeps,
     index: number,
     readonly steps: readonly string[],
+    /** An outbound call the worker placed (createCall, outbound-calls.ts): answered by this callee; no IncomingCall. */
+    placed?: SimCall,
   ) {
+    this.placed = placed !== undefined;
     const now = performance.now();
     const pstn = index % 2 === 0;
-    this.call = newSimCall(
+    this.call = placed ?? newSimCall(
       {
         index,
         scenario: steps.join('+'),
@@ -123,11 +127,16 @@ export class CallRunner implements CallSession, ScenarioContext {
   /** Runs the whole call; never rejects (failures are recorded on the call). */
   async run(): Promise<void> {
     const { deps, call } = this;
-    deps.control.offer(this);
+    if (!this.placed) deps.control.offer(this);
     try {
-      const redeliver = Math.random() < deps.duplicateRate;
-      const r = await deliverIncomingCall(deps.target, call, deps.resourceId, redeliver, undefined, deps.fastRetry === true);
-      if (r.status < 200 || r.status >= 300) return this.fail(`incoming-call-http-${r.status}`);
+      if (this.placed) {
+        // The callee picks up: CallConnected and the media stream, exactly as after an answer.
+        setImmediate(() => this.answered());
+      } else {
+        const redeliver = Math.random() < deps.duplicateRate;
+        const r = await deliverIncomingCall(deps.target, call, deps.resourceId, redeliver, undefined, deps.fastRetry === true);
+        if (r.status < 200 || r.status >= 300) return this.fail(`incoming-call-http-${r.status}`);
+      }
       if (!(await this.within(this.answeredP, ANSWER_TIMEOUT_MS))) return this.fail('answer-timeout');
       if (call.rejectedWith !== undefined) return this.fail(`declined-${call.rejectedWith}`);
       if (call.answeredAt !== undefined) deps.stats.answerMs.push(call.answeredAt);

@@ -54,7 +54,7 @@ export type Scenario = (ctx: ScenarioContext) => Promise<void>;
 
 export const REPLY_TIMEOUT_MS = 15_000;
 /** Scenarios whose caller does not wait for the greeting to finish (keys 0 at once, or says nothing). */
-export const NO_GREETING_WAIT: ReadonlySet<string> = new Set(['silence', 'transfer', 'transfer-fail']);
+export const NO_GREETING_WAIT: ReadonlySet<string> = new Set(['silence', 'transfer', 'transfer-fail', 'listen']);
 const QUIET_MS = 400;
 const BARGE_AFTER_MS = 300;
 /** The agent must be back this soon after a backchannel's pause (~600 ms without words, plus slack). */
@@ -181,6 +181,11 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   },
   async silence(ctx) {
     await ctx.sleep(3_000);
+  },
+  // The callee of an outbound call hears the agent start speaking, then hangs up (short campaign runs).
+  async listen(ctx) {
+    if ((await ctx.waitAgentAudio(0, 5_000)) === undefined) fail(ctx.ended ? 'ended-by-worker' : 'no-agent-audio');
+    await ctx.sleep(200);
   },
   // MediaStreamingFailed as ACS reports it (status details from the SDK's KnownMediaStreamingStatusDetails):
   // first an interruption the stream recovers from (the call must go on), then a fatal failure (the

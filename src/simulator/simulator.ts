@@ -13,7 +13,7 @@ import type { AudioChannels, AudioFormat } from './frame-math.js';
 import { createIdentity, DEFAULT_ACS_ISSUER } from './identity.js';
 import { buildReport, type SimReport } from './report.js';
 import { createRestServer } from './rest-server.js';
-import { createOutboundCall } from './outbound-calls.js';
+import { createOutboundCall, type OutboundOutcome } from './outbound-calls.js';
 import { parseScenarios } from './scenarios.js';
 import type { SimCall } from './sim-call.js';
 import { SimStats } from './sim-stats.js';
@@ -87,6 +87,13 @@ export interface Simulator {
   readonly unauthorizedRequests: number;
   /** A fresh ACS JWT signed by this simulator's key (what it sends with callbacks and media upgrades). */
   issueToken(): Promise<string>;
+  /**
+   * Outbound calls (createCall): what each target does, one outcome per attempt in order (then it
+   * answers); the scenario an answering callee runs (default one qa turn set); how long no-answer rings.
+   */
+  outbound(opts: { outcomes?: ReadonlyMap<string, readonly OutboundOutcome[]>; scenario?: string; ringMs?: number }): void;
+  /** Outbound calls still running (answered callees on the line). */
+  readonly outboundActive: number;
   close(): Promise<void>;
 }
 
@@ -113,8 +120,42 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let duplicateRate = 0;
   const callbacks = new CallbackSender({ identity, duplicateRate: () => duplicateRate });
   const clock = new FrameClock();
+  const outcomes = new Map<string, OutboundOutcome[]>();
+  let outboundSteps: string[] = ['qa'];
+  let ringMs = 200;
+  let outboundActive = 0;
+  const outboundStats = new SimStats();
+  const runnerDeps = () => ({
+    control,
+    callbacks,
+    clock,
+    identity,
+    stats: outboundStats,
+    resourceId,
+    target: '',
+    voice: callerVoice,
+    channels: 'mixed' as const,
+    duplicateRate: 0,
+    durationMs: 0,
+    contextTtlMs: CONTEXT_TTL_MS,
+  });
   control.outbound = (body) => {
-    const { result, call } = createOutboundCall({ callbacks, connect: (sess) => control.connect(sess), nextIndex: () => calls.length }, body);
+    const { result, call } = createOutboundCall(
+      {
+        callbacks,
+        connect: (sess) => control.connect(sess),
+        nextIndex: () => calls.length,
+        outcomeFor: (target) => outcomes.get(target)?.shift() ?? 'answered',
+        ringMs,
+        runner: (c) => {
+          const r = new CallRunner(runnerDeps(), c.index, outboundSteps, c);
+          const run = r.run.bind(r);
+          outboundActive++;
+          return Object.assign(r, { run: () => run().finally(() => outboundActive--) });
+        },
+      },
+      body,
+    );
     if (call) calls.push(call);
     return result;
   };
@@ -249,6 +290,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return unauthorized;
     },
     issueToken: () => identity.issue(),
+    outbound(o) {
+      for (const [k, v] of o.outcomes ?? []) outcomes.set(k, [...v]);
+      if (o.scenario) outboundSteps = o.scenario.split('+');
+      if (o.ringMs !== undefined) ringMs = o.ringMs;
+    },
+    get outboundActive() {
+      return outboundActive;
+    },
     webhookKey,
     // The simulated ACS resource has Azure AI services attached: the worker names an endpoint in
     // callIntelligenceOptions (any URL; the simulator transcribes itself) and so gets transcription.

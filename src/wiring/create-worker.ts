@@ -26,6 +26,8 @@ import { createAdmission, type SharedRateLimiter } from '../server/admission.js'
 import { RedisRateLimiter } from '../adapters/redis/redis-admission.js';
 import type { CallAdmission } from '../server/call-admission.js';
 import { wireAdmission } from './admission-wiring.js';
+import { wireCampaigns } from './campaign-wiring.js';
+import type { CampaignService } from '../server/campaign-service.js';
 import { wireConversation, type ConversationWiring } from './conversation-wiring.js';
 import type { LiveCall } from '../domain/live-call.js';
 import type { TurnMetrics } from '../domain/turn/turn-ports.js';
@@ -77,6 +79,8 @@ export interface Worker {
   readonly transfers: CallTransfers;
   /** Cluster-wide call slots (tenants, global cap, rate limit). */
   readonly admission: CallAdmission;
+  /** Outbound campaigns driven from this replica (null for the archiver role). */
+  readonly campaigns: CampaignService | null;
   /** Listens on config.host:config.port (0 = any free port); resolves with the bound port. */
   start(): Promise<{ port: number; url: string }>;
   /** Drains and closes everything; idempotent. */
@@ -320,6 +324,12 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
     await loadCallerProfile({ profiles: archive.profiles, conversations: state.conversations, sessions: state.sessions }, call.callId, caller.rawId);
   });
 
+  // Outbound campaigns: placed calls run this same supervisor, media path, conversation and archive.
+  const campaigns =
+    (opts.role ?? 'serve') === 'serve'
+      ? await wireCampaigns({ config, log, clock, lifecycle, routes, cosmos: archive.cosmos, redis: redis && redisState ? { client: redis, state: redisState } : null, admission, supervisor: edge.supervisor, calls, sessions: state.sessions, control })
+      : null;
+
   // Readiness means "can take a new call": not when this replica is at its ceiling.
   readiness.push({
     name: 'capacity',
@@ -380,6 +390,7 @@ export async function createWorker(config: Config, log: Logger, opts: WorkerOpti
   let started = false;
   return {
     admission,
+    campaigns,
     config,
     log,
     registry,

@@ -6,7 +6,7 @@ import { SCRIPT_DIR, loadScripts, parseScript, type ScriptName } from '../../src
 import { SCRIPT_CODE, isBackendDown, scriptError, toBackendError } from '../../src/adapters/redis/redis-errors.js';
 import { isVoiceError } from '../../src/domain/errors.js';
 
-const NAMES: ScriptName[] = ['appendTurn', 'getConversation', 'updateContext', 'acquireLease', 'renewLease', 'releaseLease', 'holdEvent', 'takeHeld', 'rateLimit', 'acquireSlot', 'releaseSlot', 'archiveSummary', 'reserveCallSlot', 'confirmCallSlot', 'renewCallSlots'];
+const NAMES: ScriptName[] = ['appendTurn', 'getConversation', 'updateContext', 'acquireLease', 'renewLease', 'releaseLease', 'holdEvent', 'takeHeld', 'rateLimit', 'acquireSlot', 'releaseSlot', 'archiveSummary', 'reserveCallSlot', 'confirmCallSlot', 'renewCallSlots', 'campaignLease'];
 
 describe('lua scripts on disk', () => {
   it('loads every scripts/<name>-<numKeys>.lua under a versioned command name', () => {

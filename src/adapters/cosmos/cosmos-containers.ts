@@ -65,3 +65,14 @@ export function isNotFound(err: unknown): boolean {
 export function isConflict(err: unknown): boolean {
   return (err as { code?: unknown }).code === 409;
 }
+
+/** Campaigns (issue 18 item 5): one document per campaign, its target states inside, partition /id. */
+export const CAMPAIGN_CONTAINER = { id: 'campaigns', partitionKey: '/id' } as const;
+
+export async function ensureCampaignContainer(client: CosmosClient, databaseId: string): Promise<Container> {
+  const { database } = await client.databases.createIfNotExists({ id: databaseId });
+  const { container, resource } = await database.containers.createIfNotExists({ id: CAMPAIGN_CONTAINER.id, partitionKey: { paths: [CAMPAIGN_CONTAINER.partitionKey] } });
+  const paths = resource?.partitionKey?.paths ?? [];
+  if (paths.length !== 1 || paths[0] !== CAMPAIGN_CONTAINER.partitionKey) throw new Error(`Cosmos DB container ${CAMPAIGN_CONTAINER.id}: partition key ${paths.join(',') || '(none)'}, the worker writes ${CAMPAIGN_CONTAINER.partitionKey}`);
+  return container;
+}

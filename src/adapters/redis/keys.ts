@@ -131,6 +131,23 @@ export class RedisKeys {
   globalSlots(): string {
     return this.#key('admission', 'global', 'slots');
   }
+  // campaigns
+  /** The replica driving a campaign (owner id, PX lease). */
+  campaignLease(campaignId: string): string {
+    return this.#key('campaign', campaignId, 'lease');
+  }
+  /** The status route's cached JSON (30 s), deleted on every saved change. */
+  campaignStatus(campaignId: string): string {
+    return this.#key('campaign', campaignId, 'status');
+  }
+  /** Hash of hot counters (attempts, connected, ended by outcome). */
+  campaignCounters(campaignId: string): string {
+    return this.#key('campaign', campaignId, 'counters');
+  }
+  /** A pause / resume / cancel asked on a replica that does not drive the campaign. */
+  campaignControl(campaignId: string): string {
+    return this.#key('campaign', campaignId, 'control');
+  }
   /** The global rate limit's sliding window (ZSET of admissions), tag {global}: in one slot with globalSlots. */
   globalRate(): string {
     return this.#key('admission', 'global', 'rate');

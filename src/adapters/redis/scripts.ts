@@ -25,7 +25,8 @@ export type ScriptName =
   | 'archiveSummary'
   | 'reserveCallSlot'
   | 'confirmCallSlot'
-  | 'renewCallSlots';
+  | 'renewCallSlots'
+  | 'campaignLease';
 
 export interface ScriptDef {
   readonly name: string;

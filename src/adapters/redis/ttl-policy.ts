@@ -31,6 +31,11 @@ export const KEY_TTL = {
   consoleDay: 'consoleDay',
   /** Each view carries its own TTL (active calls 15 s, campaigns 30 s, summary 60 s): at most this one. */
   consoleCache: 'consoleSummary',
+  campaignLease: 'lease',
+  /** Written with EX 30 (the status cache); at most this kind's TTL. */
+  campaignStatus: 'consoleSummary',
+  campaignCounters: 'summary',
+  campaignControl: 'summary',
 } as const satisfies Record<string, keyof TtlPolicy>;
 
 export type KeyKind = keyof typeof KEY_TTL;
