@@ -131,7 +131,7 @@ describe('openai responder with the tool registry (RESPONDER=openai through the 
     const { call } = h.newCall();
     await h.conversations.updateContext(call.callId, { profile: { name: 'Alice', pin: '9999' } });
     say(call, 'Who am I?');
-    const hist = await h.untilTurns(call.callId, 3);
+    const hist = await h.untilTurns(call.callId, 3, 3000);
     expect(hist.map((t) => t.speaker)).toEqual(['user', 'tool', 'assistant']);
     expect(hist[1]!.text).toContain('lookup_caller({}) -> {"found":true,"name":"Alice"');
     expect(hist[2]!.text).toBe('Hello Alice. How can I help?');
@@ -153,7 +153,7 @@ describe('openai responder with the tool registry (RESPONDER=openai through the 
     const h = toolHarness();
     const { call } = h.newCall();
     say(call, 'Open the vault.');
-    const hist = await h.untilTurns(call.callId, 3);
+    const hist = await h.untilTurns(call.callId, 3, 3000);
     expect(hist.map((t) => t.speaker)).toEqual(['user', 'tool', 'assistant']);
     expect(hist[1]!.text).toContain("unknown tool 'open_the_vault'");
     expect(hist[2]!.text).toBe('Sorry, I cannot do that.');
@@ -163,9 +163,23 @@ describe('openai responder with the tool registry (RESPONDER=openai through the 
     // The call goes on: the next caller turn is answered as usual.
     stub.behaviour.pieces = ['We open at nine.'];
     say(call, 'When are you open?');
-    const more = await h.untilTurns(call.callId, 5);
+    const more = await h.untilTurns(call.callId, 5, 3000);
     expect(more[4]).toMatchObject({ speaker: 'assistant', text: 'We open at nine.' });
     expect(h.control.ops.some((o) => o.op === 'hangUp')).toBe(false);
+  });
+
+  it('caps tool rounds per turn: the fourth request forbids tools (tool_choice none) and its answer is spoken', async () => {
+    const lookup = (n: number) => [{ id: `call_loop_${n}`, name: 'lookup_caller', arguments: '{}' }];
+    stub.behaviour.toolCalls = [lookup(1), lookup(2), lookup(3)];
+    stub.behaviour.pieces = ['I found nothing more.'];
+    const h = toolHarness();
+    const { call } = h.newCall();
+    say(call, 'Look me up again and again.');
+    const hist = await h.untilTurns(call.callId, 5, 3000);
+    expect(hist.map((t) => t.speaker)).toEqual(['user', 'tool', 'tool', 'tool', 'assistant']);
+    expect(hist[4]!.text).toBe('I found nothing more.');
+    expect(stub.requests.map((r) => r.body['tool_choice'])).toEqual(['auto', 'auto', 'auto', 'none']);
+    expect((stub.requests[3]!.body['messages'] as Msg[]).filter((m) => m.role === 'tool')).toHaveLength(3);
   });
 
   it('end_call hangs up once the goodbye has played; transfer_to_agent asks for the announced transfer', async () => {
@@ -174,7 +188,7 @@ describe('openai responder with the tool registry (RESPONDER=openai through the 
     const h = toolHarness();
     const { call } = h.newCall();
     say(call, 'That is all, bye.');
-    await vi.waitFor(() => expect(h.control.ops.filter((o) => o.op === 'hangUp')).toEqual([{ op: 'hangUp', callConnectionId: call.callConnectionId, operationContext: 'agent-hangup' }]), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(h.control.ops.filter((o) => o.op === 'hangUp')).toEqual([{ op: 'hangUp', callConnectionId: call.callConnectionId, operationContext: 'agent-hangup' }]), { timeout: 3000, interval: 10 });
     expect((await h.history(call.callId)).at(-1)).toMatchObject({ speaker: 'assistant', text: 'Goodbye.' });
 
     stub.behaviour.toolCalls = [null, null, [{ id: 'call_xfer_1', name: 'transfer_to_agent', arguments: '{"reason":"billing"}' }]];
@@ -183,7 +197,7 @@ describe('openai responder with the tool registry (RESPONDER=openai through the 
     const asked: boolean[] = [];
     other.events.on('transferRequested', (e) => void asked.push(e.announced));
     say(other, 'I want a person.');
-    await vi.waitFor(() => expect(asked).toEqual([true]), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(asked).toEqual([true]), { timeout: 3000, interval: 10 });
     expect((await h.history(other.callId)).at(-1)).toMatchObject({ speaker: 'assistant', text: 'Transferring you now.' });
   });
 });
