@@ -7,6 +7,11 @@ import { emptyConversation, type Turn } from '../../src/domain/conversation.js';
 import type { ResponderChunk, ResponderInput } from '../../src/domain/ports.js';
 import { harness, say } from '../support/convo-harness.js';
 import { startOpenAIStub, type OpenAIStub } from '../support/openai-stub-server.js';
+import { PendingToolActions } from '../../src/adapters/responder/openai-tools.js';
+import { ToolRegistry } from '../../src/domain/tools/tool-registry.js';
+import { builtinTools } from '../../src/domain/tools/builtin-tools.js';
+import { MemorySessionStore } from '../../src/adapters/memory/memory-session-store.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
 
 let stub: OpenAIStub;
 beforeEach(async () => {
@@ -180,6 +185,23 @@ describe('openai responder with the tool registry (RESPONDER=openai through the 
     expect(hist[4]!.text).toBe('I found nothing more.');
     expect(stub.requests.map((r) => r.body['tool_choice'])).toEqual(['auto', 'auto', 'auto', 'none']);
     expect((stub.requests[3]!.body['messages'] as Msg[]).filter((m) => m.role === 'tool')).toHaveLength(3);
+  });
+
+  it('a turn cut after end_call ran (barge-in) drops the action: the next turn does not hang up', async () => {
+    stub.behaviour.toolCalls = [[{ id: 'call_end_2', name: 'end_call', arguments: '{}' }]];
+    stub.behaviour.pieces = ['Goodbye then.'];
+    const config = loadConfig({ RESPONDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${stub.url}/v1` });
+    const actions = new PendingToolActions();
+    const registry = new ToolRegistry(builtinTools({ sessions: new MemorySessionStore({ clock: systemClock }, config.ttl), act: (id, a) => actions.set(id, a) }), 1000);
+    const r = new OpenAIResponder({ client: createOpenAIClient(config.responder).client, tools: { registry, actions } }, { model: 'm', systemPrompt: undefined, timeoutMs: 5000, historyTokenBudget: 1000 });
+    const ac = new AbortController();
+    const got: ResponderChunk[] = [];
+    for await (const c of r.respond(input([], 'bye'), ac.signal)) {
+      got.push(c);
+      if (c.type === 'tool') break; // the pipeline stops iterating on barge-in
+    }
+    expect(got).toEqual([{ type: 'tool', record: 'end_call({}) -> {"status":"the call ends after your next reply; say goodbye"}' }]);
+    expect(actions.take('c1')).toBeNull();
   });
 
   it('end_call hangs up once the goodbye has played; transfer_to_agent asks for the announced transfer', async () => {

@@ -93,25 +93,31 @@ export class OpenAIResponder implements Responder {
     const messages = buildMessages(input, this.opts);
     const tools = this.deps.tools && this.deps.tools.registry.size > 0 ? this.deps.tools : null;
     const offered = tools ? chatTools(tools.registry) : null;
-    for (let round = 0; ; round++) {
-      const last = round >= MAX_TOOL_ROUNDS;
-      const assembler = new ToolCallAssembler();
-      let text = '';
-      for await (const piece of this.#stream(messages, offered, last, signal, assembler)) {
-        text += piece;
-        yield { type: 'text', text: piece };
+    try {
+      for (let round = 0; ; round++) {
+        const last = round >= MAX_TOOL_ROUNDS;
+        const assembler = new ToolCallAssembler();
+        let text = '';
+        for await (const piece of this.#stream(messages, offered, last, signal, assembler)) {
+          text += piece;
+          yield { type: 'text', text: piece };
+        }
+        const calls = tools && !last ? assembler.calls(round).filter((c) => c.name !== '') : [];
+        if (!tools || calls.length === 0) return;
+        messages.push({ role: 'assistant', content: text || null, tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) });
+        for (const c of calls) {
+          const out = await this.#runTool(tools, input, c);
+          yield { type: 'tool', record: out.record };
+          messages.push({ role: 'tool', tool_call_id: c.id, content: out.output });
+        }
+        signal.throwIfAborted();
+        const action = tools.actions.take(input.callId);
+        if (action) yield { type: 'action', action };
       }
-      const calls = tools && !last ? assembler.calls(round).filter((c) => c.name !== '') : [];
-      if (!tools || calls.length === 0) return;
-      messages.push({ role: 'assistant', content: text || null, tool_calls: calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) });
-      for (const c of calls) {
-        const out = await this.#runTool(tools, input, c);
-        yield { type: 'tool', record: out.record };
-        messages.push({ role: 'tool', tool_call_id: c.id, content: out.output });
-      }
-      signal.throwIfAborted();
-      const action = tools.actions.take(input.callId);
-      if (action) yield { type: 'action', action };
+    } finally {
+      // An action not yielded (the turn was cut: barge-in, supersede, timeout) is dropped, as the
+      // caller did not hear the reply that announced it.
+      tools?.actions.take(input.callId);
     }
   }
 
