@@ -164,7 +164,9 @@ export interface CallControl {
 export type ResponderChunk =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'context'; readonly patch: Readonly<Record<string, unknown>> }
-  | { readonly type: 'action'; readonly action: 'hangup' | 'transfer' };
+  | { readonly type: 'action'; readonly action: 'hangup' | 'transfer' }
+  /** A tool the model called, with its result (masked): stored as a conversation turn, speaker 'tool'. */
+  | { readonly type: 'tool'; readonly record: string };
 
 export interface ResponderInput {
   readonly callId: string;

@@ -13,6 +13,9 @@ import { LINES, LocalResponder } from '../adapters/responder/local-responder.js'
 import { SentenceChunker } from '../domain/turn/sentence-chunker.js';
 import { FAILURE_GOODBYE_LINE, FALLBACK_LINE, FILLER_LINE } from '../domain/turn/turn-policy.js';
 import { OpenAIResponder, type OpenAIClientHandle } from '../adapters/responder/openai-responder.js';
+import { PendingToolActions, TOOL_TIMEOUT_MS } from '../adapters/responder/openai-tools.js';
+import { ToolRegistry } from '../domain/tools/tool-registry.js';
+import { builtinTools } from '../domain/tools/builtin-tools.js';
 import { PQueueGate } from '../adapters/responder/p-queue-gate.js';
 import { FliteSynthesizer, isFliteVoice } from '../adapters/tts/flite-synthesizer.js';
 import { AzureSpeechSynthesizer, azureSpeechEndpoint, isCustomDomainEndpoint } from '../adapters/tts/azure-speech-synthesizer.js';
@@ -94,8 +97,11 @@ function buildResponder(deps: ConversationDeps, config: Config): Responder {
   if (config.responder.kind === 'local' || config.responder.kind === 'realtime') return new LocalResponder({ sessions: deps.sessions });
   const handle = deps.clients.openai;
   if (!handle) throw new ConfigError(['RESPONDER: openai selected but no client was created']);
+  // The same tool registry as realtime calls; actions wait for the responder to yield them.
+  const actions = new PendingToolActions();
+  const registry = new ToolRegistry(builtinTools({ sessions: deps.sessions, act: (callId, action) => actions.set(callId, action) }), TOOL_TIMEOUT_MS);
   return new OpenAIResponder(
-    { client: handle.client },
+    { client: handle.client, tools: { registry, actions } },
     { model: handle.model, systemPrompt: config.responder.systemPrompt, timeoutMs: config.responder.timeoutMs, historyTokenBudget: HISTORY_TOKEN_BUDGET },
   );
 }

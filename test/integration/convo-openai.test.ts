@@ -1,5 +1,5 @@
 // The OpenAI responder with the real `openai` SDK against a local streaming peer.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createOpenAIClient } from '../../src/wiring/clients.js';
 import { OpenAIResponder, trimHistory } from '../../src/adapters/responder/openai-responder.js';
@@ -7,6 +7,11 @@ import { emptyConversation, type Turn } from '../../src/domain/conversation.js';
 import type { ResponderChunk, ResponderInput } from '../../src/domain/ports.js';
 import { harness, say } from '../support/convo-harness.js';
 import { startOpenAIStub, type OpenAIStub } from '../support/openai-stub-server.js';
+import { PendingToolActions } from '../../src/adapters/responder/openai-tools.js';
+import { ToolRegistry } from '../../src/domain/tools/tool-registry.js';
+import { builtinTools } from '../../src/domain/tools/builtin-tools.js';
+import { MemorySessionStore } from '../../src/adapters/memory/memory-session-store.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
 
 let stub: OpenAIStub;
 beforeEach(async () => {
@@ -113,5 +118,108 @@ describe('openai responder', () => {
     expect(h.spy.calls).toEqual(['We open at nine.', 'We close at six.', 'Anything else?']);
     const sent = stub.requests[0]!.body['messages'] as { role: string; content: string }[];
     expect(sent[sent.length - 1]).toEqual({ role: 'user', content: 'When are you open?' });
+  });
+});
+
+describe('openai responder with the tool registry (RESPONDER=openai through the wiring)', () => {
+  type Msg = { role: string; content: string | null; tool_calls?: { id: string; type: string; function: { name: string; arguments: string } }[]; tool_call_id?: string };
+  function toolHarness() {
+    const env = { RESPONDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${stub.url}/v1`, OPENAI_MODEL: 'gpt-test' };
+    const config = loadConfig({ SYSTEM_PROMPT: 'You are the test agent.', ...env });
+    return harness(env, { openai: createOpenAIClient(config.responder) });
+  }
+
+  it('runs a streamed tool call (lookup_caller), stores it as a tool turn, sends the result back as role:tool and speaks the final answer', async () => {
+    stub.behaviour.toolCalls = [[{ id: 'call_lookup_1', name: 'lookup_caller', arguments: '{}' }]];
+    stub.behaviour.pieces = ['Hello Alice. ', 'How can I help?'];
+    const h = toolHarness();
+    const { call } = h.newCall();
+    await h.conversations.updateContext(call.callId, { profile: { name: 'Alice', pin: '9999' } });
+    say(call, 'Who am I?');
+    const hist = await h.untilTurns(call.callId, 3, 3000);
+    expect(hist.map((t) => t.speaker)).toEqual(['user', 'tool', 'assistant']);
+    expect(hist[1]!.text).toContain('lookup_caller({}) -> {"found":true,"name":"Alice"');
+    expect(hist[2]!.text).toBe('Hello Alice. How can I help?');
+    expect(h.spy.calls).toEqual(['Hello Alice.', 'How can I help?']);
+    // First request offered the registry's tools; the second carried the call and its result.
+    const offered = (stub.requests[0]!.body['tools'] as { type: string; function: { name: string } }[]).map((t) => t.function.name);
+    expect(offered).toEqual(expect.arrayContaining(['lookup_caller', 'verify_pin', 'transfer_to_agent', 'end_call']));
+    expect(stub.requests).toHaveLength(2);
+    const sent = stub.requests[1]!.body['messages'] as Msg[];
+    expect(sent.at(-2)).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_lookup_1', type: 'function', function: { name: 'lookup_caller', arguments: '{}' } }] });
+    expect(sent.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_lookup_1' });
+    expect(JSON.parse(sent.at(-1)!.content!)).toEqual({ found: true, name: 'Alice', verified: false });
+    expect(JSON.stringify(stub.requests.map((r) => r.body))).not.toContain('9999');
+  });
+
+  it('an unknown tool answers the model with an error result and the call goes on', async () => {
+    stub.behaviour.toolCalls = [[{ id: 'call_bad_1', name: 'open_the_vault', arguments: '{"door":"main"}' }]];
+    stub.behaviour.pieces = ['Sorry, I cannot do that.'];
+    const h = toolHarness();
+    const { call } = h.newCall();
+    say(call, 'Open the vault.');
+    const hist = await h.untilTurns(call.callId, 3, 3000);
+    expect(hist.map((t) => t.speaker)).toEqual(['user', 'tool', 'assistant']);
+    expect(hist[1]!.text).toContain("unknown tool 'open_the_vault'");
+    expect(hist[2]!.text).toBe('Sorry, I cannot do that.');
+    const sent = stub.requests[1]!.body['messages'] as Msg[];
+    expect(sent.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_bad_1' });
+    expect(JSON.parse(sent.at(-1)!.content!)).toEqual({ error: "unknown tool 'open_the_vault'" });
+    // The call goes on: the next caller turn is answered as usual.
+    stub.behaviour.pieces = ['We open at nine.'];
+    say(call, 'When are you open?');
+    const more = await h.untilTurns(call.callId, 5, 3000);
+    expect(more[4]).toMatchObject({ speaker: 'assistant', text: 'We open at nine.' });
+    expect(h.control.ops.some((o) => o.op === 'hangUp')).toBe(false);
+  });
+
+  it('caps tool rounds per turn: the fourth request forbids tools (tool_choice none) and its answer is spoken', async () => {
+    const lookup = (n: number) => [{ id: `call_loop_${n}`, name: 'lookup_caller', arguments: '{}' }];
+    stub.behaviour.toolCalls = [lookup(1), lookup(2), lookup(3)];
+    stub.behaviour.pieces = ['I found nothing more.'];
+    const h = toolHarness();
+    const { call } = h.newCall();
+    say(call, 'Look me up again and again.');
+    const hist = await h.untilTurns(call.callId, 5, 3000);
+    expect(hist.map((t) => t.speaker)).toEqual(['user', 'tool', 'tool', 'tool', 'assistant']);
+    expect(hist[4]!.text).toBe('I found nothing more.');
+    expect(stub.requests.map((r) => r.body['tool_choice'])).toEqual(['auto', 'auto', 'auto', 'none']);
+    expect((stub.requests[3]!.body['messages'] as Msg[]).filter((m) => m.role === 'tool')).toHaveLength(3);
+  });
+
+  it('a turn cut after end_call ran (barge-in) drops the action: the next turn does not hang up', async () => {
+    stub.behaviour.toolCalls = [[{ id: 'call_end_2', name: 'end_call', arguments: '{}' }]];
+    stub.behaviour.pieces = ['Goodbye then.'];
+    const config = loadConfig({ RESPONDER: 'openai', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${stub.url}/v1` });
+    const actions = new PendingToolActions();
+    const registry = new ToolRegistry(builtinTools({ sessions: new MemorySessionStore({ clock: systemClock }, config.ttl), act: (id, a) => actions.set(id, a) }), 1000);
+    const r = new OpenAIResponder({ client: createOpenAIClient(config.responder).client, tools: { registry, actions } }, { model: 'm', systemPrompt: undefined, timeoutMs: 5000, historyTokenBudget: 1000 });
+    const ac = new AbortController();
+    const got: ResponderChunk[] = [];
+    for await (const c of r.respond(input([], 'bye'), ac.signal)) {
+      got.push(c);
+      if (c.type === 'tool') break; // the pipeline stops iterating on barge-in
+    }
+    expect(got).toEqual([{ type: 'tool', record: 'end_call({}) -> {"status":"the call ends after your next reply; say goodbye"}' }]);
+    expect(actions.take('c1')).toBeNull();
+  });
+
+  it('end_call hangs up once the goodbye has played; transfer_to_agent asks for the announced transfer', async () => {
+    stub.behaviour.toolCalls = [[{ id: 'call_end_1', name: 'end_call', arguments: '{}' }]];
+    stub.behaviour.pieces = ['Goodbye.'];
+    const h = toolHarness();
+    const { call } = h.newCall();
+    say(call, 'That is all, bye.');
+    await vi.waitFor(() => expect(h.control.ops.filter((o) => o.op === 'hangUp')).toEqual([{ op: 'hangUp', callConnectionId: call.callConnectionId, operationContext: 'agent-hangup' }]), { timeout: 3000, interval: 10 });
+    expect((await h.history(call.callId)).at(-1)).toMatchObject({ speaker: 'assistant', text: 'Goodbye.' });
+
+    stub.behaviour.toolCalls = [null, null, [{ id: 'call_xfer_1', name: 'transfer_to_agent', arguments: '{"reason":"billing"}' }]];
+    stub.behaviour.pieces = ['Transferring you now.'];
+    const other = h.newCall().call;
+    const asked: boolean[] = [];
+    other.events.on('transferRequested', (e) => void asked.push(e.announced));
+    say(other, 'I want a person.');
+    await vi.waitFor(() => expect(asked).toEqual([true]), { timeout: 3000, interval: 10 });
+    expect((await h.history(other.callId)).at(-1)).toMatchObject({ speaker: 'assistant', text: 'Transferring you now.' });
   });
 });

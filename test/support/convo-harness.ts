@@ -15,6 +15,7 @@ import { MemoryCallControl } from '../../src/adapters/memory/memory-call-control
 import { FliteSynthesizer } from '../../src/adapters/tts/flite-synthesizer.js';
 import { wireConversation, type ConversationWiring } from '../../src/wiring/conversation-wiring.js';
 import { FakeMediaOutlet } from './fake-media-outlet.js';
+import type { OpenAIClientHandle } from '../../src/adapters/responder/openai-responder.js';
 
 /** Counts calls to a real synthesizer. */
 export class SpySynthesizer implements Synthesizer {
@@ -49,7 +50,7 @@ export interface Harness {
 
 export function harness(
   env: Record<string, string> = {},
-  opts: { responder?: Responder; /** 'configured': the synthesizer the config selects. */ synthesizer?: Synthesizer | null | 'configured'; stores?: { conversations: ConversationStore; sessions: SessionStore; ttsCache: TtsCache } } = {},
+  opts: { responder?: Responder; /** RESPONDER=openai through the wiring (tools included). */ openai?: OpenAIClientHandle; /** 'configured': the synthesizer the config selects. */ synthesizer?: Synthesizer | null | 'configured'; stores?: { conversations: ConversationStore; sessions: SessionStore; ttsCache: TtsCache } } = {},
 ): Harness {
   const config = loadConfig({ APP_NAME: `test-${randomUUID().slice(0, 12)}`, LOG_LEVEL: 'silent', ...env });
   const log = createLogger({ level: 'silent' });
@@ -68,7 +69,7 @@ export function harness(
       registry,
       log,
       clock,
-      clients: { openai: null, speechToken: null },
+      clients: { openai: opts.openai ?? null, speechToken: null },
       ...(opts.synthesizer === 'configured' ? {} : { synthesizer: opts.synthesizer === undefined ? spy : opts.synthesizer }),
       ...(opts.responder ? { responder: opts.responder } : {}),
     },

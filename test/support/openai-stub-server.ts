@@ -23,6 +23,15 @@ export interface StubBehaviour {
   hangAfter: number | null;
   /** Answer with this HTTP status and a JSON error instead of streaming. */
   failStatus: number | null;
+  /** Per request (by index): tool calls streamed instead of `pieces` (finish_reason tool_calls). */
+  toolCalls: (StubToolCall[] | null)[];
+}
+
+/** A tool call the stub streams: id and name in the first fragment, arguments split over later ones. */
+export interface StubToolCall {
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
 }
 
 export interface OpenAIStub {
@@ -40,7 +49,7 @@ export async function startOpenAIStub(behaviour: Partial<StubBehaviour> = {}): P
   const stub: OpenAIStub = {
     url: '',
     requests,
-    behaviour: { pieces: ['Hello', ' there.'], delayMs: 0, hangAfter: null, failStatus: null, ...behaviour },
+    behaviour: { pieces: ['Hello', ' there.'], delayMs: 0, hangAfter: null, failStatus: null, toolCalls: [], ...behaviour },
     untilClosed: (i) =>
       new Promise((resolve) => {
         if (requests[i]?.closedEarly) resolve();
@@ -84,17 +93,30 @@ export async function startOpenAIStub(behaviour: Partial<StubBehaviour> = {}): P
         rec.finished = true;
         return;
       }
-      void stream(res, rec, String(body['model'] ?? 'stub'), b);
+      void stream(res, rec, String(body['model'] ?? 'stub'), b, b.toolCalls[index] ?? null);
     });
   });
 
-  async function stream(res: ServerResponse, rec: RecordedRequest, model: string, b: StubBehaviour): Promise<void> {
+  async function stream(res: ServerResponse, rec: RecordedRequest, model: string, b: StubBehaviour, calls: StubToolCall[] | null): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const id = `chatcmpl-${Math.random().toString(36).slice(2)}`;
     const created = Math.floor(Date.now() / 1000);
     const send = (delta: Record<string, unknown>, finish: string | null) =>
       res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
     send({ role: 'assistant', content: '' }, null);
+    if (calls) {
+      // As the chat-completions stream sends them: choices[0].delta.tool_calls[{ index, id, type, function }].
+      for (const [index, c] of calls.entries()) {
+        send({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null);
+        const half = Math.ceil(c.arguments.length / 2);
+        for (const part of [c.arguments.slice(0, half), c.arguments.slice(half)]) if (part) send({ tool_calls: [{ index, function: { arguments: part } }] }, null);
+      }
+      send({}, 'tool_calls');
+      res.write('data: [DONE]\n\n');
+      rec.finished = true;
+      res.end();
+      return;
+    }
     for (const [i, piece] of b.pieces.entries()) {
       if (b.hangAfter !== null && i >= b.hangAfter) return; // keep the response open
       if (b.delayMs > 0) await new Promise((r) => setTimeout(r, b.delayMs));

@@ -222,6 +222,8 @@ export class TurnPipeline {
           } else if (chunk.type === 'context') {
             held.push(chunk.patch);
             release(false);
+          } else if (chunk.type === 'tool') {
+            void this.#append({ seq: this.call.nextSeq++, speaker: 'tool', text: chunk.record, at: this.deps.clock.now() });
           } else {
             utt.action = chunk.action;
           }
