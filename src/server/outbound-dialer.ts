@@ -52,6 +52,9 @@ export function createOutboundDialer(deps: OutboundDialerDeps, cfg: OutboundDial
       const to = maskRawId(`4:${req.target}`, 'phoneNumber');
       const log = deps.log.child({ callId, campaignId: req.campaignId, target: req.targetIndex, attempt: req.attempt });
       const call = new LiveCall({ callId, from, to, correlationId: null, startedAt: deps.now(), log, callerRawId: `4:${req.target}` });
+      // Archive job and per-tenant analytics count it as the campaign's tenant's outbound call.
+      call.direction = 'outbound';
+      call.tenantId = req.tenant;
       const ctl = deps.supervisor.attach(call);
       let connected = false;
       let failedWith: AttemptOutcome | null = null;
