@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { CallAutomationClient, type CallAutomationClientOptions } from '@azure/communication-call-automation';
 import { CosmosClient } from '@azure/cosmos';
+import { VoiceLiveClient } from '@azure/ai-voicelive';
 import { DefaultAzureCredential, getBearerTokenProvider, type TokenCredential } from '@azure/identity';
 import { ServiceBusClient } from '@azure/service-bus';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -26,6 +27,7 @@ import {
   type RedisEntraAuthConfig,
 } from '../adapters/redis/redis-entra-auth.js';
 import type { OpenAIClientHandle } from '../adapters/responder/openai-responder.js';
+import { voiceLiveEndpoint } from '../adapters/responder/realtime-voicelive.js';
 import type { ConversationClients } from './conversation-wiring.js';
 import { createAcsJwtVerifier, type AcsJwtVerifier } from '../server/acs-auth.js';
 import type { JwksCacheHooks } from '../server/jwks-cache.js';
@@ -197,6 +199,16 @@ export function createSpeechTokenProvider(config: Config): (() => Promise<string
   return getBearerTokenProvider(azureCredential(), COGNITIVE_SERVICES_SCOPE);
 }
 
+/**
+ * REALTIME_PROVIDER=voicelive: the Voice Live SDK client (REALTIME_API_KEY as its KeyCredential, else
+ * the process's DefaultAzureCredential: managed identity, Cognitive Services User role).
+ */
+export function createVoiceLiveClient(config: Config): VoiceLiveClient | null {
+  const rt = config.realtime;
+  if (config.responder.kind !== 'realtime' || rt.provider !== 'voicelive' || !rt.url) return null;
+  return new VoiceLiveClient(voiceLiveEndpoint(rt.url), rt.apiKey ? { key: rt.apiKey } : azureCredential());
+}
+
 /** The clients the conversation loop needs (responder, Speech token). */
 export function createConversationClients(config: Config): ConversationClients {
   return {
@@ -207,5 +219,6 @@ export function createConversationClients(config: Config): ConversationClients {
       config.responder.kind === 'realtime' && config.realtime.provider !== 'openai' && !config.realtime.apiKey
         ? getBearerTokenProvider(azureCredential(), COGNITIVE_SERVICES_SCOPE)
         : null,
+    voiceLive: createVoiceLiveClient(config),
   };
 }

@@ -2,6 +2,7 @@
 // none for acs, where ACS speaks with playText), the per-replica responder gate, metrics, and a
 // TurnPipeline per call. The composition root calls createConversationClients (clients.ts) + wireConversation;
 // whoever creates or resumes a LiveCall calls attach(call).
+import type { VoiceLiveClient } from '@azure/ai-voicelive';
 import type { Config } from '../config.js';
 import type { DomainLogger, LiveCall } from '../domain/live-call.js';
 import type { CallControl, Clock, ConversationStore, Responder, SessionStore, Synthesizer, TtsCache } from '../domain/ports.js';
@@ -33,6 +34,8 @@ export interface ConversationClients {
   readonly speechToken: (() => Promise<string>) | null;
   /** Entra ID token for Azure OpenAI realtime / Voice Live when no REALTIME_API_KEY is set. */
   readonly realtimeToken?: (() => Promise<string>) | null;
+  /** REALTIME_PROVIDER=voicelive: the Voice Live SDK client. */
+  readonly voiceLive?: VoiceLiveClient | null;
 }
 
 export interface ConversationDeps {
@@ -145,7 +148,7 @@ export function wireConversation(deps: ConversationDeps, config: Config): Conver
   const pipelineHooks: ((call: LiveCall, pipeline: TurnPipeline | RealtimeBridge) => void)[] = [];
   const realtime =
     config.responder.kind === 'realtime'
-      ? wireRealtime({ conversations: deps.conversations, sessions: deps.sessions, synthesizer, registry: deps.registry, clock: deps.clock, token: deps.clients.realtimeToken ?? null }, config)
+      ? wireRealtime({ conversations: deps.conversations, sessions: deps.sessions, synthesizer, registry: deps.registry, clock: deps.clock, token: deps.clients.realtimeToken ?? null, voiceLive: deps.clients.voiceLive ?? null }, config)
       : null;
   gauge(deps.registry, 'voice_responder_in_flight', 'Responder calls running on this replica', [], function () {
     this.set(gate.load.running);

@@ -9,6 +9,8 @@ import { builtinTools } from '../domain/tools/builtin-tools.js';
 import { trackCallForArchive } from '../domain/archive/job-builder.js';
 import { counter, histogram, type Registry } from '../metrics.js';
 import { RealtimeBridge, type RealtimeMetrics } from '../adapters/responder/realtime-bridge.js';
+import type { VoiceLiveClient } from '@azure/ai-voicelive';
+import { createVoiceLiveConnector } from '../adapters/responder/realtime-voicelive.js';
 import { createRealtimeConnector, type RealtimeConnector } from '../adapters/responder/realtime-socket.js';
 
 export interface RealtimeWiringDeps {
@@ -20,6 +22,8 @@ export interface RealtimeWiringDeps {
   readonly clock: Clock;
   /** Entra ID token for Azure OpenAI / Voice Live when no key is configured (clients.ts). */
   readonly token: (() => Promise<string>) | null;
+  /** REALTIME_PROVIDER=voicelive: the Voice Live SDK client (clients.ts); its connector replaces raw ws. */
+  readonly voiceLive?: VoiceLiveClient | null;
   /** Tests: another connector. */
   readonly connector?: RealtimeConnector;
 }
@@ -53,7 +57,7 @@ function realtimeMetrics(registry: Registry): RealtimeMetrics {
 }
 
 export function wireRealtime(deps: RealtimeWiringDeps, config: Config): RealtimeWiring {
-  const connector = deps.connector ?? createRealtimeConnector(config.realtime, deps.token);
+  const connector = deps.connector ?? (deps.voiceLive ? createVoiceLiveConnector(deps.voiceLive, config.realtime) : createRealtimeConnector(config.realtime, deps.token));
   const metrics = realtimeMetrics(deps.registry);
   const rt = config.realtime;
   // The live bridges, for the tools' actions (end_call, transfer_to_agent) on their call.
