@@ -112,7 +112,11 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
   http.on('upgrade', (req: IncomingMessage, socket, head) => {
     socket.on('error', () => undefined);
     const auth = req.headers.authorization;
-    const key = req.headers['api-key'];
+    // Voice Live takes the key as an `api-key` header or an `api-key` query parameter ("How to use the
+    // Voice Live API", Authentication); the SDK sends both. The recorded URL never holds the key.
+    const reqUrl = new URL(req.url ?? '/', 'http://local');
+    const key = req.headers['api-key'] ?? reqUrl.searchParams.get('api-key') ?? undefined;
+    if (reqUrl.searchParams.has('api-key')) reqUrl.searchParams.set('api-key', '***');
     if (refusals > 0) {
       refusals--;
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
@@ -126,7 +130,7 @@ export async function startRealtimeServer(opts: RealtimeServerOptions = {}): Pro
       const rec: RealtimeSessionRecord = {
         id: `sess_${randomUUID()}`,
         headers: { authorization: auth ? auth.replace(/\s.*/, ' ***') : undefined, 'api-key': key ? '***' : undefined },
-        url: req.url ?? '/',
+        url: `${reqUrl.pathname}${reqUrl.search}`,
         events: [],
         appendMs: 0,
         transcripts: [],

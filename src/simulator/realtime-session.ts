@@ -129,7 +129,8 @@ export function runSession(ws: WebSocket, rec: RealtimeSessionRecord, env: Sessi
       total_tokens: inAudio + inText + outAudio + outText,
       input_tokens: inAudio + inText,
       output_tokens: outAudio + outText,
-      input_token_details: { text_tokens: inText, audio_tokens: inAudio, cached_tokens: 0 },
+      // cached_tokens_details as Voice Live's usage model has it (CachedTokenDetails: text/audio/image tokens).
+      input_token_details: { text_tokens: inText, audio_tokens: inAudio, cached_tokens: 0, cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 } },
       output_token_details: { text_tokens: outText, audio_tokens: outAudio },
     };
   };

@@ -203,10 +203,10 @@ export function createSpeechTokenProvider(config: Config): (() => Promise<string
  * REALTIME_PROVIDER=voicelive: the Voice Live SDK client (REALTIME_API_KEY as its KeyCredential, else
  * the process's DefaultAzureCredential: managed identity, Cognitive Services User role).
  */
-export function createVoiceLiveClient(config: Config): VoiceLiveClient | null {
+export function createVoiceLiveClient(config: Config, credential?: TokenCredential): VoiceLiveClient | null {
   const rt = config.realtime;
   if (config.responder.kind !== 'realtime' || rt.provider !== 'voicelive' || !rt.url) return null;
-  return new VoiceLiveClient(voiceLiveEndpoint(rt.url), rt.apiKey ? { key: rt.apiKey } : azureCredential());
+  return new VoiceLiveClient(voiceLiveEndpoint(rt.url), rt.apiKey ? { key: rt.apiKey } : (credential ?? azureCredential()));
 }
 
 /** The clients the conversation loop needs (responder, Speech token). */
