@@ -56,8 +56,13 @@ function realtimeMetrics(registry: Registry): RealtimeMetrics {
   };
 }
 
+/** REALTIME_PROVIDER=voicelive with its SDK client: the SDK connector; openai / azure-openai: raw ws. */
+export function realtimeConnectorFor(rt: Config['realtime'], deps: Pick<RealtimeWiringDeps, 'token' | 'voiceLive'>): RealtimeConnector {
+  return rt.provider === 'voicelive' && deps.voiceLive ? createVoiceLiveConnector(deps.voiceLive, rt) : createRealtimeConnector(rt, deps.token);
+}
+
 export function wireRealtime(deps: RealtimeWiringDeps, config: Config): RealtimeWiring {
-  const connector = deps.connector ?? (deps.voiceLive ? createVoiceLiveConnector(deps.voiceLive, config.realtime) : createRealtimeConnector(config.realtime, deps.token));
+  const connector = deps.connector ?? realtimeConnectorFor(config.realtime, deps);
   const metrics = realtimeMetrics(deps.registry);
   const rt = config.realtime;
   // The live bridges, for the tools' actions (end_call, transfer_to_agent) on their call.

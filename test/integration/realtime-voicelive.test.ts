@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenCredential } from '@azure/identity';
 import { loadConfig } from '../../src/config.js';
 import { createVoiceLiveClient } from '../../src/wiring/clients.js';
-import { createVoiceLiveConnector } from '../../src/adapters/responder/realtime-voicelive.js';
+import { realtimeConnectorFor } from '../../src/wiring/realtime-wiring.js';
 import type { RealtimeConnector, RealtimeLink } from '../../src/adapters/responder/realtime-socket.js';
 import { decodePcm16, encodeResponseCancel, encodeResponseCreate, encodeSessionUpdate, encodeTruncate, type ServerEvent } from '../../src/adapters/responder/realtime-codec.js';
 import { startRealtimeServer, type LocalRealtimeServer } from '../../src/simulator/realtime-server.js';
@@ -24,7 +24,8 @@ function connectorFor(env: Record<string, string>, credential?: TokenCredential)
   const config = loadConfig({ RESPONDER: 'realtime', REALTIME_PROVIDER: 'voicelive', REALTIME_URL: server.url, REALTIME_MODEL: MODEL, LOG_LEVEL: 'silent', ...env });
   const client = createVoiceLiveClient(config, credential);
   if (!client) throw new Error('no Voice Live client for REALTIME_PROVIDER=voicelive');
-  return createVoiceLiveConnector(client, config.realtime);
+  // As the worker chooses it (realtime-wiring.ts) for REALTIME_PROVIDER=voicelive.
+  return realtimeConnectorFor(config.realtime, { token: null, voiceLive: client });
 }
 
 /** Connects and collects events; `until` resolves on the first event matching. */
