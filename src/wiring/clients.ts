@@ -206,7 +206,8 @@ export function createSpeechTokenProvider(config: Config): (() => Promise<string
 export function createVoiceLiveClient(config: Config, credential?: TokenCredential): VoiceLiveClient | null {
   const rt = config.realtime;
   if (config.responder.kind !== 'realtime' || rt.provider !== 'voicelive' || !rt.url) return null;
-  return new VoiceLiveClient(voiceLiveEndpoint(rt.url), rt.apiKey ? { key: rt.apiKey } : (credential ?? azureCredential()));
+  const { endpoint, apiVersion } = voiceLiveEndpoint(rt.url);
+  return new VoiceLiveClient(endpoint, rt.apiKey ? { key: rt.apiKey } : (credential ?? azureCredential()), apiVersion ? { apiVersion } : {});
 }
 
 /** The clients the conversation loop needs (responder, Speech token). */

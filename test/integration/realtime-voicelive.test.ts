@@ -21,7 +21,8 @@ beforeAll(async () => {
 afterAll(async () => server.close());
 
 function connectorFor(env: Record<string, string>, credential?: TokenCredential): RealtimeConnector {
-  const config = loadConfig({ RESPONDER: 'realtime', REALTIME_PROVIDER: 'voicelive', REALTIME_URL: server.url, REALTIME_MODEL: MODEL, LOG_LEVEL: 'silent', ...env });
+  // The documented endpoint form: the api-version in REALTIME_URL is the one the SDK connects with.
+  const config = loadConfig({ RESPONDER: 'realtime', REALTIME_PROVIDER: 'voicelive', REALTIME_URL: `${server.url}?api-version=2026-04-10`, REALTIME_MODEL: MODEL, LOG_LEVEL: 'silent', ...env });
   const client = createVoiceLiveClient(config, credential);
   if (!client) throw new Error('no Voice Live client for REALTIME_PROVIDER=voicelive');
   // As the worker chooses it (realtime-wiring.ts) for REALTIME_PROVIDER=voicelive.
@@ -70,7 +71,7 @@ describe('Voice Live SDK connector (REALTIME_PROVIDER=voicelive) against the loc
     const url = new URL(rec.url, 'http://x');
     expect(url.pathname).toBe('/voice-live/realtime');
     expect(url.searchParams.get('model')).toBe(MODEL);
-    expect(url.searchParams.get('api-version')).toMatch(/^\d{4}-\d{2}-\d{2}/);
+    expect(url.searchParams.get('api-version')).toBe('2026-04-10'); // not the SDK's default (2025-10-01)
     expect(rec.url).not.toContain(KEY);
     expect(rec.headers['api-key']).toBe('***');
 

@@ -19,11 +19,16 @@ const obj = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {}
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/** The SDK's client endpoint for a REALTIME_URL (its origin; the SDK sets the path and query itself). */
-export function voiceLiveEndpoint(url: string): string {
+/**
+ * The SDK client's endpoint for a REALTIME_URL: its origin (the SDK sets the path /voice-live/realtime
+ * and the query itself) and the URL's api-version, if any (else the SDK's default, 2025-10-01).
+ */
+export function voiceLiveEndpoint(url: string): { endpoint: string; apiVersion: string | undefined } {
   const u = new URL(url);
-  return `${u.protocol === 'ws:' ? 'http:' : 'https:'}//${u.host}`;
+  return { endpoint: `${u.protocol === 'ws:' ? 'http:' : 'https:'}//${u.host}`, apiVersion: u.searchParams.get('api-version') ?? undefined };
 }
+
+const APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"';
 
 function sessionOf(s: Json): RequestSession {
   const td = obj(s.turn_detection);
@@ -52,6 +57,8 @@ function sessionOf(s: Json): RequestSession {
 
 /** One of the codec's client events (beta session shape) as the SDK's model; null: not one we send. */
 export function toClientEvent(text: string): ClientEventUnion | null {
+  // The caller's frames (50 a second, encodeAppend's fixed form): no JSON.parse on the hot path.
+  if (text.startsWith(APPEND_HEAD) && text.endsWith('"}')) return { type: 'input_audio_buffer.append', audio: text.slice(APPEND_HEAD.length, -2) } as ClientEventUnion;
   const e = JSON.parse(text) as Json;
   switch (e.type) {
     case 'input_audio_buffer.append':
