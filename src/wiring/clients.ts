@@ -215,9 +215,10 @@ export function createConversationClients(config: Config): ConversationClients {
   return {
     openai: config.responder.kind === 'openai' ? createOpenAIClient(config.responder) : null,
     speechToken: createSpeechTokenProvider(config),
-    // Azure OpenAI realtime / Voice Live without a key: managed identity (Cognitive Services User role).
+    // Azure OpenAI realtime without a key: managed identity (Cognitive Services User role); Voice Live's
+    // SDK client takes the credential itself.
     realtimeToken:
-      config.responder.kind === 'realtime' && config.realtime.provider !== 'openai' && !config.realtime.apiKey
+      config.responder.kind === 'realtime' && config.realtime.provider === 'azure-openai' && !config.realtime.apiKey
         ? getBearerTokenProvider(azureCredential(), COGNITIVE_SERVICES_SCOPE)
         : null,
     voiceLive: createVoiceLiveClient(config),

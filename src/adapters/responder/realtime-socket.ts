@@ -1,4 +1,5 @@
-// The model socket of one realtime session, over `ws`. One transport for the three providers: the
+// The model socket of one realtime session, over `ws` (OpenAI, Azure OpenAI; Voice Live goes through its
+// SDK in realtime-voicelive.ts when the wiring has a VoiceLiveClient). The
 // `openai` package's OpenAIRealtimeWS builds its URL from an OpenAI / AzureOpenAI client's baseURL
 // and does not reach a Voice Live endpoint, and its send() stringifies every event (the caller's
 // 50 frames a second go out here as prebuilt strings). Authentication as the providers document it:
