@@ -8,9 +8,9 @@ import type { LiveCall } from './live-call.js';
 import type { CallSupervisor, CallTimeoutKind } from './call-supervisor.js';
 import { CallStateMachine } from './call-state-machine.js';
 import { CallTimers, type TimerSlot } from './call-timers.js';
-import { callOwner, ownedElsewhere } from './call-owner.js';
-import { isConnectionLost } from './connection-lost.js';
-import { isReestablished, resultSubCode, streamFailureDecision, streamStatusDetails } from './media-failure.js';
+import { ownedElsewhere } from './call-owner.js';
+import { isReestablished } from './media-failure.js';
+import { StreamRecovery } from './stream-recovery.js';
 
 /** Spoken before hanging up when ACS can no longer transcribe the caller. */
 export const CANNOT_HEAR_LINE = "I'm sorry, I can't hear you on this line right now. Please call again later. Goodbye.";
@@ -20,9 +20,7 @@ export const MEDIA_LOST_LINE = "I'm sorry, we're having technical trouble with t
 export class CallController {
   readonly machine: CallStateMachine;
   readonly #timers = new CallTimers();
-  readonly #restarts = { media: 0, transcription: 0 };
-  /** Who owned the call when its stream failed (undefined: not looked up): a new owner since means the stream came back there. */
-  #ownerAtFailure: Promise<string | null | undefined> = Promise.resolve(undefined);
+  readonly #streams: StreamRecovery;
   readonly #unsubscribe: (() => void)[] = [];
   #final: Promise<void> | null = null;
   #hangupOutcome: CallOutcome | null = null;
@@ -52,6 +50,16 @@ export class CallController {
       call.events.on('mediaConnected', () => this.mediaConnected()),
       call.events.on('mediaClosed', (e) => this.mediaClosed(e.code)),
     );
+    this.#streams = new StreamRecovery({
+      call,
+      sup,
+      finalized: () => this.finalized,
+      operationContext: () => this.operationContext,
+      armed: (slot) => this.#timers.has(slot),
+      arm: (slot, ms, kind) => this.#arm(slot, ms, kind),
+      endPolitely: (reason, detail) => this.endPolitely(reason, detail),
+      handOver: (reason) => this.handOver(reason),
+    });
     const remaining = sup.cfg.maxDurationMs - (sup.deps.now() - call.startedAt);
     this.#arm('max', Math.max(0, remaining), 'max-duration');
   }
@@ -127,7 +135,7 @@ export class CallController {
         break;
       case 'MediaStreamingFailed':
       case 'TranscriptionFailed':
-        this.#streamFailed(env);
+        this.#streams.failed(env);
         break;
       case 'TranscriptionStarted':
       case 'TranscriptionResumed':
@@ -227,63 +235,6 @@ export class CallController {
     this.#teardown();
   }
 
-  /**
-   * MediaStreamingFailed / TranscriptionFailed by their status details and codes (media-failure.ts):
-   * an interruption waits up to streamRecoveryMs for the stream to be re-established; a fatal failure
-   * ends the call politely — the agent says why (where it still can) and hangs up, outcome 'failed'.
-   */
-  #streamFailed(env: CallbackEnvelope): void {
-    const media = env.type === 'MediaStreamingFailed';
-    // A media failure while this replica holds an open socket of the call is old news (held while the
-    // call had no owner, collected once its new socket arrived here): the stream is back.
-    if (media && this.call.media !== null) {
-      this.call.log.info({ result: env.data['resultInformation'] }, `${env.type} for a stream that is open again; ignored`);
-      this.sup.observer.streamFailure?.(env.type, 'stale');
-      return;
-    }
-    const decision = streamFailureDecision(env.data);
-    const details = streamStatusDetails(env.data);
-    const sub = resultSubCode(env.data);
-    const connectionLost = isConnectionLost(details, sub);
-    const kind = media ? 'media' : 'transcription';
-    const recovery: TimerSlot = media ? 'mediaRecovery' : 'transcriptionRecovery';
-    const recoveryMs = this.sup.cfg.streamRecoveryMs ?? 15_000;
-    if (decision === 'wait') {
-      this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: waiting for the stream to be re-established`);
-      this.sup.observer.streamFailure?.(env.type, decision);
-      // Whether ACS re-establishes a dropped stream is not documented: if it has not after a short
-      // while, restart it (a new socket, to whichever replica the ingress picks).
-      if (!this.#timers.has(recovery)) this.#arm(recovery, recoveryMs, media ? 'media-recovery' : 'transcription-recovery');
-      this.#ownerAtFailure = callOwner(this.sup.deps, this.call.callId);
-      this.#arm(media ? 'mediaRestart' : 'transcriptionRestart', this.sup.cfg.streamRestartMs ?? 3000, media ? 'media-restart' : 'transcription-restart');
-      return;
-    }
-    if (connectionLost && this.#restarts[kind] < (this.sup.cfg.maxStreamRestarts ?? 3)) {
-      this.call.log.warn({ result: env.data['resultInformation'] }, `${env.type}: the stream could not be re-established; restarting it`);
-      this.#arm(recovery, recoveryMs, media ? 'media-recovery' : 'transcription-recovery');
-      void this.#restart(kind);
-      return;
-    }
-    this.call.log.warn({ result: env.data['resultInformation'], decision }, `${env.type}: ending the call`);
-    this.sup.observer.streamFailure?.(env.type, decision);
-    this.endPolitely(media ? 'media-failed' : 'transcription-failed', `${env.type} ${sub ?? ''}`.trim());
-  }
-
-  /** Asks ACS for a new media streaming / transcription subscription (a new socket to the transportUrl). */
-  async #restart(kind: 'media' | 'transcription'): Promise<void> {
-    const id = this.call.callConnectionId;
-    if (!id || this.finalized) return;
-    this.#restarts[kind]++;
-    this.sup.observer.streamFailure?.(kind === 'media' ? 'MediaStreamingFailed' : 'TranscriptionFailed', 'restart');
-    this.call.log.info({ kind, attempt: this.#restarts[kind] }, kind === 'media' ? 'restarting media streaming' : 'restarting transcription');
-    try {
-      if (kind === 'media') await this.sup.deps.control.startMediaStreaming(id, this.operationContext);
-      else await this.sup.deps.control.startTranscription(id, this.operationContext);
-    } catch (err) {
-      this.call.log.warn({ err, kind }, 'stream restart request failed');
-    }
-  }
-
   /** Says goodbye (the turn pipeline speaks the line and hangs up) and hangs up anyway after politeHangupMs. */
   endPolitely(reason: 'media-failed' | 'transcription-failed', detail: string): void {
     if (this.finalized || this.#hangingUp || this.#timers.has('polite')) return;
@@ -342,7 +293,7 @@ export class CallController {
 
   async #onTimeout(kind: CallTimeoutKind): Promise<void> {
     if (this.finalized) return;
-    if (kind === 'media-restart' || kind === 'transcription-restart') return this.#restartTimer(kind);
+    if (kind === 'media-restart' || kind === 'transcription-restart') return this.#streams.restartDue(kind);
     if (kind !== 'max-duration' && (this.#timers.has('mediaRestart') || this.#timers.has('transcriptionRestart'))) {
       // A stream restart is pending: it decides whether the call lives elsewhere (the owner recorded
       // may have died with the stream). Ask again once it has run.
@@ -380,25 +331,6 @@ export class CallController {
       return;
     }
     await this.hangUp(kind === 'media-lost' || kind === 'polite-hangup' ? 'failed' : 'timeout', `${kind} timeout`);
-  }
-
-  /**
-   * ACS did not re-establish the stream in streamRestartMs. The owner recorded then may be a replica
-   * that died with the stream (its lease outlives it by up to TTL_LEASE): only a different owner
-   * since means the stream came back elsewhere (hand over); otherwise restart it from here.
-   */
-  async #restartTimer(kind: 'media-restart' | 'transcription-restart'): Promise<void> {
-    const media = kind === 'media-restart';
-    if (media && this.call.media !== null) return;
-    const [before, now] = await Promise.all([this.#ownerAtFailure, callOwner(this.sup.deps, this.call.callId)]);
-    if (this.finalized) return;
-    const { workerId } = this.sup.deps;
-    if (now !== undefined && now !== null && now !== workerId && now !== before) {
-      this.call.log.info({ kind, owner: now }, 'the stream came back on another replica; letting the call go here');
-      this.handOver('owned by another replica');
-      return;
-    }
-    if (this.#restarts[media ? 'media' : 'transcription'] < (this.sup.cfg.maxStreamRestarts ?? 3)) await this.#restart(media ? 'media' : 'transcription');
   }
 
   #arm(slot: TimerSlot, ms: number, kind: CallTimeoutKind): void {
