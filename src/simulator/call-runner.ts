@@ -9,7 +9,7 @@ import { garbageMessages } from './media-messages.js';
 import type { RunnerDeps } from './runner-deps.js';
 import { NO_GREETING_WAIT, SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
 import { MAX_CALLER_TURNS, acsUserIdentifier, newSimCall, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
-import { SimStreams } from './sim-streams.js';
+import { RECONNECT_PAUSE_MS, SimStreams } from './sim-streams.js';
 import { TransferDesk, type TransferAnswer } from './sim-transfer.js';
 
 /** How long the caller waits for a greeting, the silence that ends it, and the most it listens. */
@@ -21,7 +21,6 @@ export type { RunnerDeps } from './runner-deps.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
 const MEDIA_TIMEOUT_MS = 10_000;
-const RECONNECT_PAUSE_MS = 300;
 
 export class CallRunner implements CallSession, ScenarioContext {
   readonly call: SimCall;

@@ -7,7 +7,7 @@ import type { RunnerDeps } from './runner-deps.js';
 import type { SimCall } from './sim-call.js';
 import { INTERRUPTED, TRANSCRIPTION_UNSUCCESSFUL, UNSUCCESSFUL } from './stream-results.js';
 
-const RECONNECT_PAUSE_MS = 300;
+export const RECONNECT_PAUSE_MS = 300;
 /** ACS's own re-establishment of a dropped stream: attempts, one second apart. */
 const STREAM_RECONNECT_ATTEMPTS = 3;
 /** The caller hangs up after this long on a line without a media stream. */
