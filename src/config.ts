@@ -3,11 +3,13 @@
 import { z } from 'zod';
 import { ConfigError } from './domain/errors.js';
 import { parseTransferTarget, type TransferTarget } from './domain/transfer-target.js';
-import { ADMISSION_SCHEMA, admissionSettings, type AdmissionSettings } from './config-admission.js';
-import { audioFormatFor, realtimeConfigOf, realtimeCrossCheck, realtimeSchema, type RealtimeConfig } from './config-realtime.js';
+import { ADMISSION_SCHEMA, admissionSettings } from './config-admission.js';
+import { audioFormatFor, realtimeConfigOf, realtimeSchema } from './config-realtime.js';
+import { crossCheck, modeOf, productionCheck, protocolOf } from './config-checks.js';
+import type { Config, ConfigRole, RedisAuth, StateBackend } from './config-types.js';
 
-export type StateBackend = 'redis' | 'memory';
-export type AudioFormat = 'pcm16KMono' | 'pcm24KMono';
+export { DEVELOPMENT_ENVS } from './config-checks.js';
+export type { AudioFormat, Config, ConfigRole, LogLevel, RedisAuth, StateBackend, TtlPolicy } from './config-types.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -18,14 +20,6 @@ const int = (min: number, max: number) =>
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
-/** The protocol of `v`, or null when it is not a URL (never throws). */
-function protocolOf(v: string): string | null {
-  try {
-    return new URL(v).protocol;
-  } catch {
-    return null;
-  }
-}
 // One message per bad URL, naming what is wrong but never echoing the value (it may hold a key).
 const url = (protocols: string[], hint = '') =>
   z.string().superRefine((v, ctx) => {
@@ -44,8 +38,6 @@ const transferTarget = z.string().transform((v, ctx): TransferTarget => {
   }
 });
 
-/** APP_ENV values that mean a developer's machine, a test or the demo: stand-ins allowed. */
-export const DEVELOPMENT_ENVS: readonly string[] = ['dev', 'development', 'local', 'test', 'demo', 'bench'];
 const ttl = (def: number) => int(1, 31_536_000).optional().transform((v) => v ?? def);
 
 /** Raw schema: one entry per environment variable. */
@@ -202,179 +194,6 @@ const schema = z.object({
 
 type Raw = z.output<typeof schema>;
 
-export type RedisAuth =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'key'; readonly username: string | undefined; readonly password: string }
-  | { readonly kind: 'entra'; readonly username: string | undefined };
-
-export interface TtlPolicy {
-  readonly context: number;
-  readonly history: number;
-  readonly auth: number;
-  readonly tts: number;
-  readonly summary: number;
-  readonly dedup: number;
-  readonly lease: number;
-  readonly session: number;
-  readonly profile: number;
-  readonly worker: number;
-  readonly pending: number;
-  readonly rate: number;
-  /** A call's conversation keys once its transcript is archived (only ever shortens their TTL). */
-  readonly archived: number;
-  /** Operator console session (sliding: refreshed on every request of the session). */
-  readonly operatorSession: number;
-  /** The console's active-calls view and replica health (refreshed by call events and every few seconds). */
-  readonly consoleLive: number;
-  /** The console's dashboard summary cache (invalidated when a call ends). */
-  readonly consoleSummary: number;
-  readonly consoleCampaigns: number;
-  /** One UTC day's call counters behind the summary. */
-  readonly consoleDay: number;
-}
-
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  readonly publicBaseUrl: string;
-  /**
-   * This replica's own address as the other replicas reach it (not the ingress): transcription that
-   * lands on a replica without the call's audio goes straight to the owner there while Redis is
-   * down or stalled. Unset: only through Redis.
-   */
-  readonly peerUrl: string | undefined;
-  readonly appName: string;
-  readonly appEnv: string;
-  readonly workerId: string;
-  readonly logLevel: Raw['LOG_LEVEL'];
-  /** production: every stand-in is a configuration error (APP_ENV outside DEVELOPMENT_ENVS, or VOICE_MODE). */
-  readonly mode: 'production' | 'development';
-  readonly state: {
-    readonly backend: StateBackend;
-    /** Host, port, TLS (and, for the URL form, the credentials) of a single Redis node. */
-    readonly redisUrl: string;
-    /**
-     * How the client authenticates: the URL's own credentials or none ('none'), REDIS_PASSWORD ('key'),
-     * or a Microsoft Entra ID token for the managed identity, refreshed before expiry ('entra').
-     */
-    readonly auth: RedisAuth;
-    readonly clusterNodes: readonly { host: string; port: number }[];
-    readonly commandTimeoutMs: number;
-    readonly outboxMax: number;
-    readonly historyMaxTurns: number;
-  };
-  readonly ttl: TtlPolicy;
-  readonly cosmos: {
-    readonly endpoint: string | undefined;
-    readonly key: string | undefined;
-    readonly database: string;
-    readonly caFile: string | undefined;
-  };
-  readonly serviceBus: {
-    readonly connectionString: string | undefined;
-    readonly namespace: string | undefined;
-    readonly archiveQueue: string;
-  };
-  readonly archive: {
-    readonly inServe: boolean;
-    readonly concurrency: number;
-    /** Transcript creates received together leave in one Cosmos bulk request. */
-    readonly bulkWrites: boolean;
-    readonly spoolDir: string;
-    /** Hot Redis counters (the console's day counters) are copied to Cosmos this often (before their TTL). */
-    readonly hotCompactionIntervalMs: number;
-  };
-  /** Bearer token for the operator REST routes; unset = loopback clients only. */
-  readonly apiToken: string | undefined;
-  /** Secret Event Grid sends as the `key` query parameter of the subscription URL; unset = unauthenticated (dev only). */
-  readonly eventGridWebhookKey: string | undefined;
-  readonly http: {
-    /** Whole-request deadline (headers + body); a trickled body is cut off after it. */
-    readonly requestTimeoutMs: number;
-    /** TCP connections the server accepts at once (media sockets included); 0 = 2 × MAX_CONCURRENT_CALLS + 1024. */
-    readonly maxConnections: number;
-  };
-  readonly acs: {
-    readonly connectionString: string | undefined;
-    readonly endpoint: string | undefined;
-    readonly resourceId: string | undefined;
-    readonly jwksUrl: string;
-    readonly jwtIssuer: string;
-    readonly authDisabled: boolean;
-    /** Azure AI services endpoint ACS uses for transcription (callIntelligenceOptions). */
-    readonly cognitiveServicesEndpoint: string | undefined;
-    readonly maxRetries: number;
-    readonly retryDelayMs: number;
-    readonly requestTimeoutMs: number;
-  };
-  readonly media: {
-    readonly audioFormat: AudioFormat;
-    readonly sampleRate: 16000 | 24000;
-    readonly channels: 'mixed' | 'unmixed';
-    readonly ringSeconds: number;
-    readonly maxPayloadBytes: number;
-    /** Outbound 20 ms frames per scheduler wake-up and socket write (the playout lead is this × 20 ms). */
-    readonly playoutFramesPerWrite: number;
-    readonly vadMode: number;
-    readonly vadOnsetFrames: number;
-    readonly vadHangoverMs: number;
-    readonly transcriptionLocale: string;
-  };
-  readonly calls: {
-    readonly answerTimeoutMs: number;
-    readonly mediaConnectTimeoutMs: number;
-    readonly maxDurationS: number;
-    readonly mediaReconnectGraceMs: number;
-    readonly silenceTimeoutS: number;
-    readonly incomingMaxAgeS: number;
-    readonly incomingReplyBudgetMs: number;
-    readonly maxConcurrent: number;
-    /** New calls admitted across all replicas per TTL_RATE window (0 = no shared limit). */
-    readonly incomingPerWindow: number;
-  };
-  /** Tenants, the global cap and the global rate limit (config-admission.ts). */
-  readonly admission: AdmissionSettings;
-  readonly shutdownDrainTimeoutMs: number;
-  /** OpenTelemetry traces: off ('none') by default; 'otlp' exports over OTLP/HTTP. */
-  readonly telemetry: {
-    readonly exporter: 'none' | 'otlp';
-    readonly otlpEndpoint: string | undefined;
-    readonly serviceName: string;
-  };
-  /** V8 allocation-site pretenuring (off by default: see v8-tuning.ts). */
-  readonly v8Pretenuring: boolean;
-  readonly responder: {
-    readonly kind: 'local' | 'openai' | 'realtime';
-    readonly concurrency: number;
-    readonly timeoutMs: number;
-    readonly systemPrompt: string | undefined;
-    readonly openai: {
-      readonly apiKey: string | undefined;
-      readonly baseUrl: string | undefined;
-      readonly model: string;
-      readonly azureEndpoint: string | undefined;
-      readonly azureDeployment: string | undefined;
-      readonly azureApiKey: string | undefined;
-      readonly azureApiVersion: string;
-    };
-  };
-  /** Where "an agent, please" goes (+E164, 8:acs:…, 8:orgid:…); null: the caller hears that no agent is available. */
-  readonly transfer: { readonly target: TransferTarget | null };
-  /** RESPONDER=realtime: the speech-to-speech model session (config-realtime.ts). */
-  readonly realtime: RealtimeConfig;
-  readonly tts: {
-    readonly kind: 'local' | 'azure' | 'acs';
-    readonly voice: string | undefined;
-    readonly azureRegion: string | undefined;
-    readonly azureEndpoint: string | undefined;
-    readonly azureKey: string | undefined;
-    /** ARM id of the Speech resource: Entra tokens go as aad#<id>#<token> on a regional endpoint. */
-    readonly azureResourceId: string | undefined;
-    /** Bound of the in-process TTS cache tier in front of Redis (0 = none). */
-    readonly cacheMemoryBytes: number;
-  };
-}
-
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
@@ -382,83 +201,6 @@ function deepFreeze<T>(o: T): T {
   }
   return o;
 }
-
-type Input = Readonly<Record<string, string | undefined>>;
-
-/**
- * Cross-field rules the per-variable schema cannot express. Runs on the raw strings, next to the
- * schema, so every problem is reported in the same error. Returns problems, never throws.
- */
-function crossCheck(raw: Input): string[] {
-  const problems: string[] = [];
-  const redisKinds = ['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'].filter((k) => raw[k]);
-  if (redisKinds.length > 1) problems.push(`${redisKinds[1]}: set together with ${redisKinds[0]}; choose one way to reach Redis`);
-  if (raw.REDIS_PORT && !raw.REDIS_HOST) problems.push('REDIS_PORT: set without REDIS_HOST');
-  if (raw.REDIS_AUTH === 'key' && !raw.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: required with REDIS_AUTH=key');
-  if (raw.REDIS_AUTH === 'entra' && raw.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: set with REDIS_AUTH=entra (the password is the Entra ID token); remove it');
-  if (raw.REDIS_AUTH === 'none' && raw.REDIS_PASSWORD) problems.push('REDIS_PASSWORD: set with REDIS_AUTH=none');
-  if (raw.REDIS_AUTH === 'entra' && raw.REDIS_URL && protocolOf(raw.REDIS_URL) !== 'rediss:') {
-    problems.push('REDIS_AUTH: entra needs TLS (rediss://, or REDIS_HOST with REDIS_TLS=true); Azure accepts Entra ID tokens over TLS only');
-  }
-  if (raw.REDIS_AUTH === 'entra' && raw.REDIS_HOST && raw.REDIS_TLS !== undefined && !['true', '1', 'yes'].includes(raw.REDIS_TLS)) {
-    problems.push('REDIS_TLS: must be true with REDIS_AUTH=entra (Azure accepts Entra ID tokens over TLS only)');
-  }
-  if (raw.STATE_BACKEND === 'memory' && (raw.REDIS_URL || raw.REDIS_HOST || raw.REDIS_CLUSTER_NODES)) {
-    problems.push('STATE_BACKEND: is memory but REDIS_URL/REDIS_HOST/REDIS_CLUSTER_NODES is set; choose one');
-  }
-  if (raw.COSMOS_KEY && !raw.COSMOS_ENDPOINT) problems.push('COSMOS_KEY: set without COSMOS_ENDPOINT');
-  if (raw.SERVICEBUS_CONNECTION_STRING && raw.SERVICEBUS_NAMESPACE) {
-    problems.push('SERVICEBUS_NAMESPACE: set together with SERVICEBUS_CONNECTION_STRING; choose one');
-  }
-  if (raw.RESPONDER === 'openai' && !raw.OPENAI_API_KEY && !raw.AZURE_OPENAI_ENDPOINT) {
-    problems.push('RESPONDER: openai needs OPENAI_API_KEY or AZURE_OPENAI_ENDPOINT');
-  }
-  if (raw.AZURE_OPENAI_ENDPOINT && !raw.AZURE_OPENAI_DEPLOYMENT) {
-    problems.push('AZURE_OPENAI_DEPLOYMENT: required with AZURE_OPENAI_ENDPOINT');
-  }
-  if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_REGION && !raw.AZURE_SPEECH_ENDPOINT) {
-    problems.push('TTS: azure needs AZURE_SPEECH_REGION or AZURE_SPEECH_ENDPOINT');
-  }
-  // Entra ID on Speech: the service refuses a bare token on the regional endpoint.
-  const customDomain = /^https:\/\/[^/]+\.cognitiveservices\.azure\.com(\/|$)/i.test(raw.AZURE_SPEECH_ENDPOINT ?? '');
-  if (raw.TTS === 'azure' && !raw.AZURE_SPEECH_KEY && !raw.AZURE_SPEECH_RESOURCE_ID && !customDomain) {
-    problems.push('AZURE_SPEECH_RESOURCE_ID: required for Entra ID on a regional Speech endpoint (or set AZURE_SPEECH_ENDPOINT to the custom subdomain https://<name>.cognitiveservices.azure.com, or AZURE_SPEECH_KEY)');
-  }
-  problems.push(...realtimeCrossCheck(raw));
-  return problems;
-}
-
-/** Production or development, from VOICE_MODE when set, else from APP_ENV. */
-function modeOf(raw: Input): 'production' | 'development' {
-  if (raw.VOICE_MODE === 'production' || raw.VOICE_MODE === 'development') return raw.VOICE_MODE;
-  return DEVELOPMENT_ENVS.includes(raw.APP_ENV ?? 'dev') ? 'development' : 'production';
-}
-
-/**
- * Production mode: every stand-in is an error, so a replica never answers calls on in-process state,
- * an in-process Cosmos (lost at restart), an in-process queue, or without ACS authentication.
- * `role` archiver needs only what the archive consumer uses.
- */
-function productionCheck(raw: Input, role: ConfigRole): string[] {
-  const problems: string[] = [];
-  const why = `required in production (APP_ENV=${raw.APP_ENV ?? 'dev'}${raw.VOICE_MODE ? `, VOICE_MODE=${raw.VOICE_MODE}` : ''})`;
-  if (raw.STATE_BACKEND === 'memory') problems.push(`STATE_BACKEND: memory is per-replica state, not allowed in production`);
-  else if (!raw.REDIS_URL && !raw.REDIS_HOST && !raw.REDIS_CLUSTER_NODES) problems.push(`REDIS_HOST: ${why} (or REDIS_URL / REDIS_CLUSTER_NODES); without it state is per replica`);
-  if (!raw.COSMOS_ENDPOINT) problems.push(`COSMOS_ENDPOINT: ${why}; without it archives go to an in-process stand-in and are lost at restart`);
-  if (!raw.SERVICEBUS_NAMESPACE && !raw.SERVICEBUS_CONNECTION_STRING) problems.push(`SERVICEBUS_NAMESPACE: ${why} (or SERVICEBUS_CONNECTION_STRING); without it the archive queue is in process`);
-  if (role === 'archiver') return problems;
-  if (!raw.ACS_ENDPOINT && !raw.ACS_CONNECTION_STRING) problems.push(`ACS_ENDPOINT: ${why} (or ACS_CONNECTION_STRING); without it no call can be answered`);
-  if (!raw.ACS_RESOURCE_ID) problems.push(`ACS_RESOURCE_ID: ${why}; without it every callback and media connection is refused`);
-  if (!raw.EVENTGRID_WEBHOOK_KEY) problems.push(`EVENTGRID_WEBHOOK_KEY: ${why}; without it anyone can post IncomingCall events`);
-  if (!raw.ACS_COGNITIVE_SERVICES_ENDPOINT) problems.push(`ACS_COGNITIVE_SERVICES_ENDPOINT: ${why} (transcription is on); ACS transcribes the caller with this AI services account`);
-  if (!raw.PUBLIC_BASE_URL) problems.push(`PUBLIC_BASE_URL: ${why}; ACS reaches the callbacks and the media socket there`);
-  else if (protocolOf(raw.PUBLIC_BASE_URL) === 'http:') problems.push('PUBLIC_BASE_URL: must be https:// in production (ACS connects the media socket with wss://)');
-  if (['true', '1', 'yes'].includes(raw.ACS_AUTH_DISABLED_DEV_ONLY ?? '')) problems.push('ACS_AUTH_DISABLED_DEV_ONLY: not allowed in production');
-  return problems;
-}
-
-/** Which command reads the configuration: the archiver needs no ACS. */
-export type ConfigRole = 'serve' | 'archiver';
 
 function redisAuthOf(raw: Raw): RedisAuth {
   const kind = raw.REDIS_AUTH ?? (raw.REDIS_PASSWORD ? 'key' : 'none');

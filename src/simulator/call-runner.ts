@@ -2,18 +2,14 @@
 // sends the callbacks ACS would send, opens the media stream, runs the scenario steps and records
 // what happened. It is also the CallSession the REST operations act on and the ScenarioContext.
 import { randomUUID } from 'node:crypto';
-import type { CallbackSender } from './callbacks.js';
-import type { CallControl, CallSession } from './call-control.js';
-import type { CallerVoice } from './caller-audio.js';
+import type { CallSession } from './call-control.js';
 import { deliverIncomingCall } from './event-grid.js';
-import type { FrameClock } from './frame-clock.js';
-import type { AudioChannels } from './frame-math.js';
-import type { SimIdentity } from './identity.js';
-import { MediaLink } from './media-link.js';
+import { applyMediaOperation } from './media-operation.js';
 import { garbageMessages } from './media-messages.js';
+import type { RunnerDeps } from './runner-deps.js';
 import { NO_GREETING_WAIT, SCENARIOS, ScenarioFailure, type ScenarioContext } from './scenarios.js';
 import { MAX_CALLER_TURNS, acsUserIdentifier, newSimCall, phoneIdentifier, type CallerTurnRecord, type SimCall } from './sim-call.js';
-import type { SimStats } from './sim-stats.js';
+import { RECONNECT_PAUSE_MS, SimStreams } from './sim-streams.js';
 import { TransferDesk, type TransferAnswer } from './sim-transfer.js';
 
 /** How long the caller waits for a greeting, the silence that ends it, and the most it listens. */
@@ -21,53 +17,13 @@ const GREETING_WAIT_MS = 1500;
 const GREETING_QUIET_MS = 400;
 const GREETING_MAX_MS = 10_000;
 
-export interface RunnerDeps {
-  readonly control: CallControl;
-  readonly callbacks: CallbackSender;
-  readonly clock: FrameClock;
-  readonly identity: SimIdentity;
-  readonly stats: SimStats;
-  readonly resourceId: string;
-  readonly target: string;
-  readonly voice: (sampleRate: number) => Promise<CallerVoice>;
-  readonly channels: AudioChannels;
-  readonly duplicateRate: number;
-  readonly durationMs: number;
-  readonly contextTtlMs: number;
-  /** Keep the decoded outbound audio of every call (SimCall.outboundAudio, bounded). */
-  readonly captureOutbound?: boolean;
-  /** Event Grid retries 100x faster than documented (tests). */
-  readonly fastRetry?: boolean;
-  /**
-   * What ACS does when the worker's end of a stream goes away without a close frame (its process
-   * died): 'reconnect' re-opens it to the same transportUrl (streamConnectionReestablished), 'none'
-   * reports the failure and waits for startMediaStreaming / startTranscription. The docs leave it open
-   * (the SDK's status details name both streamConnectionInterrupted and streamConnectionReestablished).
-   */
-  readonly streamReconnect?: 'reconnect' | 'none';
-  /** Numbers called, round robin by call index (default +18005550100). */
-  readonly calledNumbers?: readonly string[];
-}
+export type { RunnerDeps } from './runner-deps.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
 const MEDIA_TIMEOUT_MS = 10_000;
-const RECONNECT_PAUSE_MS = 300;
-/** ACS's own re-establishment of a dropped stream: attempts, one second apart. */
-const STREAM_RECONNECT_ATTEMPTS = 3;
-/** The caller hangs up after this long on a line without a media stream. */
-const DEAD_AIR_MS = 20_000;
-const INTERRUPTED = { code: 500, subCode: 8582, message: 'Media streaming connection interrupted.' };
-/** As ACS reports a stream it cannot (re)connect (MediaStreamingFailed, streamConnectionUnsuccessful). */
-const UNSUCCESSFUL = { code: 500, subCode: 8603, message: 'Action failed, not able to establish websocket connection.' };
-/** TranscriptionFailed when the transcription socket cannot be (re)connected ("Add real-time transcription", event codes). */
-const TRANSCRIPTION_UNSUCCESSFUL = { code: 500, subCode: 8578, message: 'Action failed, not able to establish WebSocket connection.' };
-/** The `echo` scenario's line: the agent's audio back at -25 dB (poor echo cancellation). */
-const ECHO_DB = -25;
 
 export class CallRunner implements CallSession, ScenarioContext {
   readonly call: SimCall;
-  private link: MediaLink | undefined;
-  private voice: CallerVoice | undefined;
   private ending = false;
   private readonly answeredP: Promise<void>;
   private answeredResolve!: () => void;
@@ -76,9 +32,7 @@ export class CallRunner implements CallSession, ScenarioContext {
   private endedResolve!: () => void;
   private readonly endedP: Promise<void>;
   private readonly plays = new Set<NodeJS.Timeout>();
-  /** Bumped whenever a stream of the call is lost or re-established (the caller repeats what was not heard). */
-  private streamEpoch = 0;
-  private deadAir: NodeJS.Timeout | undefined;
+  private readonly streams: SimStreams;
   private readonly transfers: TransferDesk;
   private readonly placed: boolean;
 
@@ -110,6 +64,15 @@ export class CallRunner implements CallSession, ScenarioContext {
     this.mediaP = new Promise((r) => (this.mediaReady = r));
     this.endedP = new Promise((r) => (this.endedResolve = r));
     this.transfers = new TransferDesk(this.call);
+    this.streams = new SimStreams({
+      call: this.call,
+      deps,
+      steps,
+      ended: () => this.ended,
+      ending: () => this.ending,
+      fail: (cause) => this.fail(cause),
+      end: (by) => this.end(by),
+    });
   }
 
   get ended(): boolean {
@@ -117,7 +80,7 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   get utteranceCount(): number {
-    return this.voice?.utterances.length ?? 0;
+    return this.streams.voice?.utterances.length ?? 0;
   }
 
   private fail(cause: string): void {
@@ -168,7 +131,7 @@ export class CallRunner implements CallSession, ScenarioContext {
       if (call.firstAgentAudioAt !== undefined && call.answeredAt !== undefined) deps.stats.firstAgentAudioMs.push(call.firstAgentAudioAt - call.answeredAt);
       if (call.callbacks.some((c) => c.status < 200 || c.status >= 300)) this.fail('callback-rejected');
       if (call.violations.length > 0) this.fail('protocol-violation');
-      this.link?.close();
+      this.streams.link?.close();
       for (const t of this.plays) clearTimeout(t);
       this.transfers.dispose();
       deps.control.forget(this);
@@ -198,141 +161,10 @@ export class CallRunner implements CallSession, ScenarioContext {
     this.answeredResolve();
     const media = call.answer?.mediaStreamingOptions;
     if (!media || media.startMediaStreaming === false) return this.mediaReady(new Error('media-not-requested'));
-    this.openMedia(false).then(
+    this.streams.openMedia(false).then(
       () => this.mediaReady(),
       () => this.mediaReady(new Error('media-connect-failed')),
     );
-  }
-
-  private async openMedia(reconnect: boolean, details: string = reconnect ? 'streamConnectionReestablished' : 'subscriptionStarted', ctx?: string): Promise<void> {
-    const { call, deps } = this;
-    const media = call.answer?.mediaStreamingOptions ?? {};
-    const requested = call.answer?.transcriptionOptions;
-    // ACS transcribes through the Azure AI services resource named in callIntelligenceOptions; without
-    // it the transcription subscription fails with TranscriptionFailed (8522) and no result ever comes.
-    const tr = requested && requested.startTranscription !== false && call.answer?.cognitiveServicesEndpoint ? requested : undefined;
-    const rate = media.audioFormat === 'pcm24KMono' ? 24000 : 16000;
-    this.voice ??= await deps.voice(rate);
-    const link = new MediaLink(
-      call,
-      {
-        url: String(media.transportUrl),
-        participantRawId: media.audioChannelType === 'unmixed' || deps.channels === 'unmixed' ? call.caller.rawId : undefined,
-        callerRawId: call.caller.rawId,
-        transcription: tr ? { locale: typeof tr.locale === 'string' ? tr.locale : 'en-US', intermediate: tr.enableIntermediateResults === true } : undefined,
-        transcriptionUrl: tr && typeof tr.transportUrl === 'string' ? tr.transportUrl : undefined,
-        dtmf: media.enableDtmfTones === true,
-        echoDb: this.steps.includes('echo') ? ECHO_DB : undefined,
-      },
-      this.voice,
-      deps.clock,
-      deps.identity,
-      deps.stats,
-    );
-    link.onUnexpectedClose = (code) => this.mediaLost(code);
-    link.onTranscriptionLost = (code) => this.transcriptionLost(link, code);
-    const previous = this.link;
-    // The transcription subscription is not the audio stream's: its socket, if still open, carries on.
-    const keep = previous?.detachTranscription();
-    previous?.close(1000);
-    this.link = link;
-    await link.connect(keep);
-    if (this.ended) return link.close();
-    this.streamBack();
-    void deps.callbacks.send(call, 'MediaStreamingStarted', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStarted', mediaStreamingStatusDetails: details } }, ctx);
-    if (!reconnect && tr)
-      void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } });
-    if (!reconnect && requested && requested.startTranscription !== false && !tr) {
-      call.transcriptionFailed = true;
-      void deps.callbacks.send(
-        call,
-        'TranscriptionFailed',
-        { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'unspecifiedError' } },
-        undefined,
-        { code: 400, subCode: 8522, message: 'Action failed, Cognitive Services endpoint is not provided.' },
-      );
-    }
-    if (!reconnect)
-      void deps.callbacks.send(call, 'ParticipantsUpdated', { sequenceNumber: 1, participants: [{ identifier: call.caller, isMuted: false, isOnHold: false }] });
-  }
-
-  private mediaLost(code: number): void {
-    if (this.ended || this.ending) return;
-    if (code === 1006) return void this.streamInterrupted('media');
-    // The worker closed the stream (a close frame). Give it a moment to hang up properly; otherwise the call failed.
-    setTimeout(() => {
-      if (this.ended) return;
-      this.fail('media-closed-by-worker');
-      this.end('caller');
-    }, 2_000).unref();
-  }
-
-  private transcriptionLost(link: MediaLink, code: number): void {
-    if (this.ended || this.ending || link !== this.link) return;
-    if (code === 1006) return void this.streamInterrupted('transcription');
-    // A close frame from the worker ends the subscription: the caller is no longer heard.
-    void this.deps.callbacks.send(this.call, 'TranscriptionStopped', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStopped', transcriptionStatusDetails: 'subscriptionStopped' } });
-  }
-
-  /**
-   * The worker's end of a stream went away without a close frame (its process died, its connection
-   * broke). ACS reports the interruption; then, as `streamReconnect` says, it re-opens the stream to
-   * the same transportUrl (an ingress sends it to a live replica) or waits for the worker to restart
-   * it. A caller left on a dead line hangs up after DEAD_AIR_MS.
-   */
-  private async streamInterrupted(kind: 'media' | 'transcription'): Promise<void> {
-    const { call, deps } = this;
-    this.streamEpoch++;
-    this.link?.cancelWaits(true);
-    if (kind === 'media') {
-      void deps.callbacks.send(call, 'MediaStreamingFailed', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: 'streamConnectionInterrupted' } }, undefined, INTERRUPTED);
-    } else {
-      void deps.callbacks.send(call, 'TranscriptionFailed', { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'streamConnectionInterrupted' } }, undefined, INTERRUPTED);
-    }
-    this.deadAir ??= setTimeout(() => {
-      this.deadAir = undefined;
-      if (this.ended || this.streamsUp()) return;
-      this.fail('media-lost');
-      this.end('caller');
-    }, DEAD_AIR_MS);
-    this.deadAir.unref();
-    if ((deps.streamReconnect ?? 'reconnect') === 'none') return;
-    for (let attempt = 1; attempt <= STREAM_RECONNECT_ATTEMPTS; attempt++) {
-      await sleep(attempt === 1 ? RECONNECT_PAUSE_MS : 1000);
-      if (this.ended || this.ending) return;
-      try {
-        if (kind === 'media') {
-          if (this.link?.isOpen) return;
-          await this.openMedia(true);
-        } else {
-          if (!this.link?.isOpen || this.link.transcriptionOpen) return;
-          await this.link.openTranscription();
-          this.streamBack();
-          void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'streamConnectionReestablished' } });
-        }
-        return;
-      } catch {
-        // the next attempt, or give up below
-      }
-    }
-    if (this.ended || this.ending) return;
-    if (kind === 'media')
-      void deps.callbacks.send(call, 'MediaStreamingFailed', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: 'streamConnectionUnsuccessful' } }, undefined, UNSUCCESSFUL);
-    else
-      void deps.callbacks.send(call, 'TranscriptionFailed', { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'streamConnectionInterrupted' } }, undefined, TRANSCRIPTION_UNSUCCESSFUL);
-  }
-
-  private streamsUp(): boolean {
-    return this.link !== undefined && this.link.isOpen && this.link.transcriptionOpen;
-  }
-
-  /** A stream came back: the caller carries on (and repeats what was not heard). */
-  private streamBack(): void {
-    this.streamEpoch++;
-    if (this.deadAir && this.streamsUp()) {
-      clearTimeout(this.deadAir);
-      this.deadAir = undefined;
-    }
   }
 
   hungUp(_how: 'terminate' | 'delete'): void {
@@ -340,66 +172,19 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   mediaOperation(operation: string, body: Record<string, unknown>): void {
-    const { call, deps } = this;
-    const ctx = typeof body.operationContext === 'string' ? body.operationContext : undefined;
-    switch (operation) {
-      case 'play': {
-        void deps.callbacks.send(call, 'PlayStarted', {}, ctx);
-        const sources = Array.isArray(body.playSources) ? (body.playSources as Record<string, unknown>[]) : [];
-        const text = sources.map((s) => String((s.text as { text?: unknown } | undefined)?.text ?? '')).join(' ');
-        const ms = Math.min(5_000, 200 + text.length * 40);
-        const t = setTimeout(() => {
-          this.plays.delete(t);
-          if (!this.ended) void deps.callbacks.send(call, 'PlayCompleted', {}, ctx);
-        }, ms);
-        (t as NodeJS.Timeout & { opCtx?: string }).opCtx = ctx;
-        this.plays.add(t);
-        return;
-      }
-      case 'cancelAllMediaOperations':
-        for (const t of this.plays) {
-          clearTimeout(t);
-          void deps.callbacks.send(call, 'PlayCanceled', {}, (t as NodeJS.Timeout & { opCtx?: string }).opCtx);
-        }
-        this.plays.clear();
-        return;
-      case 'startMediaStreaming':
-        // A new subscription to the transportUrl given at answer time (the REST request carries only
-        // operationContext / operationCallbackUri); MediaStreamingFailed if it cannot connect.
-        if (!this.link?.isOpen)
-          void this.openMedia(true, 'subscriptionStarted', ctx).catch(() =>
-            deps.callbacks.send(call, 'MediaStreamingFailed', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingFailed', mediaStreamingStatusDetails: 'streamConnectionUnsuccessful' } }, ctx, UNSUCCESSFUL),
-          );
-        return;
-      case 'stopMediaStreaming':
-        this.link?.close();
-        void deps.callbacks.send(call, 'MediaStreamingStopped', { mediaStreamingUpdate: { contentType: 'Audio', mediaStreamingStatus: 'mediaStreamingStopped', mediaStreamingStatusDetails: 'subscriptionStopped' } }, ctx);
-        return;
-      case 'startTranscription': {
-        // With transcription on its own transportUrl, a new subscription opens a new socket to it.
-        const link = this.link;
-        const opened = link && link.isOpen && !link.transcriptionOpen ? link.openTranscription().then(() => this.streamBack()) : Promise.resolve();
-        opened.then(
-          () => void deps.callbacks.send(call, 'TranscriptionStarted', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStarted', transcriptionStatusDetails: 'subscriptionStarted' } }, ctx),
-          () => void deps.callbacks.send(call, 'TranscriptionFailed', { transcriptionUpdate: { transcriptionStatus: 'transcriptionFailed', transcriptionStatusDetails: 'streamConnectionUnsuccessful' } }, ctx, TRANSCRIPTION_UNSUCCESSFUL),
-        );
-        return;
-      }
-      case 'stopTranscription':
-        void deps.callbacks.send(call, 'TranscriptionStopped', { transcriptionUpdate: { transcriptionStatus: 'transcriptionStopped', transcriptionStatusDetails: 'subscriptionStopped' } }, ctx);
-        return;
-      case 'recognize': {
-        const t = setTimeout(() => {
-          this.plays.delete(t);
-          if (!this.ended)
-            void deps.callbacks.send(call, 'RecognizeCompleted', { recognitionType: 'dtmf', dtmfResult: { tones: ['one', 'two', 'three', 'four'], toneInfo: [] } }, ctx, { code: 200, subCode: 8531, message: 'Action completed, max digits received.' });
-        }, 500);
-        this.plays.add(t);
-        return;
-      }
-      default:
-        return;
-    }
+    applyMediaOperation(
+      {
+        call: this.call,
+        deps: this.deps,
+        plays: this.plays,
+        ended: () => this.ended,
+        link: () => this.streams.link,
+        openMedia: (reconnect, details, ctx) => this.streams.openMedia(reconnect, details, ctx),
+        streamBack: () => this.streams.streamBack(),
+      },
+      operation,
+      body,
+    );
   }
 
   transferRequested(body: Record<string, unknown>): void {
@@ -417,10 +202,9 @@ export class CallRunner implements CallSession, ScenarioContext {
     call.state = 'disconnected';
     for (const t of this.plays) clearTimeout(t);
     this.plays.clear();
-    if (this.deadAir) clearTimeout(this.deadAir);
-    this.deadAir = undefined;
-    this.link?.cancelWaits();
-    this.link?.close(1000);
+    this.streams.clearDeadAir();
+    this.streams.link?.cancelWaits();
+    this.streams.link?.close(1000);
     this.endedResolve();
   }
 
@@ -433,9 +217,9 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   startSaying(i: number): { onsetAt: Promise<number>; done: Promise<number> } {
-    const u = this.voice?.utterances[i];
-    if (!u || !this.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
-    const s = this.link.say(u);
+    const u = this.streams.voice?.utterances[i];
+    if (!u || !this.streams.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
+    const s = this.streams.link.say(u);
     const { call } = this;
     const turns = (call.callerTurns ??= []);
     if (turns.length < MAX_CALLER_TURNS) {
@@ -451,38 +235,38 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   startBackchannel(): { onsetAt: Promise<number>; done: Promise<number> } {
-    const u = this.voice?.backchannel;
-    if (!u || !this.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
-    return this.link.say(u, false);
+    const u = this.streams.voice?.backchannel;
+    if (!u || !this.streams.link || this.ended) throw new ScenarioFailure(this.ended ? 'ended-by-worker' : 'no-media');
+    return this.streams.link.say(u, false);
   }
 
   waitAgentAudio(since: number, timeoutMs: number): Promise<number | undefined> {
-    if (!this.link || this.ended || !this.link.isOpen) return Promise.resolve(undefined);
-    return this.link.waitAgentAudio(since, timeoutMs);
+    if (!this.streams.link || this.ended || !this.streams.link.isOpen) return Promise.resolve(undefined);
+    return this.streams.link.waitAgentAudio(since, timeoutMs);
   }
 
   waitStopAudio(since: number, timeoutMs: number): Promise<number | undefined> {
-    if (!this.link || this.ended) return Promise.resolve(undefined);
-    return this.link.waitStopAudio(since, timeoutMs);
+    if (!this.streams.link || this.ended) return Promise.resolve(undefined);
+    return this.streams.link.waitStopAudio(since, timeoutMs);
   }
 
   async waitAgentQuiet(quietMs: number, timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    while (!this.ended && this.link && performance.now() < deadline) {
-      const idle = performance.now() - this.link.lastAgentAudioAt;
+    while (!this.ended && this.streams.link && performance.now() < deadline) {
+      const idle = performance.now() - this.streams.link.lastAgentAudioAt;
       if (idle >= quietMs) return;
       await sleep(Math.max(10, quietMs - idle));
     }
   }
 
   agentTalking(): boolean {
-    return this.link?.agentTalking ?? false;
+    return this.streams.link?.agentTalking ?? false;
   }
 
   async dtmf(tones: string): Promise<number> {
-    if (!this.link || this.ended) throw new ScenarioFailure('no-media');
+    if (!this.streams.link || this.ended) throw new ScenarioFailure('no-media');
     if (this.call.answer?.mediaStreamingOptions?.enableDtmfTones !== true) throw new ScenarioFailure('dtmf-not-enabled');
-    await this.link.sendDtmf(tones);
+    await this.streams.link.sendDtmf(tones);
     return performance.now();
   }
 
@@ -491,12 +275,12 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   async reconnectMedia(): Promise<void> {
-    if (!this.link || this.ended) throw new ScenarioFailure('no-media');
-    this.link.close(1006, true); // a drop from the simulator's side: not reported as unexpected
+    if (!this.streams.link || this.ended) throw new ScenarioFailure('no-media');
+    this.streams.link.close(1006, true); // a drop from the simulator's side: not reported as unexpected
     await sleep(RECONNECT_PAUSE_MS);
     if (this.ended) return;
     try {
-      await this.openMedia(true);
+      await this.streams.openMedia(true);
     } catch {
       throw new ScenarioFailure('media-reconnect-failed');
     }
@@ -507,19 +291,19 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   sendAgentTranscript(words: readonly string[]): void {
-    if (!this.link || this.ended) throw new ScenarioFailure('no-media');
-    this.link.sendTranscriptAs(words, `8:acs:${this.deps.resourceId}_callautomation`);
+    if (!this.streams.link || this.ended) throw new ScenarioFailure('no-media');
+    this.streams.link.sendTranscriptAs(words, `8:acs:${this.deps.resourceId}_callautomation`);
   }
 
   /** Drops the media stream (ACS side) without reconnecting. */
   dropMedia(): void {
-    this.link?.close(1006, true);
+    this.streams.link?.close(1006, true);
   }
 
   async reopenMedia(): Promise<void> {
     if (this.ended) return;
     try {
-      await this.openMedia(true);
+      await this.streams.openMedia(true);
     } catch {
       throw new ScenarioFailure('media-reconnect-failed');
     }
@@ -538,21 +322,21 @@ export class CallRunner implements CallSession, ScenarioContext {
   }
 
   sendGarbage(): void {
-    this.link?.sendRaw(garbageMessages(new Date().toISOString()));
+    this.streams.link?.sendRaw(garbageMessages(new Date().toISOString()));
   }
 
   mediaOpen(): boolean {
-    return this.link?.isOpen ?? false;
+    return this.streams.link?.isOpen ?? false;
   }
 
   streamGeneration(): number {
-    return this.streamEpoch;
+    return this.streams.epoch;
   }
 
   async waitStreams(ms: number): Promise<boolean> {
     const until = performance.now() + ms;
-    while (!this.ended && !this.streamsUp() && performance.now() < until) await sleep(50);
-    return this.streamsUp();
+    while (!this.ended && !this.streams.streamsUp() && performance.now() < until) await sleep(50);
+    return this.streams.streamsUp();
   }
 
   sleep(ms: number): Promise<void> {
