@@ -68,7 +68,7 @@ describe('CallTransfer', () => {
     const s = setup();
     await s.transfer.transfer();
     s.cb('CallTransferFailed', { resultInformation: { code: 500, subCode: 7504, message: 'target unavailable' } });
-    await new Promise((r) => setTimeout(r, 60));
+    for (let i = 0; i < 200 && s.log.at(-1) !== `played:${TRANSFER_FAILED_LINE}`; i++) await new Promise((r) => setTimeout(r, 10));
     expect(s.log.at(-1)).toBe(`played:${TRANSFER_FAILED_LINE}`);
     expect(s.finalized).toEqual([]);
     expect(s.ctl.finalized).toBe(false);
@@ -92,7 +92,8 @@ describe('CallTransfer', () => {
   it('no callback at all within callbackTimeoutMs counts as failed: apology, the call continues', async () => {
     const s = setup(TARGET, 50);
     await s.transfer.transfer({ announce: false });
-    await new Promise((r) => setTimeout(r, 120));
+    // Poll (bounded) instead of a fixed sleep: under CI load the timer and the 20 ms line may run late.
+    for (let i = 0; i < 200 && !s.log.includes(`played:${TRANSFER_FAILED_LINE}`); i++) await new Promise((r) => setTimeout(r, 10));
     expect(s.events).toEqual(['requested', 'failed']);
     expect(s.log).toContain(`played:${TRANSFER_FAILED_LINE}`);
     expect(s.call.transferPending).toBe(false);
