@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { startSimulator } from '../dist/simulator/simulator.js';
 import { startEmbeddedCosmos } from '../dist/adapters/cosmos/embedded-cosmos-server.js';
 import { RedisKeys } from '../dist/adapters/redis/keys.js';
@@ -46,8 +46,13 @@ const appEnv = 'bench';
 
 const before = machine();
 console.log(`admission-serve: ${PROCS} serve processes, ${TENANTS} tenants cap ${CAP}, ${RATE} per ${WINDOW_MS} ms, target ${TARGET} admitted, load ${before.loadAverage.join(' ')}`);
-const redis = await startRedis();
-const r = new Redis(redis.url);
+// --cluster: the same on a private 3-node Redis Cluster (test/support/redis-cluster.ts; run with
+// `node --import tsx/esm bench/admission-serve.mjs --cluster`).
+const CLUSTER = process.argv.includes('--cluster');
+const redis = CLUSTER ? await (await import('../test/support/redis-cluster.ts')).startRedisCluster() : await startRedis();
+const redisEnv = CLUSTER ? { REDIS_CLUSTER_NODES: redis.nodesEnv } : { REDIS_URL: redis.url };
+const r = CLUSTER ? new Cluster(redis.nodes) : new Redis(redis.url);
+const nodeClients = CLUSTER ? redis.nodes.map((n) => new Redis(n.port, n.host)) : [r];
 const sim = await startSimulator({});
 const cosmos = await startEmbeddedCosmos();
 const spoolRoot = mkdtempSync(join(tmpdir(), 'adm-serve-'));
@@ -68,7 +73,7 @@ for (let i = 0; i < PROCS; i++) {
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_BASE_URL: url,
-      REDIS_URL: redis.url,
+      ...redisEnv,
       APP_NAME: appName,
       APP_ENV: appEnv,
       WORKER_ID: workerId,
@@ -221,7 +226,7 @@ try {
   const perKey = {};
   for (const k of setKeys) perKey[k.split(':').slice(2).join(':')] = await r.zcard(k);
   const keysNoTtl = [];
-  for (const k of await r.keys(`${appName}:*`)) if ((await r.pttl(k)) < 0) keysNoTtl.push(k);
+  for (const n of nodeClients) for (const k of await n.keys(`${appName}:*`)) if ((await n.pttl(k)) < 0) keysNoTtl.push(k);
 
   // The simulator's view: [answer, disconnect] of every admitted call (inbound by called number,
   // outbound by its campaign's tenant t4), in performance.now() time.
@@ -287,7 +292,7 @@ try {
     node: process.version,
     setup: {
       serveProcesses: PROCS,
-      redis: 'one private redis-server',
+      redis: CLUSTER ? 'private 3-node Redis Cluster' : 'one private redis-server',
       tenants: TENANTS,
       capPerTenant: CAP,
       rateLimitPerWindow: RATE,
@@ -320,11 +325,12 @@ try {
   };
   summary.pass = summary.concurrency.overshoot === 0 && left.leased === 0 && kill.maxLeaseAheadAtKillMs <= LEASE_S * 1000 && maxInWindowRedis <= RATE && Math.abs(mean / RATE - 1) <= 0.01;
   console.log(JSON.stringify(summary, null, 2));
-  console.log(`wrote ${writeResult(outDir(), 'admission-serve', '', summary)}`);
+  console.log(`wrote ${writeResult(outDir(), 'admission-serve', CLUSTER ? '-cluster' : '', summary)}`);
 } finally {
   for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGTERM');
   await Promise.race([Promise.all(workers.map((w) => w.exit)), sleep(20_000)]);
   for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
+  for (const n of nodeClients) if (n !== r) n.disconnect();
   r.disconnect();
   await sim.close();
   await cosmos.close();
