@@ -25,10 +25,23 @@ export interface ArchiveContainers {
  */
 export const ARCHIVE_CONTAINERS = { transcripts: '/callId', claims: '/id', profiles: '/id', analytics: '/pk' } as const;
 
+/**
+ * createIfNotExists is a read and then a create: replicas starting together all read 404 and all but
+ * one create get 409 Conflict (an id that already exists). The loser asks again and reads the winner's.
+ */
+async function ifNotExists<T>(create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    return create();
+  }
+}
+
 export async function ensureArchiveContainers(client: CosmosClient, databaseId: string): Promise<ArchiveContainers> {
-  const { database } = await client.databases.createIfNotExists({ id: databaseId });
+  const { database } = await ifNotExists(() => client.databases.createIfNotExists({ id: databaseId }));
   const names = Object.keys(ARCHIVE_CONTAINERS) as (keyof typeof ARCHIVE_CONTAINERS)[];
-  const created = await Promise.all(names.map((id) => database.containers.createIfNotExists({ id, partitionKey: { paths: [ARCHIVE_CONTAINERS[id]] } })));
+  const created = await Promise.all(names.map((id) => ifNotExists(() => database.containers.createIfNotExists({ id, partitionKey: { paths: [ARCHIVE_CONTAINERS[id]] } }))));
   // createIfNotExists returns an existing container as it is: one a template made with another
   // partition key would take writes the worker can never read back. Refuse to start instead.
   const wrong = names.flatMap((id, i) => {
@@ -70,8 +83,8 @@ export function isConflict(err: unknown): boolean {
 export const CAMPAIGN_CONTAINER = { id: 'campaigns', partitionKey: '/id' } as const;
 
 export async function ensureCampaignContainer(client: CosmosClient, databaseId: string): Promise<Container> {
-  const { database } = await client.databases.createIfNotExists({ id: databaseId });
-  const { container, resource } = await database.containers.createIfNotExists({ id: CAMPAIGN_CONTAINER.id, partitionKey: { paths: [CAMPAIGN_CONTAINER.partitionKey] } });
+  const { database } = await ifNotExists(() => client.databases.createIfNotExists({ id: databaseId }));
+  const { container, resource } = await ifNotExists(() => database.containers.createIfNotExists({ id: CAMPAIGN_CONTAINER.id, partitionKey: { paths: [CAMPAIGN_CONTAINER.partitionKey] } }));
   const paths = resource?.partitionKey?.paths ?? [];
   if (paths.length !== 1 || paths[0] !== CAMPAIGN_CONTAINER.partitionKey) throw new Error(`Cosmos DB container ${CAMPAIGN_CONTAINER.id}: partition key ${paths.join(',') || '(none)'}, the worker writes ${CAMPAIGN_CONTAINER.partitionKey}`);
   return container;
