@@ -26,7 +26,7 @@ import { startSimulator } from '../dist/simulator/simulator.js';
 import { startEmbeddedCosmos } from '../dist/adapters/cosmos/embedded-cosmos-server.js';
 import { RedisKeys } from '../dist/adapters/redis/keys.js';
 import { machine, outDir, writeResult } from './lib/results.mjs';
-import { freePort, startRedis } from './lib/procs.mjs';
+import { freePort, startRedis, serveEnv } from './lib/procs.mjs';
 
 const PROCS = 4;
 const TARGET = Number(process.env.BENCH_CALLS ?? 1000);
@@ -67,12 +67,7 @@ for (let i = 0; i < PROCS; i++) {
   const proc = spawn(process.execPath, ['dist/cli.js', 'serve', '--processes', '1'], {
     cwd: ROOT,
     env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ...sim.workerEnv(),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: url,
+      ...serveEnv(sim, port),
       ...redisEnv,
       APP_NAME: appName,
       APP_ENV: appEnv,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../dist/simulator/simulator.js';
 import { machine, outDir, writeResult } from './lib/results.mjs';
-import { freePort, metric } from './lib/procs.mjs';
+import { freePort, metric, serveEnv } from './lib/procs.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const CALLS = Number(arg('calls', '200'));
@@ -44,12 +44,7 @@ for (const name of ['a', 'b']) {
   const proc = spawn(process.execPath, ['dist/cli.js', 'serve', '--processes', '1'], {
     cwd: ROOT,
     env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ...sim.workerEnv(),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: url,
+      ...serveEnv(sim, port),
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       APP_NAME: `console-bench-${process.pid}`,
       APP_ENV: 'bench',

@@ -19,7 +19,7 @@ import { startSimulator } from '../dist/simulator/simulator.js';
 import { callerVoice } from '../dist/simulator/caller-audio.js';
 import { createInterface } from 'node:readline';
 import { machine, outDir, writeResult } from './lib/results.mjs';
-import { freePort, startRedis } from './lib/procs.mjs';
+import { freePort, startRedis, serveEnv } from './lib/procs.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const CALLS = Number(arg('calls', '100'));
@@ -75,12 +75,7 @@ const spool = mkdtempSync(join(tmpdir(), 'realtime-spool-'));
 const worker = spawn(process.execPath, ['dist/cli.js', 'serve', '--processes', '1'], {
   cwd: ROOT,
   env: {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    ...sim.workerEnv(),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_BASE_URL: url,
+    ...serveEnv(sim, port),
     REDIS_URL: redis.url,
     APP_NAME: `rt-${process.pid}`,
     APP_ENV: 'bench',

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../dist/simulator/simulator.js';
 import { startEmbeddedCosmos } from '../dist/adapters/cosmos/embedded-cosmos-server.js';
 import { machine, outDir, writeResult } from './lib/results.mjs';
-import { freePort, startRedis, metric } from './lib/procs.mjs';
+import { freePort, startRedis, metric, serveEnv } from './lib/procs.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const MINUTES = Number(arg('minutes', '10'));
@@ -85,12 +85,7 @@ const nodeFlags = SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic
 const worker = spawn(process.execPath, [...nodeFlags, 'dist/cli.js', 'serve', '--processes', '1'], {
   cwd: ROOT,
   env: {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    ...sim.workerEnv(),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_BASE_URL: url,
+    ...serveEnv(sim, port),
     REDIS_URL: redis.url,
     APP_NAME: `soak-${process.pid}`,
     // A development-mode env (production mode refuses the local stand-ins the soak runs on).

@@ -1,5 +1,5 @@
 // What the benches that run `serve` in its own process share: a free loopback port, a private
-// redis-server (no persistence) and reading one sample from Prometheus text.
+// redis-server (no persistence), the base env of a `serve` process and reading one sample from Prometheus text.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -30,6 +30,21 @@ export async function startRedis() {
     await new Promise((r) => setTimeout(r, 50));
   }
   return { url, stop: async () => { proc.kill('SIGTERM'); await once(proc, 'exit'); } };
+}
+
+/**
+ * The env every bench's `serve` process starts from: no inherited variables beyond PATH and HOME, the
+ * simulated ACS's settings, and loopback on `port`. Each bench adds what it measures.
+ */
+export function serveEnv(sim, port) {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ...sim.workerEnv(),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+  };
 }
 
 export /** The value of a Prometheus sample (sum over matching series); NaN when absent. */
